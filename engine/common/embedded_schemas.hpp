@@ -1,0 +1,10 @@
+#pragma once
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace spokeflow {
+// Every file under schemas/, keyed by its path relative to that folder
+// ("flow.schema.json", "actions/core/echo.json"). Generated at build time.
+const std::map<std::string, std::string_view>& embedded_schemas();
+}  // namespace spokeflow

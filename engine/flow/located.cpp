@@ -1,0 +1,581 @@
+// YAML -> JSON with the source position of every node and key (see located.hpp).
+#include "flow/located.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+namespace spokeflow::flow::detail {
+
+// ---------------------------------------------------------------------------------------------
+// Pointers
+
+std::string pointer_escape(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  for (char c : token) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string child_pointer(const std::string& parent, std::string_view key) {
+  return parent + "/" + pointer_escape(key);
+}
+
+std::string child_pointer(const std::string& parent, std::size_t index) {
+  return parent + "/" + std::to_string(index);
+}
+
+std::vector<std::string> pointer_tokens(std::string_view pointer) {
+  std::vector<std::string> out;
+  if (pointer.empty()) return out;
+  std::size_t i = pointer.front() == '/' ? 1 : 0;
+  std::string cur;
+  for (; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      out.push_back(cur);
+      cur.clear();
+      continue;
+    }
+    if (pointer[i] == '~' && i + 1 < pointer.size() && (pointer[i + 1] == '0' || pointer[i + 1] == '1')) {
+      cur += pointer[i + 1] == '0' ? '~' : '/';
+      ++i;
+      continue;
+    }
+    cur += pointer[i];
+  }
+  return out;
+}
+
+const Json* json_at(const Json& root, std::string_view pointer) {
+  const Json* cur = &root;
+  for (const auto& token : pointer_tokens(pointer)) {
+    if (cur->is_object()) {
+      auto it = cur->find(token);
+      if (it == cur->end()) return nullptr;
+      cur = &*it;
+    } else if (cur->is_array()) {
+      std::size_t index = 0;
+      auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), index);
+      if (ec != std::errc() || p != token.data() + token.size() || index >= cur->size()) return nullptr;
+      cur = &(*cur)[index];
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source positions
+
+SourceMap::SourceMap(std::string_view text) : text_(text) {
+  starts_.push_back(0);
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') starts_.push_back(i + 1);
+}
+
+std::size_t SourceMap::line_start(int line0) const {
+  if (line0 < 0) return 0;
+  if (static_cast<std::size_t>(line0) >= starts_.size()) return text_.size();
+  return starts_[static_cast<std::size_t>(line0)];
+}
+
+SourcePos SourceMap::at(std::size_t offset) const {
+  offset = std::min(offset, text_.size());
+  auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+  std::size_t line = static_cast<std::size_t>(it - starts_.begin()) - 1;
+  std::size_t start = starts_[line];
+  int col = 1;
+  for (std::size_t i = start; i < offset; ++i)
+    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++col;  // count characters, not bytes
+  return SourcePos{static_cast<int>(line) + 1, col};
+}
+
+SourcePos SourceMap::at_line_col(int line, int byte_col) const {
+  if (line < 0) return {};
+  std::size_t start = line_start(line);
+  return at(start + static_cast<std::size_t>(std::max(byte_col, 0)));
+}
+
+SourcePos LocatedDoc::pos(const std::string& pointer) const {
+  std::string p = pointer;
+  while (true) {
+    if (auto it = value_pos.find(p); it != value_pos.end()) return it->second;
+    if (p.empty()) return SourcePos{1, 1};
+    p.resize(p.rfind('/'));
+  }
+}
+
+SourcePos LocatedDoc::key(const std::string& pointer) const {
+  if (auto it = key_pos.find(pointer); it != key_pos.end()) return it->second;
+  return pos(pointer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML 1.2 core schema
+
+namespace {
+
+bool all_of(std::string_view s, std::size_t from, bool (*pred)(char)) {
+  if (from >= s.size()) return false;
+  for (std::size_t i = from; i < s.size(); ++i)
+    if (!pred(s[i])) return false;
+  return true;
+}
+bool is_dec(char c) { return c >= '0' && c <= '9'; }
+bool is_oct(char c) { return c >= '0' && c <= '7'; }
+bool is_hex(char c) { return is_dec(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool is_core_float(std::string_view s) {
+  // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  std::size_t digits = 0;
+  while (i < s.size() && is_dec(s[i])) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    std::size_t frac = 0;
+    while (i < s.size() && is_dec(s[i])) ++i, ++frac;
+    if (digits == 0 && frac == 0) return false;
+  } else if (digits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    std::size_t exp = 0;
+    while (i < s.size() && is_dec(s[i])) ++i, ++exp;
+    if (exp == 0) return false;
+  }
+  return i == s.size();
+}
+
+std::optional<Json> parse_double(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  double d = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (p != s.data() + s.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) return std::nullopt;
+  if (ec != std::errc()) return std::nullopt;
+  return Json(d);
+}
+
+std::optional<Json> resolve_null(std::string_view s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return Json(nullptr);
+  return std::nullopt;
+}
+std::optional<Json> resolve_bool(std::string_view s) {
+  if (s == "true" || s == "True" || s == "TRUE") return Json(true);
+  if (s == "false" || s == "False" || s == "FALSE") return Json(false);
+  return std::nullopt;
+}
+std::optional<Json> resolve_int(std::string_view s) {
+  std::string_view body = s;
+  bool neg = false;
+  if (!body.empty() && (body.front() == '-' || body.front() == '+')) {
+    neg = body.front() == '-';
+    body.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'o' && all_of(s, 2, is_oct)) {
+    base = 8;
+    body = s.substr(2);
+    neg = false;
+  } else if (s.size() > 2 && s[0] == '0' && s[1] == 'x' && all_of(s, 2, is_hex)) {
+    base = 16;
+    body = s.substr(2);
+    neg = false;
+  } else if (!all_of(body, 0, is_dec)) {
+    return std::nullopt;
+  }
+  std::uint64_t u = 0;
+  auto [p, ec] = std::from_chars(body.data(), body.data() + body.size(), u, base);
+  if (ec == std::errc() && p == body.data() + body.size()) {
+    if (!neg && u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return Json(static_cast<std::int64_t>(u));
+    if (neg && u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1) {
+      if (u == static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1)
+        return Json(std::numeric_limits<std::int64_t>::min());
+      return Json(-static_cast<std::int64_t>(u));
+    }
+    if (!neg) return Json(u);
+  }
+  // Too large for 64 bits: keep it as a number all the same.
+  if (base == 10) return parse_double(s);
+  return std::nullopt;
+}
+std::optional<Json> resolve_float(std::string_view s) {
+  if (is_core_float(s)) return parse_double(s);
+  std::string_view body = s;
+  double sign = 1;
+  if (!body.empty() && (body.front() == '-' || body.front() == '+')) {
+    sign = body.front() == '-' ? -1 : 1;
+    body.remove_prefix(1);
+  }
+  if (body == ".inf" || body == ".Inf" || body == ".INF") return Json(sign * std::numeric_limits<double>::infinity());
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return Json(std::numeric_limits<double>::quiet_NaN());
+  return std::nullopt;
+}
+
+Json resolve_plain(const std::string& s) {
+  if (auto v = resolve_null(s)) return *v;
+  if (auto v = resolve_bool(s)) return *v;
+  if (auto v = resolve_int(s)) return *v;
+  if (auto v = resolve_float(s)) return *v;
+  return Json(s);
+}
+
+const char* node_kind_name(const YAML::Node& n) {
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "a value";
+}
+
+std::string yaml_hint(const std::string& msg) {
+  if (msg == "illegal map value")
+    return " (a value holding ': ' needs quotes, and keys of one mapping must line up)";
+  if (msg == "end of map not found" || msg == "end of sequence not found") return " (check the indentation)";
+  if (msg == "end of map flow not found") return " (a '{' is not closed by '}')";
+  if (msg == "end of sequence flow not found") return " (a '[' is not closed by ']')";
+  return "";
+}
+
+// Whether the line (0-based) or the one before it is indented with a tab.
+bool tab_indented(std::string_view text, const SourceMap& map, int line) {
+  for (int l = std::max(line - 1, 0); l <= line; ++l) {
+    for (std::size_t i = map.line_start(l); i < text.size(); ++i) {
+      if (text[i] == '\t') return true;
+      if (text[i] != ' ') break;
+    }
+  }
+  return false;
+}
+
+class Converter {
+ public:
+  Converter(std::string_view text, const SourceMap& map, LocatedDoc& doc, Diagnostics& diags)
+      : text_(text), map_(map), doc_(doc), diags_(diags) {}
+
+  bool convert(const YAML::Node& node, const std::string& ptr, Json& out, int depth, const SourcePos* key_pos) {
+    if (depth > kMaxYamlDepth) {
+      diags_.error(mark_pos(node.Mark()), "values are nested more than " + std::to_string(kMaxYamlDepth) +
+                                              " levels deep (or an alias refers to itself)");
+      return false;
+    }
+    if (++nodes_ > kMaxYamlNodes) {
+      diags_.error(mark_pos(node.Mark()), "the document holds more than " + std::to_string(kMaxYamlNodes) +
+                                              " values (are aliases multiplying it?)");
+      return false;
+    }
+    const YAML::Mark mark = node.Mark();
+    SourcePos pos = mark_pos(mark);
+    if (node.IsNull() && key_pos && (pos.line == 0 || pos.line > key_pos->line)) pos = *key_pos;
+    doc_.value_pos[ptr] = pos;
+
+    const std::string& tag = node.Tag();
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        out = nullptr;
+        check_tag(tag, pos, "tag:yaml.org,2002:null");
+        return true;
+      case YAML::NodeType::Scalar:
+        return scalar(node, ptr, out, pos, mark);
+      case YAML::NodeType::Sequence: {
+        check_tag(tag, pos, "tag:yaml.org,2002:seq");
+        out = Json::array();
+        std::size_t i = 0;
+        for (auto it = node.begin(); it != node.end(); ++it, ++i) {
+          Json item;
+          if (!convert(*it, child_pointer(ptr, i), item, depth + 1, nullptr)) return false;
+          out.push_back(std::move(item));
+        }
+        return true;
+      }
+      case YAML::NodeType::Map: {
+        check_tag(tag, pos, "tag:yaml.org,2002:map");
+        out = Json::object();
+        for (auto it = node.begin(); it != node.end(); ++it) {
+          const YAML::Node k = it->first;  // a copy: the iterator hands out a temporary pair
+          const YAML::Node val = it->second;
+          SourcePos kpos = mark_pos(k.Mark());
+          if (!k.IsScalar()) {
+            diags_.error(kpos, std::string("a mapping key must be plain text, not ") +
+                                   (k.IsNull() ? "empty" : node_kind_name(k)));
+            continue;
+          }
+          const std::string& key = k.Scalar();
+          std::string cptr = child_pointer(ptr, key);
+          if (out.contains(key)) {
+            SourcePos first = doc_.key(cptr);
+            diags_.error(kpos, "duplicate key '" + key + "' (first at line " + std::to_string(first.line) + ")");
+            continue;
+          }
+          doc_.key_pos[cptr] = kpos;
+          Json value;
+          if (!convert(val, cptr, value, depth + 1, &kpos)) return false;
+          out[key] = std::move(value);
+        }
+        return true;
+      }
+    }
+    return true;
+  }
+
+ private:
+  SourcePos mark_pos(const YAML::Mark& m) const { return map_.at_line_col(m.line, m.column); }
+
+  void check_tag(const std::string& tag, SourcePos pos, std::string_view expected) {
+    if (tag.empty() || tag == "?" || tag == "!" || tag == expected) return;
+    unsupported_tag(tag, pos);
+  }
+  void unsupported_tag(const std::string& tag, SourcePos pos) {
+    diags_.error(pos, "unsupported YAML tag '" + tag + "' (flow files use plain YAML values)");
+  }
+
+  bool scalar(const YAML::Node& node, const std::string& ptr, Json& out, SourcePos pos, const YAML::Mark& mark) {
+    const std::string& tag = node.Tag();
+    const std::string& s = node.Scalar();
+    std::size_t offset = map_.line_start(mark.line) + static_cast<std::size_t>(std::max(mark.column, 0));
+    ScalarInfo info = sniff(offset);
+    if (tag == "?") {
+      out = resolve_plain(s);
+    } else if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+      out = s;
+    } else if (tag == "tag:yaml.org,2002:int") {
+      auto v = resolve_int(s);
+      if (!v) diags_.error(pos, "'" + s + "' is not an integer (tagged !!int)");
+      out = v ? *v : Json(s);
+    } else if (tag == "tag:yaml.org,2002:float") {
+      auto v = resolve_float(s);
+      if (!v) v = resolve_int(s);
+      if (v && v->is_number_integer()) v = Json(v->get<double>());
+      if (!v) diags_.error(pos, "'" + s + "' is not a number (tagged !!float)");
+      out = v ? *v : Json(s);
+    } else if (tag == "tag:yaml.org,2002:bool") {
+      auto v = resolve_bool(s);
+      if (!v) diags_.error(pos, "'" + s + "' is not true or false (tagged !!bool)");
+      out = v ? *v : Json(s);
+    } else if (tag == "tag:yaml.org,2002:null") {
+      if (!resolve_null(s)) diags_.error(pos, "'" + s + "' is not null (tagged !!null)");
+      out = nullptr;
+    } else {
+      unsupported_tag(tag, pos);
+      out = s;
+    }
+    if (out.is_string()) doc_.scalars[ptr] = info;
+    return true;
+  }
+
+  // How the scalar at `offset` is written: skip a tag and an anchor, then look at the indicator.
+  ScalarInfo sniff(std::size_t offset) const {
+    std::size_t i = std::min(offset, text_.size());
+    for (int guard = 0; guard < 4 && i < text_.size() && (text_[i] == '!' || text_[i] == '&'); ++guard) {
+      while (i < text_.size() && text_[i] != ' ' && text_[i] != '\t' && text_[i] != '\n') ++i;
+      while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t')) ++i;
+    }
+    ScalarInfo info;
+    if (i >= text_.size()) {
+      info.offset = text_.size();
+      return info;
+    }
+    switch (text_[i]) {
+      case '"': info.style = ScalarInfo::Style::double_quoted; info.offset = i + 1; break;
+      case '\'': info.style = ScalarInfo::Style::single_quoted; info.offset = i + 1; break;
+      case '|':
+      case '>': {
+        info.style = text_[i] == '|' ? ScalarInfo::Style::literal : ScalarInfo::Style::folded;
+        std::size_t nl = text_.find('\n', i);
+        info.offset = nl == std::string_view::npos ? text_.size() : nl + 1;
+        break;
+      }
+      default: info.offset = i;
+    }
+    return info;
+  }
+
+  std::string_view text_;
+  const SourceMap& map_;
+  LocatedDoc& doc_;
+  Diagnostics& diags_;
+  std::size_t nodes_ = 0;
+};
+
+}  // namespace
+
+bool parse_yaml(std::string_view text, const SourceMap& map, LocatedDoc& doc, Diagnostics& diags) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    diags.error(map.at_line_col(e.mark.line, e.mark.column), "the document is nested too deeply");
+    return false;
+  } catch (const YAML::Exception& e) {
+    SourcePos pos = e.mark.is_null() ? SourcePos{} : map.at_line_col(e.mark.line, e.mark.column);
+    std::string hint = yaml_hint(e.msg);
+    if (!e.mark.is_null() && tab_indented(text, map, e.mark.line)) hint = " (YAML does not allow tabs for indentation)";
+    diags.error(pos, "invalid YAML: " + e.msg + hint);
+    return false;
+  } catch (const std::exception& e) {
+    diags.error({}, std::string("invalid YAML: ") + e.what());
+    return false;
+  }
+  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+    diags.error(SourcePos{1, 1}, "the flow file is empty (it needs at least name: and steps:)");
+    return false;
+  }
+  if (docs.size() > 1) {
+    const YAML::Mark m = docs[1].Mark();
+    diags.error(map.at_line_col(m.line, m.column),
+                "a flow file holds one YAML document; remove the '---' separator and what follows");
+  }
+  Converter converter(text, map, doc, diags);
+  try {
+    return converter.convert(docs[0], "", doc.root, 0, nullptr);
+  } catch (const std::exception& e) {
+    diags.error({}, std::string("cannot read the YAML document: ") + e.what());
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positions inside string values
+
+SourcePos value_offset_pos(const LocatedDoc& doc, const SourceMap& map, const std::string& pointer,
+                           std::string_view value, std::size_t offset) {
+  auto it = doc.scalars.find(pointer);
+  if (it == doc.scalars.end()) return doc.pos(pointer);
+  const ScalarInfo& info = it->second;
+  std::string_view text = map.text();
+  offset = std::min(offset, value.size());
+
+  // Expressions are written as they are read: anchor on the `${{` that starts the part.
+  std::size_t k = 0, anchor = std::string_view::npos;
+  for (std::size_t p = value.find("${{"); p != std::string_view::npos && p <= offset; p = value.find("${{", p + 3)) {
+    ++k;
+    anchor = p;
+  }
+  if (k > 0) {
+    std::size_t found = std::string_view::npos, from = info.offset;
+    for (std::size_t i = 0; i < k; ++i) {
+      found = text.find("${{", from);
+      if (found == std::string_view::npos) break;
+      from = found + 3;
+    }
+    if (found != std::string_view::npos) return map.at(std::min(found + (offset - anchor), text.size()));
+  }
+
+  if (info.style == ScalarInfo::Style::literal || info.style == ScalarInfo::Style::folded) {
+    // Lines of the value follow the lines of the block, each after the block's indentation.
+    std::size_t line_start = info.offset;
+    std::size_t indent = 0;
+    while (line_start + indent < text.size() && text[line_start + indent] == ' ') ++indent;
+    std::size_t vpos = 0;
+    while (true) {
+      std::size_t nl = value.find('\n', vpos);
+      if (nl == std::string_view::npos || nl >= offset) break;
+      vpos = nl + 1;
+      std::size_t next = text.find('\n', line_start);
+      if (next == std::string_view::npos) break;
+      line_start = next + 1;
+    }
+    return map.at(std::min(line_start + indent + (offset - vpos), text.size()));
+  }
+  return map.at(std::min(info.offset + offset, text.size()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+namespace {
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  // Optimal string alignment: insertions, deletions, substitutions, adjacent transpositions.
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+}  // namespace
+
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.empty() || word.size() > 200) return "";
+  const std::size_t limit = word.size() <= 2 ? 0 : word.size() <= 4 ? 1 : word.size() <= 7 ? 2 : 3;
+  std::string best;
+  std::size_t best_d = limit + 1;
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& ch : out)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return out;
+  };
+  const std::string lword = lower(word);
+  for (const auto& c : candidates) {
+    if (c == word || c.size() > 200) continue;
+    std::size_t d = lower(c) == lword ? 0 : edit_distance(word, c);
+    if (d < best_d || (d == best_d && !best.empty() && c < best)) {
+      best = c;
+      best_d = d;
+    }
+  }
+  return best_d <= limit ? best : "";
+}
+
+std::string bad_duration_message(std::string_view text) {
+  return "bad duration '" + std::string(text) + "' (use 250ms, 10s, 5m, 2h, 1d or sums like 1h30m)";
+}
+
+std::string short_value(const Json& v) {
+  if (v.is_string()) {
+    std::string s = v.get<std::string>();
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return "'" + s + "'";
+  }
+  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+std::string describe_value(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::boolean: return std::string("a boolean (") + (v.get<bool>() ? "true" : "false") + ")";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return "an integer (" + v.dump() + ")";
+    case Json::value_t::number_float: return "a number (" + short_value(v) + ")";
+    case Json::value_t::string: return "a string (" + short_value(v) + ")";
+    case Json::value_t::array: return "a list";
+    case Json::value_t::object: return "a mapping";
+    default: return "a value";
+  }
+}
+
+std::string describe_type(std::string_view type) {
+  if (type == "string") return "a string";
+  if (type == "integer") return "an integer";
+  if (type == "number") return "a number";
+  if (type == "boolean") return "true or false";
+  if (type == "object") return "a mapping";
+  if (type == "array") return "a list";
+  if (type == "null") return "null";
+  return std::string(type);
+}
+
+}  // namespace spokeflow::flow::detail

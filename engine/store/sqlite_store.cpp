@@ -1,0 +1,354 @@
+// SQLite implementation of the execution store. WAL with synchronous=NORMAL: a committed
+// transaction survives a crash of the process (what resume needs); an OS crash may lose the
+// last few commits, never corrupt the file.
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+#include "store/store.hpp"
+
+namespace spokeflow::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+#define kSelectExec                                                                                               \
+  "SELECT e.id, e.flow_name, e.flow_file, e.flow_hash, src.source, e.inputs, e.status, e.trigger, e.created_at, " \
+  "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.owner FROM executions e "      \
+  "JOIN flow_sources src ON src.hash = e.flow_hash"
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS flow_sources(
+  hash TEXT PRIMARY KEY,
+  source TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS executions(
+  id TEXT PRIMARY KEY,
+  flow_name TEXT NOT NULL,
+  flow_file TEXT NOT NULL,
+  flow_hash TEXT NOT NULL REFERENCES flow_sources(hash),
+  inputs TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('queued','running','succeeded','failed','cancelled')),
+  trigger TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  outputs TEXT,
+  error TEXT,
+  parent_id TEXT,
+  parent_step TEXT,
+  owner TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS executions_by_flow ON executions(flow_name, id);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions(status, id);
+CREATE UNIQUE INDEX IF NOT EXISTS executions_by_parent ON executions(parent_id, parent_step) WHERE parent_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS step_runs(
+  execution_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('running','succeeded','failed','skipped')),
+  inputs TEXT,
+  outputs TEXT,
+  error TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  PRIMARY KEY(execution_id, path, attempt)
+) WITHOUT ROWID;
+)sql";
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// One prepared statement, reset on every use.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("store: cannot prepare statement: ") + sqlite3_errmsg(db));
+    stmt_.reset(s);
+  }
+  Statement& bind(int i, const std::string& v) {
+    check(sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& bind_or_null(int i, const std::string& v) {
+    if (v.empty()) check(sqlite3_bind_null(stmt_.get(), i));
+    else bind(i, v);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t v) {
+    check(sqlite3_bind_int64(stmt_.get(), i, v));
+    return *this;
+  }
+  Statement& bind_time(int i, std::int64_t v) {
+    if (v == 0) check(sqlite3_bind_null(stmt_.get(), i));
+    else check(sqlite3_bind_int64(stmt_.get(), i, v));
+    return *this;
+  }
+  // Runs a statement that returns no rows.
+  void run() {
+    int rc = sqlite3_step(stmt_.get());
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("store: write failed: ") + sqlite3_errmsg(db_));
+  }
+  bool next() {
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("store: read failed: ") + sqlite3_errmsg(db_));
+    return false;
+  }
+  void done() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+  }
+  std::string text(int col) const {
+    auto* p = sqlite3_column_text(stmt_.get(), col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)))
+             : std::string();
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+  Json json(int col) const {
+    if (sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL) return nullptr;
+    return Json::parse(text(col), nullptr, false);
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw std::runtime_error(std::string("store: bind failed: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  StmtPtr stmt_;
+};
+
+class SqliteStore final : public ExecutionStore {
+ public:
+  SqliteStore(const std::string& path, std::size_t cap) : cap_(cap) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK)
+      throw std::runtime_error("cannot open store '" + path + "': " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
+    sqlite3_busy_timeout(db_.get(), 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    int version = 0;
+    {
+      Statement v(db_.get(), "PRAGMA user_version");
+      if (v.next()) version = static_cast<int>(v.integer(0));
+      v.done();
+    }
+    if (version > kSchemaVersion)
+      throw std::runtime_error("store '" + path + "' was written by a newer spokeflow (schema " +
+                               std::to_string(version) + ")");
+    exec("BEGIN IMMEDIATE");
+    try {
+      exec(kSchema);
+      exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+      exec("COMMIT");
+    } catch (...) {
+      exec_noexcept("ROLLBACK");
+      throw;
+    }
+    insert_source_ = std::make_unique<Statement>(db_.get(), "INSERT OR IGNORE INTO flow_sources(hash, source) VALUES(?1, ?2)");
+    insert_exec_ = std::make_unique<Statement>(db_.get(),
+        "INSERT INTO executions(id, flow_name, flow_file, flow_hash, inputs, status, trigger, created_at, started_at, "
+        "parent_id, parent_step) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+    set_running_ = std::make_unique<Statement>(db_.get(),
+        "UPDATE executions SET status='running', started_at=COALESCE(started_at, ?2), owner=?3 WHERE id=?1");
+    claim_ = std::make_unique<Statement>(db_.get(),
+        "UPDATE executions SET owner=?3 WHERE id=?1 AND COALESCE(owner, '')=?2 AND status IN ('queued','running')");
+    finish_exec_ = std::make_unique<Statement>(db_.get(),
+        "UPDATE executions SET status=?2, outputs=?3, error=?4, finished_at=?5 WHERE id=?1");
+    upsert_step_ = std::make_unique<Statement>(db_.get(),
+        "INSERT INTO step_runs(execution_id, path, attempt, seq, kind, status, inputs, outputs, error, started_at, finished_at) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+        "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status=excluded.status, inputs=excluded.inputs, "
+        "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at");
+    Statement seq(db_.get(), "SELECT COALESCE(MAX(seq), 0) FROM step_runs");
+    if (seq.next()) next_seq_ = seq.integer(0) + 1;
+    seq.done();
+  }
+
+  void create_execution(const ExecutionRecord& r) override {
+    exec("BEGIN IMMEDIATE");
+    try {
+      insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
+      std::string inputs, trigger;
+      cap_value(r.inputs, cap_, &inputs);
+      cap_value(r.trigger, cap_, &trigger);
+      insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash).bind(5, inputs)
+          .bind(6, r.status).bind(7, trigger).bind(8, r.created_at).bind_time(9, r.started_at)
+          .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).run();
+      exec("COMMIT");
+    } catch (...) {
+      exec_noexcept("ROLLBACK");
+      throw;
+    }
+  }
+
+  void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner) override {
+    set_running_->bind(1, id).bind(2, started_at).bind(3, owner).run();
+  }
+
+  bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) override {
+    claim_->bind(1, id).bind(2, expected_owner).bind(3, new_owner).run();
+    return sqlite3_changes(db_.get()) == 1;
+  }
+
+  void finish_execution(const std::string& id, const std::string& status, const Json& outputs, const Json& error,
+                        std::int64_t finished_at) override {
+    finish_exec_->bind(1, id).bind(2, status);
+    bind_json(*finish_exec_, 3, outputs);
+    bind_json(*finish_exec_, 4, error);
+    finish_exec_->bind(5, finished_at).run();
+  }
+
+  void record_step(const StepRun& r) override {
+    auto& s = *upsert_step_;
+    s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, next_seq_++)
+        .bind(5, r.kind).bind(6, r.status);
+    bind_json(s, 7, r.inputs);
+    bind_json(s, 8, r.outputs);
+    bind_json(s, 9, r.error);
+    s.bind_time(10, r.started_at).bind_time(11, r.finished_at).run();
+  }
+
+  std::optional<ExecutionRecord> get_execution(const std::string& id) override {
+    Statement s(db_.get(), kSelectExec " WHERE e.id = ?1");
+    s.bind(1, id);
+    std::optional<ExecutionRecord> out;
+    if (s.next()) out = read_exec(s);
+    s.done();
+    return out;
+  }
+
+  std::vector<ExecutionRecord> list_executions(const ExecutionFilter& f) override {
+    std::string sql = kSelectExec " WHERE (?1 = '' OR e.flow_name = ?1) AND (?2 = '' OR e.status = ?2)";
+    if (f.top_level_only) sql += " AND e.parent_id IS NULL";
+    sql += " ORDER BY e.id DESC LIMIT ?3";
+    Statement s(db_.get(), sql.c_str());
+    s.bind(1, f.flow).bind(2, f.status).bind(3, static_cast<std::int64_t>(f.limit));
+    std::vector<ExecutionRecord> out;
+    while (s.next()) out.push_back(read_exec(s));
+    return out;
+  }
+
+  std::vector<StepRun> step_runs(const std::string& execution_id) override {
+    Statement s(db_.get(),
+                "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at FROM step_runs "
+                "WHERE execution_id = ?1 ORDER BY seq");
+    s.bind(1, execution_id);
+    std::vector<StepRun> out;
+    while (s.next()) {
+      StepRun r;
+      r.execution_id = execution_id;
+      r.path = s.text(0);
+      r.attempt = static_cast<int>(s.integer(1));
+      r.kind = s.text(2);
+      r.status = s.text(3);
+      r.inputs = s.json(4);
+      r.outputs = s.json(5);
+      r.error = s.json(6);
+      r.started_at = s.integer(7);
+      r.finished_at = s.integer(8);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::vector<ExecutionRecord> unfinished_executions() override {
+    Statement s(db_.get(),
+                "SELECT id, flow_name, COALESCE(owner, ''), status FROM executions "
+                "WHERE status IN ('queued','running') AND parent_id IS NULL ORDER BY id");
+    std::vector<ExecutionRecord> out;
+    while (s.next()) {
+      ExecutionRecord r;
+      r.id = s.text(0);
+      r.flow_name = s.text(1);
+      r.owner = s.text(2);
+      r.status = s.text(3);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) override {
+    Statement s(db_.get(), "SELECT id FROM executions WHERE parent_id = ?1 AND parent_step = ?2");
+    s.bind(1, parent_id).bind(2, parent_step);
+    std::optional<std::string> out;
+    if (s.next()) out = s.text(0);
+    s.done();
+    return out;
+  }
+
+ private:
+
+  static ExecutionRecord read_exec(const Statement& s) {
+    ExecutionRecord r;
+    r.id = s.text(0);
+    r.flow_name = s.text(1);
+    r.flow_file = s.text(2);
+    r.flow_hash = s.text(3);
+    r.flow_source = s.text(4);
+    r.inputs = s.json(5);
+    r.status = s.text(6);
+    r.trigger = s.json(7);
+    r.created_at = s.integer(8);
+    r.started_at = s.integer(9);
+    r.finished_at = s.integer(10);
+    r.outputs = s.json(11);
+    r.error = s.json(12);
+    r.parent_id = s.text(13);
+    r.parent_step = s.text(14);
+    r.owner = s.text(15);
+    return r;
+  }
+
+  void bind_json(Statement& s, int i, const Json& v) {
+    if (v.is_null()) {
+      s.bind_or_null(i, std::string());
+      return;
+    }
+    std::string text;
+    cap_value(v, cap_, &text);
+    s.bind(i, text);
+  }
+
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw std::runtime_error("store: " + msg);
+    }
+  }
+  void exec_noexcept(const char* sql) noexcept { sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr); }
+
+  DbPtr db_;
+  std::size_t cap_;
+  std::int64_t next_seq_ = 1;
+  std::unique_ptr<Statement> insert_source_, insert_exec_, set_running_, claim_, finish_exec_,
+      upsert_step_;
+};
+#undef kSelectExec
+
+}  // namespace
+
+std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::size_t value_cap) {
+  return std::make_unique<SqliteStore>(path, value_cap);
+}
+
+}  // namespace spokeflow::store

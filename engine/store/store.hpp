@@ -1,0 +1,89 @@
+#pragma once
+// The execution store: durable records of executions and their step runs.
+// The executor writes through this interface only; SQLite is the embedded implementation.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/json.hpp"
+
+namespace spokeflow::store {
+
+// Execution statuses: queued, running, succeeded, failed, cancelled.
+// Step run statuses: running, succeeded, failed, skipped.
+struct ExecutionRecord {
+  std::string id;              // sortable (ULID layout)
+  std::string flow_name;
+  std::string flow_file;       // where the flow was loaded from, as given
+  std::string flow_source;     // the YAML the execution ran (kept once per distinct hash)
+  std::string flow_hash;       // SHA-256 of flow_source
+  Json inputs = Json::object();  // sensitive inputs already redacted
+  std::string status = "queued";
+  Json trigger = Json::object();  // {"type": "cli"|"schedule"|"okta_event"|"subflow"|..., ...}
+  std::int64_t created_at = 0;    // Unix ms
+  std::int64_t started_at = 0;
+  std::int64_t finished_at = 0;
+  Json outputs;                   // null until finished
+  Json error;                     // null unless failed / cancelled
+  std::string parent_id;          // for subflow executions
+  std::string parent_step;        // the parent's step path that started it
+  std::string owner;              // the process running it ("host:pid"), "" when none
+};
+
+struct StepRun {
+  std::string execution_id;
+  std::string path;            // "each_user[3].add"
+  int attempt = 1;
+  std::string kind;            // the action name, or the flow-logic kind (for_each, wait, ...)
+  std::string status = "running";
+  Json inputs;                 // evaluated `with:`, sensitive fields redacted
+  Json outputs;
+  Json error;
+  std::int64_t started_at = 0;
+  std::int64_t finished_at = 0;
+};
+
+struct ExecutionFilter {
+  std::string flow;            // "" = any
+  std::string status;          // "" = any
+  int limit = 50;
+  bool top_level_only = false; // leave out subflow executions
+};
+
+class ExecutionStore {
+ public:
+  virtual ~ExecutionStore() = default;
+  virtual void create_execution(const ExecutionRecord& record) = 0;
+  // Marks it running (keeping the first start time) and owned by `owner`.
+  virtual void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner) = 0;
+  // Takes an unfinished execution over from `expected_owner` (who is known to be gone);
+  // false when someone else changed the owner first.
+  virtual bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) = 0;
+  virtual void finish_execution(const std::string& id, const std::string& status, const Json& outputs,
+                                const Json& error, std::int64_t finished_at) = 0;
+  // Inserts or replaces the run identified by (execution_id, path, attempt). Durable on return.
+  virtual void record_step(const StepRun& run) = 0;
+
+  virtual std::optional<ExecutionRecord> get_execution(const std::string& id) = 0;
+  virtual std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) = 0;
+  // In the order they were first recorded.
+  virtual std::vector<StepRun> step_runs(const std::string& execution_id) = 0;
+  // Top-level executions left `running` (or `queued`), oldest first, with id, flow_name and
+  // owner filled in: what `spokeflow resume` continues.
+  virtual std::vector<ExecutionRecord> unfinished_executions() = 0;
+  // The child execution a parent's `flow:` step started, if any.
+  virtual std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) = 0;
+};
+
+// Values larger than this (as compact JSON) are stored as a truncation marker:
+// {"$truncated": true, "bytes": N, "preview": "<first 1 KiB>"}.
+inline constexpr std::size_t kDefaultValueCap = 256u << 10;
+Json cap_value(const Json& value, std::size_t cap, std::string* dumped = nullptr);
+
+// Opens (creating when needed) the SQLite store at `path` in WAL mode. Throws
+// std::runtime_error with SQLite's message when the file cannot be opened or is not a store.
+std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::size_t value_cap = kDefaultValueCap);
+
+}  // namespace spokeflow::store

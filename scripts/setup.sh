@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build and the tests need, only when missing.
+# Idempotent and non-interactive; runs `apt-get update` at most once.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config time
+  libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libboost1.81-dev
+  libspdlog-dev doctest-dev libsqlite3-dev libpq-dev libssl-dev
+  libcli11-dev libvalijson-dev jq
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,154 @@
+// Engine overhead benchmarks (issue 2's measurements; tests/bench grows into issue 6's suite).
+//   engine_bench steps N STORE      one execution: for_each over N items, one core.noop each
+//   engine_bench waiting N STORE    N executions waiting in core.wait at once: RSS per execution
+//   engine_bench small N STORE      N executions of a three-step core.noop flow, one after another
+// Prints one line of numbers per run; the store file is created fresh.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "core/core.hpp"
+#include "flow/loader.hpp"
+#include "run/engine.hpp"
+
+using namespace spokeflow;
+namespace asio = boost::asio;
+
+namespace {
+
+long rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+flow::FlowPtr load(const std::string& text, const ActionRegistry& reg) {
+  auto r = flow::load_flow_text(text, "bench.yaml", reg);
+  if (!r.ok()) {
+    std::cerr << r.diagnostics.format();
+    std::exit(2);
+  }
+  return r.flow;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: engine_bench steps|waiting|small N STORE\n";
+    return 2;
+  }
+  std::string mode = argv[1];
+  long n = std::stol(argv[2]);
+  std::string store_path = argv[3];
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store_path + suffix);
+
+  ActionRegistry reg;
+  actions::register_core_actions(reg);
+  auto st = store::open_sqlite_store(store_path);
+  asio::io_context io{1};
+  run::EngineOptions opts;
+  opts.owner = "bench:0";
+  run::Engine engine(io.get_executor(), reg, *st, nullptr, opts);
+  using clock = std::chrono::steady_clock;
+
+  if (mode == "steps") {
+    auto f = load(R"(
+name: noop_loop
+inputs:
+  items: { type: array, required: true }
+steps:
+  - id: loop
+    for_each: ${{ inputs.items }}
+    steps:
+      - id: noop
+        action: core.noop
+)", reg);
+    Json items = Json::array();
+    for (long i = 0; i < n; ++i) items.push_back(i);
+    auto inputs = engine.check_inputs(*f, Json{{"items", items}}, false);
+    std::string id = engine.create(f, *inputs, {{"type", "bench"}});
+    std::string status;
+    auto t0 = clock::now();
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { status = (co_await engine.run(id, f)).status; }, asio::detached);
+    io.run();
+    double secs = std::chrono::duration<double>(clock::now() - t0).count();
+    auto runs = st->step_runs(id).size();
+    std::printf("steps: %ld noop steps, status %s, %zu step runs journaled, %.3f s, %.2f us/step, rss %ld KB\n", n,
+                status.c_str(), runs, secs, secs * 1e6 / static_cast<double>(n), rss_kb());
+    return status == "succeeded" ? 0 : 1;
+  }
+
+  if (mode == "small") {
+    auto f = load(R"(
+name: three
+steps:
+  - id: a
+    action: core.noop
+  - id: b
+    action: core.noop
+  - id: c
+    action: core.noop
+)", reg);
+    long ok = 0;
+    auto t0 = clock::now();
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      for (long i = 0; i < n; ++i) {
+        std::string id = engine.create(f, Json::object(), {{"type", "bench"}});
+        if ((co_await engine.run(id, f)).status == "succeeded") ++ok;
+      }
+    }, asio::detached);
+    io.run();
+    double secs = std::chrono::duration<double>(clock::now() - t0).count();
+    std::printf("small: %ld executions of 3 noop steps (%ld succeeded), %.3f s, %.0f executions/s\n", n, ok, secs,
+                static_cast<double>(n) / secs);
+    return ok == n ? 0 : 1;
+  }
+
+  if (mode == "waiting") {
+    auto f = load(R"(
+name: waiter
+steps:
+  - id: before
+    action: core.noop
+  - id: nap
+    action: core.wait
+    with: { duration: 3s }
+  - id: after
+    action: core.noop
+)", reg);
+    long before_kb = rss_kb();
+    long done = 0, ok = 0;
+    long peak_waiting_kb = 0;
+    auto t0 = clock::now();
+    for (long i = 0; i < n; ++i) {
+      asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        std::string id = engine.create(f, Json::object(), {{"type", "bench"}});
+        auto out = co_await engine.run(id, f);
+        ++done;
+        if (out.status == "succeeded") ++ok;
+      }, asio::detached);
+    }
+    // Sample RSS once every execution has reached its wait.
+    asio::steady_timer probe(io, std::chrono::milliseconds(2500));
+    probe.async_wait([&](auto) { peak_waiting_kb = rss_kb(); });
+    io.run();
+    double secs = std::chrono::duration<double>(clock::now() - t0).count();
+    std::printf("waiting: %ld executions, %ld succeeded, rss before %ld KB, while waiting %ld KB, %.2f KB per waiting "
+                "execution, %.2f s total\n", n, ok, before_kb, peak_waiting_kb,
+                static_cast<double>(peak_waiting_kb - before_kb) / static_cast<double>(n), secs);
+    return ok == n ? 0 : 1;
+  }
+  std::cerr << "unknown mode " << mode << "\n";
+  return 2;
+}

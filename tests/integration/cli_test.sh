@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The CLI end to end: validate, run (by name and by file), exit codes, JSON output, the
+# store's records, sensitive values, and bad input that must write nothing.
+source "$(dirname "$0")/lib.sh"
+SF="$SPOKEFLOW_TEST"
+cd "$WORK"
+
+echo "validate"
+run_capture "$SF" validate "$SRC_DIR"/flows/*.yaml --flows-dir "$SRC_DIR/flows"
+expect_eq "shipped flows validate" 0 "$RC"
+run_capture "$SF" validate "$FLOWS/bad_many.yaml" --flows-dir "$FLOWS"
+expect_eq "bad flow exits 2" 2 "$RC"
+expect_contains "unknown key with position" "bad_many.yaml:4:5: error:" "$OUT"
+expect_contains "duplicate id reported" "bad_many.yaml:5:" "$OUT"
+expect_contains "unknown action reported" "core.nope" "$OUT"
+expect_contains "broken expression reported" "bad_many.yaml:9:" "$OUT"
+expect_contains "bad duration reported" "5 minutes" "$OUT"
+run_capture "$SF" validate "$FLOWS/bad_utf8.yaml"
+expect_eq "non-UTF-8 exits 2" 2 "$RC"
+expect_contains "non-UTF-8 position" "bad_utf8.yaml:5:" "$OUT"
+run_capture "$SF" validate "$FLOWS/bad_yaml.yaml"
+expect_eq "malformed YAML exits 2" 2 "$RC"
+expect_contains "malformed YAML position" "bad_yaml.yaml:" "$OUT"
+run_capture "$SF" validate --json "$FLOWS/bad_many.yaml" --flows-dir "$FLOWS"
+expect_eq "validate --json is JSON" "false" "$(echo "$OUT" | jq -r '.[0].ok')"
+
+echo "run"
+run_capture "$SF" run features --flows-dir "$FLOWS" --json
+expect_eq "features succeeds" 0 "$RC"
+expect_eq "status" succeeded "$(echo "$OUT" | jq -r .status)"
+expect_eq "for_each + set + until total" 7 "$(echo "$OUT" | jq -r .outputs.total)"
+expect_eq "collect in input order" '["a-0","b-1","c-2"]' "$(echo "$OUT" | jq -c .outputs.collected)"
+expect_eq "catch sees error" '{"code":"X42","kind":"action","step":"guarded.boom"}' "$(echo "$OUT" | jq -c .outputs.caught)"
+expect_eq "else branch" else "$(echo "$OUT" | jq -r .outputs.branch)"
+expect_eq "if false skips" skipped "$(echo "$OUT" | jq -r .outputs.skipped)"
+expect_eq "continue_on_error" failed "$(echo "$OUT" | jq -r .outputs.tolerated)"
+expect_eq "parallel branch" succeeded "$(echo "$OUT" | jq -r .outputs.right)"
+expect_eq "until iterations" 4 "$(echo "$OUT" | jq -r .outputs.iterations)"
+expect_eq "interpolation" "total=7 first=a" "$(echo "$OUT" | jq -r .outputs.text)"
+id=$(echo "$OUT" | jq -r .execution_id)
+show=$("$SF" executions show "$id" --json)
+expect_eq "every iteration recorded" 3 "$(echo "$show" | jq '[.steps[] | select(.path | test("^loop\\[[0-9]\\]\\.echo$"))] | length')"
+expect_eq "finally ran" succeeded "$(echo "$show" | jq -r '.steps[] | select(.path == "guarded.finally.cleanup") | .status')"
+expect_eq "sensitive input redacted in store" '[REDACTED]' "$(echo "$show" | jq -r .inputs.password)"
+expect_not_contains "secret never in show" "not-for-logs-123" "$show"
+run_capture "$SF" executions show "$id"
+expect_contains "text show has tree" "loop[2].echo" "$OUT"
+
+run_capture "$SF" run "$FLOWS/fails.yaml" --json
+expect_eq "failing flow exits 1" 1 "$RC"
+expect_eq "error names the step" "broken" "$(echo "$OUT" | jq -r .error.step)"
+expect_eq "error code kept" "B1" "$(echo "$OUT" | jq -r .error.code)"
+fid=$(echo "$OUT" | jq -r .execution_id)
+expect_eq "step after failure not run" "" "$("$SF" executions show "$fid" --json | jq -r '.steps[] | select(.path == "after") | .path')"
+
+run_capture "$SF" run retry_timeout --flows-dir "$FLOWS" --json
+expect_eq "timeout fails the flow" 1 "$RC"
+expect_eq "timeout kind" timeout "$(echo "$OUT" | jq -r .error.kind)"
+rid=$(echo "$OUT" | jq -r .execution_id)
+expect_eq "three attempts recorded" "1 2 3" "$("$SF" executions show "$rid" --json | jq -r '[.steps[] | select(.path == "slow") | .attempt] | map(tostring) | join(" ")')"
+
+run_capture "$SF" run ender --flows-dir "$FLOWS" --json
+expect_eq "end succeeded" 0 "$RC"
+run_capture "$SF" run ender --flows-dir "$FLOWS" --input fail=true --json
+expect_eq "end failed" 1 "$RC"
+expect_eq "end message" "stopped on purpose" "$(echo "$OUT" | jq -r .error.message)"
+
+echo "secrets"
+run_capture "$SF" run secrets --flows-dir "$FLOWS" --input password=hunter2-very-secret --input file="$WORK/effects.txt" --json --log-level debug
+expect_eq "secrets flow succeeds" 0 "$RC"
+expect_eq "sensitive output usable by later steps" 23 "$(echo "$OUT" | jq -r '.outputs.token_length' 2>/dev/null || echo none)"
+sid=$(echo "$OUT" | jq -r .execution_id)
+all=$("$SF" executions show "$sid" --json)
+expect_not_contains "secret input not in records" "hunter2" "$all"
+expect_not_contains "secret not in CLI output" "hunter2" "$OUT"
+expect_eq "sensitive action output redacted" '[REDACTED]' "$(echo "$all" | jq -r '.steps[] | select(.path == "use") | .outputs.token')"
+if grep -q hunter2 "$SPOKEFLOW_STORE"* 2>/dev/null; then fail "secret found in the store file"; else pass "secret not in the store file"; fi
+
+echo "bad input writes nothing"
+before=$(execution_count)
+run_capture "$SF" run features --flows-dir "$FLOWS" --input n=notanumber
+expect_eq "bad input type exits 2" 2 "$RC"
+expect_contains "bad input message" "input 'n' must be an integer" "$OUT"
+run_capture "$SF" run features --flows-dir "$FLOWS" --input bogus=1
+expect_eq "unknown input exits 2" 2 "$RC"
+run_capture "$SF" run "$FLOWS/bad_many.yaml"
+expect_eq "invalid flow exits 2" 2 "$RC"
+run_capture "$SF" run no_such_flow --flows-dir "$FLOWS"
+expect_eq "unknown flow exits 2" 2 "$RC"
+head -c 52428800 /dev/zero | tr '\0' 'a' > "$WORK/big.json"
+run_capture "$SF" run features --flows-dir "$FLOWS" --inputs-file "$WORK/big.json"
+expect_eq "50 MB inputs file exits 2" 2 "$RC"
+expect_contains "50 MB inputs file message" "too large" "$OUT"
+printf '{"n": 1' > "$WORK/broken.json"
+run_capture "$SF" run features --flows-dir "$FLOWS" --inputs-file "$WORK/broken.json"
+expect_eq "broken JSON inputs exits 2" 2 "$RC"
+expect_eq "nothing written to the store" "$before" "$(execution_count)"
+
+echo "listing and actions"
+expect_eq "list --status failed" 3 "$("$SF" executions list --status failed --json | jq length)"
+run_capture "$SF" actions list
+expect_contains "actions list" "core.noop" "$OUT"
+run_capture "$SF" actions show core.wait --json
+expect_eq "actions show" '["duration"]' "$(echo "$OUT" | jq -c .inputs.required)"
+run_capture "$SF" --help
+expect_eq "--help exits 0" 0 "$RC"
+for c in validate run resume "executions list" "executions show" "actions list" "actions show"; do
+  run_capture "$SF" $c --help
+  expect_eq "$c --help" 0 "$RC"
+done
+finish

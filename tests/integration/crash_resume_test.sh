@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Kills spokeflow with SIGKILL at random moments while it runs multi-step flows, restarts it,
+# and checks from the side effects (not the logs) that every execution completes and that
+# every step whose end was journaled ran exactly once.
+source "$(dirname "$0")/lib.sh"
+SF="$SPOKEFLOW_TEST"
+EFFECTS="$WORK/effects.txt"
+: > "$EFFECTS"
+KILLS=${CRASH_KILLS:-25}
+RANDOM=${CRASH_SEED:-4242}
+echo "seed ${CRASH_SEED:-4242}, $KILLS kills"
+
+kills=0
+round=0
+while [ "$kills" -lt "$KILLS" ]; do
+  round=$((round + 1))
+  # Alternate between starting new executions (which also resume) and plain resumes.
+  if [ $((round % 3)) -eq 0 ]; then
+    "$SF" resume --flows-dir "$FLOWS" --quiet >/dev/null 2>>"$WORK/stderr.log" &
+  else
+    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --quiet >/dev/null 2>>"$WORK/stderr.log" &
+  fi
+  pid=$!
+  # Somewhere between 20 ms and 400 ms into the run.
+  sleep "0.$(printf '%03d' $((20 + RANDOM % 380)))"
+  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+  wait "$pid" 2>/dev/null || true
+done
+echo "killed $kills times in $round rounds"
+
+# Let everything finish.
+run_capture "$SF" resume --flows-dir "$FLOWS" --quiet
+expect_eq "final resume succeeds" 0 "$RC"
+run_capture "$SF" resume --flows-dir "$FLOWS" --quiet
+expect_contains "nothing left to resume" "nothing to resume" "$OUT"
+
+list=$("$SF" executions list --limit 100000 --json)
+total=$(echo "$list" | jq length)
+top=$(echo "$list" | jq '[.[] | select(.parent_id == null)] | length')
+echo "executions: $total ($top top-level)"
+expect_eq "every execution succeeded" 0 "$(echo "$list" | jq '[.[] | select(.status != "succeeded")] | length')"
+[ "$top" -ge 10 ] && pass "at least 10 top-level executions ran" || fail "only $top top-level executions"
+
+# Every (execution, path, attempt) ran at most once; for a step journaled as finished at
+# attempt k, the effect of attempt k exists and no later attempt ran.
+dups=$(sort "$EFFECTS" | uniq -d | wc -l)
+expect_eq "no step attempt ran twice" 0 "$dups"
+violations=0
+checked=0
+for id in $(echo "$list" | jq -r '.[].id'); do
+  while read -r path attempt; do
+    checked=$((checked + 1))
+    n=$(grep -c "^$id $path $attempt\$" "$EFFECTS" || true)
+    later=$(awk -v id="$id" -v p="$path" -v a="$attempt" '$1 == id && $2 == p && $3 > a' "$EFFECTS" | wc -l)
+    if [ "$n" -ne 1 ] || [ "$later" -ne 0 ]; then
+      violations=$((violations + 1))
+      echo "    $id $path attempt $attempt: ran $n times, $later later attempts"
+    fi
+  done < <("$SF" executions show "$id" --json | jq -r '.steps[] | select(.kind == "test.side_effect" and .status == "succeeded") | "\(.path) \(.attempt)"')
+done
+echo "checked $checked finished side-effect steps"
+expect_eq "every finished step ran exactly once" 0 "$violations"
+# Each top-level execution has 8 side-effect steps of its own and 2 in its subflow.
+expect_eq "all side-effect steps finished" $((top * 10)) "$checked"
+finish

@@ -1,0 +1,27 @@
+# Shared helpers for the integration tests (sourced).
+set -euo pipefail
+: "${SPOKEFLOW:?path to the spokeflow binary}"
+: "${SPOKEFLOW_TEST:?path to the spokeflow-test binary}"
+: "${SRC_DIR:?source tree}"
+: "${TEST_DIR:?tests folder}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/spokeflow-it.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export SPOKEFLOW_STORE="$WORK/store.db"
+FLOWS="$TEST_DIR/integration/flows"
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); echo "  ok: $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "  FAIL: $*"; }
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+# expect_contains WHAT NEEDLE HAYSTACK
+expect_contains() { if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1: [$2] not found in: $3"; fi; }
+expect_not_contains() { if [[ "$3" != *"$2"* ]]; then pass "$1"; else fail "$1: [$2] should not appear"; fi; }
+# run_cmd VAR_OUT VAR_RC cmd...: captures stdout+stderr and the exit code
+run_capture() { set +e; OUT=$("$@" 2>&1); RC=$?; set -e; }
+execution_count() { "$SPOKEFLOW" executions list --limit 100000 --json | jq length; }
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}

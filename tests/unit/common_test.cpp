@@ -1,0 +1,100 @@
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "common/diagnostics.hpp"
+#include "common/duration.hpp"
+#include "common/error.hpp"
+#include "common/ids.hpp"
+#include "common/json_schema.hpp"
+#include "common/redact.hpp"
+#include "common/utf8.hpp"
+
+using namespace spokeflow;
+
+TEST_CASE("durations") {
+  CHECK(parse_duration("250ms") == Millis(250));
+  CHECK(parse_duration("10s") == Millis(10'000));
+  CHECK(parse_duration("5m") == Millis(300'000));
+  CHECK(parse_duration("2h") == Millis(7'200'000));
+  CHECK(parse_duration("1d") == Millis(86'400'000));
+  CHECK(parse_duration("1h30m") == Millis(5'400'000));
+  CHECK(parse_duration("1m30s500ms") == Millis(90'500));
+  CHECK_FALSE(parse_duration(""));
+  CHECK_FALSE(parse_duration("5"));
+  CHECK_FALSE(parse_duration("5 minutes"));
+  CHECK_FALSE(parse_duration("30m1h"));  // units must decrease
+  CHECK_FALSE(parse_duration("1s1s"));
+  CHECK_FALSE(parse_duration("-5s"));
+  CHECK_FALSE(parse_duration("99999999999999999999d"));
+  CHECK(format_duration(Millis(5'400'000)) == "1h30m");
+  CHECK(format_duration(Millis(250)) == "250ms");
+}
+
+TEST_CASE("sortable ids are unique and ordered") {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5000; ++i) ids.push_back(new_sortable_id());
+  for (std::size_t i = 1; i < ids.size(); ++i) CHECK(ids[i - 1] < ids[i]);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+  CHECK(ids[0].size() == 26);
+}
+
+TEST_CASE("timestamps") { CHECK(format_timestamp(1'764'393'155'123) == "2025-11-29T05:12:35.123Z"); }
+
+TEST_CASE("utf8 validation") {
+  CHECK_FALSE(find_invalid_utf8("plain ascii"));
+  CHECK_FALSE(find_invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  CHECK(find_invalid_utf8("caf\xe9") == 3u);
+  CHECK(find_invalid_utf8("\xc0\x80") == 0u);          // overlong
+  CHECK(find_invalid_utf8("ab\xed\xa0\x80") == 2u);    // surrogate
+  CHECK(find_invalid_utf8("x\xf0\x9f\x98") == 1u);     // truncated
+}
+
+TEST_CASE("diagnostics format") {
+  Diagnostics d("flows/x.yaml");
+  d.error({12, 7}, "second");
+  d.error({3, 1}, "first");
+  d.error({3, 1}, "first");
+  d.sort_unique();
+  CHECK(d.format() == "flows/x.yaml:3:1: error: first\nflows/x.yaml:12:7: error: second\n");
+}
+
+TEST_CASE("errors round-trip through JSON") {
+  Error e = Error::make(ErrorKind::okta, "Not found: Resource not found: x (User)", "E0000007");
+  e.http_status = 404;
+  e.step = "lookup";
+  Error back = Error::from_json(e.to_json());
+  CHECK(back.kind == ErrorKind::okta);
+  CHECK(back.code == "E0000007");
+  CHECK(back.http_status == 404);
+  CHECK(back.step == "lookup");
+  CHECK(is_transient(ErrorKind::rate_limited));
+  CHECK_FALSE(is_transient(ErrorKind::okta));
+}
+
+TEST_CASE("schema checks and redaction") {
+  Json schema = Json::parse(R"({
+    "type": "object",
+    "properties": {
+      "user": {"type": "string"},
+      "password": {"type": "string", "x-sensitive": true},
+      "nested": {"type": "object", "properties": {"token": {"type": "string", "x-sensitive": true}}},
+      "list": {"type": "array", "items": {"type": "object", "properties": {"secret": {"x-sensitive": true}}}}
+    },
+    "required": ["user"],
+    "additionalProperties": false
+  })");
+  auto checker = JsonSchema::compile(schema);
+  CHECK(checker->validate(Json{{"user", "a"}}).empty());
+  auto issues = checker->validate(Json{{"user", 5}, {"extra", 1}});
+  CHECK_FALSE(issues.empty());
+  CHECK(schema_has_sensitive(schema));
+  Json v = {{"user", "a"}, {"password", "p"}, {"nested", {{"token", "t"}}}, {"list", {{{"secret", "s"}, {"x", 1}}}}};
+  Json r = redact_by_schema(v, schema);
+  CHECK(r["user"] == "a");
+  CHECK(r["password"] == kRedacted);
+  CHECK(r["nested"]["token"] == kRedacted);
+  CHECK(r["list"][0]["secret"] == kRedacted);
+  CHECK(r["list"][0]["x"] == 1);
+  CHECK(v["password"] == "p");  // the original is untouched
+}

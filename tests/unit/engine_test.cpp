@@ -1,0 +1,294 @@
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+
+#include "core/core.hpp"
+#include "common/ids.hpp"
+#include "flow/loader.hpp"
+#include "run/engine.hpp"
+
+using namespace spokeflow;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Counts its calls per step path; fails the first `fail_times` calls of each path.
+struct Counter final : Action {
+  ActionInfo info_;
+  mutable std::map<std::string, int> calls;
+  mutable std::vector<int> attempts;
+  int fail_times = 0;
+  ErrorKind fail_kind = ErrorKind::network;
+  Counter() {
+    info_.name = "test.count";
+    info_.input_schema = Json::parse(R"({"type":"object"})");
+    info_.output_schema = Json::parse(R"({"type":"object"})");
+    info_.inputs_checker = JsonSchema::compile(info_.input_schema);
+    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
+  }
+  const ActionInfo& info() const override { return info_; }
+  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
+    int n = ++calls[std::string(ctx.step_path)];
+    attempts.push_back(ctx.attempt);
+    if (n <= fail_times) co_return Error::make(fail_kind, "planned failure " + std::to_string(n));
+    co_return Json{{"n", n}, {"attempt", ctx.attempt}};
+  }
+};
+
+struct Fixture {
+  fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
+  ActionRegistry registry;
+  Counter* counter = nullptr;
+  std::unique_ptr<store::ExecutionStore> store;
+  Fixture() {
+    fs::create_directories(dir);
+    actions::register_core_actions(registry);
+    auto c = std::make_unique<Counter>();
+    counter = c.get();
+    registry.add(std::move(c));
+    store = store::open_sqlite_store((dir / "s.db").string());
+  }
+  ~Fixture() { fs::remove_all(dir); }
+
+  flow::FlowPtr load(const std::string& text) {
+    auto r = flow::load_flow_text(text, "test.yaml", registry);
+    INFO(r.diagnostics.format());
+    REQUIRE(r.ok());
+    return r.flow;
+  }
+
+  run::ExecutionOutcome run_id(const std::string& id, flow::FlowPtr f = nullptr) {
+    asio::io_context io;
+    run::Engine engine(io.get_executor(), registry, *store, nullptr);
+    run::ExecutionOutcome out;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, f); }, asio::detached);
+    io.run();
+    return out;
+  }
+
+  std::string create(flow::FlowPtr f, Json inputs = Json::object()) {
+    asio::io_context io;
+    run::Engine engine(io.get_executor(), registry, *store, nullptr);
+    auto checked = engine.check_inputs(*f, inputs, false);
+    REQUIRE(checked.ok());
+    return engine.create(f, *checked, {{"type", "test"}});
+  }
+
+  run::ExecutionOutcome run_flow(const std::string& text, Json inputs = Json::object()) {
+    auto f = load(text);
+    return run_id(create(f, inputs), f);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("retry arithmetic") {
+  flow::RetryPolicy p;
+  p.max_attempts = 6;
+  p.backoff = flow::RetryPolicy::Backoff::exponential;
+  p.initial_interval = Millis(100);
+  p.max_interval = Millis(1000);
+  p.multiplier = 2;
+  p.jitter = false;
+  CHECK(p.delay_before(2) == Millis(100));
+  CHECK(p.delay_before(3) == Millis(200));
+  CHECK(p.delay_before(4) == Millis(400));
+  CHECK(p.delay_before(5) == Millis(800));
+  CHECK(p.delay_before(6) == Millis(1000));  // capped
+  CHECK(run::retry_delay(p, 4) == Millis(400));
+  p.jitter = true;
+  for (int i = 0; i < 200; ++i) {
+    auto d = run::retry_delay(p, 4);
+    CHECK(d >= Millis(200));
+    CHECK(d <= Millis(400));
+  }
+  p.backoff = flow::RetryPolicy::Backoff::constant;
+  p.jitter = false;
+  CHECK(p.delay_before(5) == Millis(100));
+  // Default: transient kinds only.
+  CHECK(p.retries(Error::make(ErrorKind::rate_limited, "")));
+  CHECK_FALSE(p.retries(Error::make(ErrorKind::okta, "", "E0000007")));
+  p.on_okta_codes = {"E0000009"};
+  CHECK(p.retries(Error::make(ErrorKind::okta, "", "E0000009")));
+  CHECK_FALSE(p.retries(Error::make(ErrorKind::network, "")));
+}
+
+TEST_CASE("retries until success and records every attempt") {
+  Fixture fx;
+  fx.counter->fail_times = 2;
+  auto out = fx.run_flow(R"(
+name: r
+steps:
+  - id: a
+    action: test.count
+    retry: { max_attempts: 3, backoff: constant, initial_interval: 10ms, jitter: false }
+outputs:
+  attempt: ${{ steps.a.outputs.attempt }}
+)");
+  CHECK(out.status == "succeeded");
+  CHECK(out.outputs["attempt"] == 3);
+  auto runs = fx.store->step_runs(out.id);
+  REQUIRE(runs.size() == 3);
+  CHECK(runs[0].status == "failed");
+  CHECK(runs[1].status == "failed");
+  CHECK(runs[2].status == "succeeded");
+  CHECK(runs[2].attempt == 3);
+}
+
+TEST_CASE("non-retryable errors are not retried") {
+  Fixture fx;
+  fx.counter->fail_times = 5;
+  fx.counter->fail_kind = ErrorKind::okta;
+  auto out = fx.run_flow(R"(
+name: r
+steps:
+  - id: a
+    action: test.count
+    retry: { max_attempts: 4, initial_interval: 10ms }
+)");
+  CHECK(out.status == "failed");
+  CHECK(fx.counter->calls["a"] == 1);
+}
+
+TEST_CASE("a step timeout cancels the step's I/O") {
+  Fixture fx;
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = fx.run_flow(R"(
+name: t
+steps:
+  - id: slow
+    action: core.wait
+    with: { duration: 10s }
+    timeout: 50ms
+)");
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  CHECK(out.status == "failed");
+  CHECK(out.error["kind"] == "timeout");
+  CHECK(out.error["step"] == "slow");
+  CHECK(elapsed < std::chrono::seconds(5));
+}
+
+TEST_CASE("for_each with concurrency runs every item once and keeps result order") {
+  Fixture fx;
+  auto out = fx.run_flow(R"(
+name: fe
+inputs:
+  items: { type: array, default: [5, 6, 7, 8, 9, 10, 11] }
+steps:
+  - id: loop
+    for_each: ${{ inputs.items }}
+    concurrency: 3
+    collect: ${{ item * 10 }}
+    steps:
+      - id: c
+        action: test.count
+outputs:
+  results: ${{ steps.loop.outputs.results }}
+  count: ${{ steps.loop.outputs.count }}
+)");
+  CHECK(out.status == "succeeded");
+  CHECK(out.outputs["results"] == Json::parse("[50,60,70,80,90,100,110]"));
+  CHECK(out.outputs["count"] == 7);
+  CHECK(fx.counter->calls.size() == 7);
+  for (auto& [path, n] : fx.counter->calls) CHECK(n == 1);
+  CHECK(fx.counter->calls.count("loop[6].c") == 1);
+}
+
+TEST_CASE("resume: finished steps are not run again; the step in flight runs as its next attempt") {
+  Fixture fx;
+  auto f = fx.load(R"(
+name: res
+steps:
+  - id: a
+    action: test.count
+  - id: b
+    action: test.count
+  - id: c
+    action: test.count
+outputs:
+  a: ${{ steps.a.outputs.n }}
+  b_attempt: ${{ steps.b.outputs.attempt }}
+)");
+  std::string id = fx.create(f);
+  // What a crash during step b leaves behind.
+  fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
+  store::StepRun a;
+  a.execution_id = id;
+  a.path = "a";
+  a.kind = "test.count";
+  a.status = "succeeded";
+  a.outputs = {{"n", 41}, {"attempt", 1}};
+  a.started_at = a.finished_at = now_unix_ms();
+  fx.store->record_step(a);
+  store::StepRun b = a;
+  b.path = "b";
+  b.status = "running";
+  b.outputs = nullptr;
+  b.finished_at = 0;
+  fx.store->record_step(b);
+
+  auto out = fx.run_id(id);
+  CHECK(out.status == "succeeded");
+  CHECK(fx.counter->calls.count("a") == 0);   // taken from the journal
+  CHECK(out.outputs["a"] == 41);
+  CHECK(fx.counter->calls["b"] == 1);
+  CHECK(out.outputs["b_attempt"] == 2);       // the interrupted attempt was 1
+  CHECK(fx.counter->calls["c"] == 1);
+}
+
+TEST_CASE("resume: a wait only waits what is left") {
+  Fixture fx;
+  auto f = fx.load(R"(
+name: w
+steps:
+  - id: nap
+    wait: 2s
+)");
+  std::string id = fx.create(f);
+  fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
+  store::StepRun w;
+  w.execution_id = id;
+  w.path = "nap";
+  w.kind = "wait";
+  w.status = "running";
+  w.started_at = now_unix_ms() - 1900;
+  fx.store->record_step(w);
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = fx.run_id(id);
+  CHECK(out.status == "succeeded");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+}
+
+TEST_CASE("inputs are checked against their declarations") {
+  Fixture fx;
+  auto f = fx.load(R"(
+name: in
+inputs:
+  email: { type: string, format: email, required: true }
+  n: { type: integer, default: 3 }
+  mode: { type: string, enum: [a, b], default: a }
+steps:
+  - action: core.noop
+)");
+  asio::io_context io;
+  run::Engine engine(io.get_executor(), fx.registry, *fx.store, nullptr);
+  auto ok = engine.check_inputs(*f, Json{{"email", "ada@example.com"}}, false);
+  REQUIRE(ok.ok());
+  CHECK((*ok)["n"] == 3);
+  CHECK((*ok)["mode"] == "a");
+  auto text = engine.check_inputs(*f, Json{{"email", "ada@example.com"}, {"n", "42"}}, true);
+  REQUIRE(text.ok());
+  CHECK((*text)["n"] == 42);
+  CHECK_FALSE(engine.check_inputs(*f, Json::object(), false).ok());
+  CHECK_FALSE(engine.check_inputs(*f, Json{{"email", "nope"}}, false).ok());
+  CHECK_FALSE(engine.check_inputs(*f, Json{{"email", "a@b.co"}, {"n", "x"}}, true).ok());
+  CHECK_FALSE(engine.check_inputs(*f, Json{{"email", "a@b.co"}, {"mode", "c"}}, false).ok());
+  auto unknown = engine.check_inputs(*f, Json{{"email", "a@b.co"}, {"bogus", 1}}, false);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message.find("unknown input 'bogus'") != std::string::npos);
+}

@@ -1,0 +1,711 @@
+// The flow loader: YAML -> checked Flow, or every problem with file:line:col.
+// Fixtures live in tests/unit/flows/ (flows/lib/ is a FlowLibrary directory).
+#include <doctest/doctest.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "action/action.hpp"
+#include "expr/expr.hpp"
+#include "flow/loader.hpp"
+#include "flow/model.hpp"
+
+// Failed comparisons of diagnostic lists print every line.
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+  static String convert(const std::vector<std::string>& lines) {
+    std::string out = "\n";
+    for (const auto& l : lines) out += "  " + l + "\n";
+    return String(out.c_str());
+  }
+};
+}  // namespace doctest
+
+using namespace spokeflow;
+using namespace spokeflow::flow;
+using namespace std::string_literals;
+
+namespace {
+
+// Stands in for a core action: the loader only reads its name and input schema.
+class SchemaOnlyAction : public Action {
+ public:
+  explicit SchemaOnlyAction(ActionInfo info) : info_(std::move(info)) {}
+  const ActionInfo& info() const override { return info_; }
+  boost::asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override { co_return ctx.inputs; }
+
+ private:
+  ActionInfo info_;
+};
+
+const ActionRegistry& core_actions() {
+  static const ActionRegistry registry = [] {
+    ActionRegistry r;
+    for (const char* name : {"echo", "log", "noop", "wait", "fail"})
+      r.add(std::make_unique<SchemaOnlyAction>(ActionInfo::from_embedded(std::string("actions/core/") + name + ".json")));
+    return r;
+  }();
+  return registry;
+}
+
+std::string fixture(const std::string& name) { return std::string(SPOKEFLOW_TEST_DIR) + "/flows/" + name; }
+
+LoadResult load_fixture(const std::string& name) { return load_flow_file(fixture(name), core_actions()); }
+
+LoadResult load_text(const std::string& text) { return load_flow_text(text, "t.yaml", core_actions()); }
+
+// Every diagnostic as "file:line:col: error: message", with the fixture directory shortened.
+std::vector<std::string> lines(const Diagnostics& diagnostics) {
+  std::vector<std::string> out;
+  const std::string dir = std::string(SPOKEFLOW_TEST_DIR) + "/flows/";
+  for (const auto& d : diagnostics.items()) {
+    std::string text = d.format();
+    for (auto at = text.find(dir); at != std::string::npos; at = text.find(dir)) text.replace(at, dir.size(), "");
+    out.push_back(text);
+  }
+  return out;
+}
+std::vector<std::string> lines(const LoadResult& r) { return lines(r.diagnostics); }
+
+// A scope from a JSON object: {"inputs": ..., "steps": ...}.
+class JsonScope : public expr::Scope {
+ public:
+  explicit JsonScope(Json roots) : roots_(std::move(roots)) {}
+  const Json* lookup(std::string_view root) const override {
+    auto it = roots_.find(std::string(root));
+    return it == roots_.end() ? nullptr : &*it;
+  }
+
+ private:
+  Json roots_;
+};
+
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Successful loads
+
+TEST_CASE("a valid flow loads into the model") {
+  LoadResult r = load_fixture("good.yaml");
+  INFO(r.diagnostics.format());
+  REQUIRE(r.ok());
+  const Flow& f = *r.flow;
+  CHECK(f.name == "good_flow");
+  CHECK(f.description == "Everything the language has, in one valid flow.");
+  CHECK(f.source_file == fixture("good.yaml"));
+  CHECK(f.source_hash == sha256_hex(f.source_text));
+  CHECK(f.source_hash.size() == 64);
+  CHECK(f.connection == "okta_emea");
+  REQUIRE(f.timeout);
+  CHECK(*f.timeout == Millis(5'400'000));
+
+  // Inputs, in source order, with their declarations.
+  REQUIRE(f.inputs.size() == 6);
+  CHECK(f.inputs[0].name == "user");
+  CHECK(f.inputs[0].type == "string");
+  CHECK(f.inputs[0].required);
+  CHECK(f.inputs[0].description == "login or id");
+  CHECK(f.inputs[0].pos.line == 5);
+  CHECK(f.inputs[0].pos.col == 3);
+  CHECK(f.inputs[1].format == "email");
+  CHECK(f.inputs[1].default_value == Json("ada@example.com"));
+  CHECK(f.inputs[2].default_value == Json(false));
+  CHECK(f.inputs[3].default_value == Json::array());
+  CHECK(f.inputs[4].enum_values == std::vector<Json>{"info", "warn"});
+  CHECK(f.inputs[5].sensitive);
+  CHECK_FALSE(f.inputs[5].default_value);
+
+  REQUIRE(f.triggers.size() == 2);
+  CHECK(f.triggers[0].spec["schedule"] == "0 6 * * 1-5");
+  CHECK(f.triggers[0].spec["timezone"] == "Europe/Berlin");
+  CHECK(f.triggers[1].spec["okta_event"].size() == 2);
+  CHECK(f.triggers[1].pos.line == 16);
+
+  // Steps: paths are the id, or "#N" (1-based position in the list) without one.
+  REQUIRE(f.steps.size() == 9);
+  std::vector<std::string> paths;
+  for (const auto& s : f.steps) paths.push_back(s.path_name);
+  CHECK(paths == std::vector<std::string>{"greet", "#2", "each_group", "guarded", "poll", "fan_out", "choose", "child", "stop"});
+
+  const Step& greet = f.steps[0];
+  CHECK(greet.kind == Step::Kind::action);
+  CHECK(greet.action == "core.echo");
+  CHECK(greet.name == "Say hello");
+  CHECK(greet.pos.line == 22);
+  CHECK(greet.pos.col == 5);
+  CHECK(greet.continue_on_error);
+  CHECK(greet.connection == "okta_admin");
+  REQUIRE(greet.timeout);
+  CHECK(*greet.timeout == Millis(30'000));
+  REQUIRE(greet.retry);
+  const RetryPolicy& retry = *greet.retry;
+  CHECK(retry.max_attempts == 4);
+  CHECK(retry.backoff == RetryPolicy::Backoff::exponential);
+  CHECK(retry.initial_interval == Millis(2000));
+  CHECK(retry.max_interval == Millis(10'000));
+  CHECK(retry.multiplier == 3.0);
+  CHECK_FALSE(retry.jitter);
+  CHECK(retry.on_kinds == std::vector<ErrorKind>{ErrorKind::network, ErrorKind::timeout});
+  CHECK(retry.on_okta_codes == std::vector<std::string>{"E0000009"});
+  CHECK(retry.delay_before(2) == Millis(2000));
+  CHECK(retry.delay_before(3) == Millis(6000));
+  CHECK(retry.delay_before(4) == Millis(10'000));  // 18s, capped
+
+  // `with:` keeps literal parts and evaluates expressions; a whole-value expression keeps its type.
+  CHECK_FALSE(greet.with.is_constant());
+  JsonScope scope(Json{{"inputs", {{"user", "ada"}, {"groups", {"a", "b", "c"}}}}});
+  auto with = greet.with.evaluate(scope);
+  REQUIRE(with.ok());
+  CHECK(*with == Json{{"count", 3}, {"text", "Hi ada!"}, {"fixed", {{"a", 1}, {"b", {true, nullptr}}}}});
+  REQUIRE(greet.with.root().kind == ValueTemplate::Node::Kind::object);
+  std::vector<std::string> keys;
+  for (const auto& [k, _] : greet.with.root().members) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"count", "text", "fixed"});  // source order
+  CHECK(greet.with.expressions().size() == 2);
+  CHECK(greet.with.expressions()[0].second.line == 26);
+
+  const Step& log = f.steps[1];
+  REQUIRE(log.condition);
+  CHECK(log.condition->is_whole());
+  CHECK_FALSE(log.retry);
+
+  const Step& each = f.steps[2];
+  CHECK(each.kind == Step::Kind::for_each);
+  CHECK(each.as == "group");
+  CHECK(each.concurrency == 4);
+  REQUIRE(each.items);
+  REQUIRE(each.collect);
+  REQUIRE(each.steps.size() == 1);
+  CHECK(each.steps[0].path_name == "show");
+
+  const Step& guarded = f.steps[3];
+  CHECK(guarded.kind == Step::Kind::try_catch);
+  CHECK(guarded.try_steps.size() == 1);
+  REQUIRE(guarded.catch_steps.size() == 1);
+  CHECK(guarded.catch_steps[0].kind == Step::Kind::set);
+  REQUIRE(guarded.catch_steps[0].assignments.size() == 2);
+  CHECK(guarded.catch_steps[0].assignments[0].first == "removed");
+  CHECK(guarded.catch_steps[0].assignments[1].first == "last_error");
+  REQUIRE(guarded.finally_steps.size() == 1);
+  CHECK(guarded.finally_steps[0].kind == Step::Kind::wait);
+  CHECK(guarded.finally_steps[0].wait == Millis(250));
+  CHECK(guarded.finally_steps[0].path_name == "#1");
+
+  const Step& poll = f.steps[4];
+  CHECK(poll.kind == Step::Kind::until);
+  CHECK(poll.max_iterations == 5);
+  REQUIRE(poll.delay);
+  CHECK(*poll.delay == Millis(1000));
+  REQUIRE(poll.until);
+
+  const Step& fan = f.steps[5];
+  CHECK(fan.kind == Step::Kind::parallel);
+  REQUIRE(fan.branches.size() == 2);
+  CHECK(fan.branches[0].id == "left");
+  CHECK(fan.branches[1].id.empty());
+  CHECK(fan.branches[1].steps[0].path_name == "right");
+
+  const Step& choose = f.steps[6];
+  CHECK(choose.kind == Step::Kind::block);
+  CHECK(choose.steps.size() == 1);
+  REQUIRE(choose.else_steps.size() == 1);
+  CHECK(choose.else_steps[0].kind == Step::Kind::block);
+  CHECK(choose.else_steps[0].else_steps.empty());
+
+  const Step& child = f.steps[7];
+  CHECK(child.kind == Step::Kind::subflow);
+  CHECK(child.flow_name == "good_child");
+  CHECK(f.subflow_names() == std::vector<std::string>{"good_child"});
+
+  const Step& stop = f.steps[8];
+  CHECK(stop.kind == Step::Kind::end);
+  CHECK(stop.end_status == "failed");
+  REQUIRE(stop.end_message);
+  CHECK(*stop.end_message->evaluate(scope) == "stopped for ada");
+
+  REQUIRE(f.vars);
+  CHECK(*f.vars->evaluate(scope) == Json{{"removed", 0}, {"greeting", "hello ada"}});
+  REQUIRE(f.outputs.size() == 4);
+  CHECK(f.outputs[0].first == "removed");
+  CHECK(f.outputs[3].first == "summary");
+}
+
+TEST_CASE("value templates") {
+  SUBCASE("constant values are kept as they are") {
+    LoadResult r = load_text("name: c\nsteps:\n  - action: core.echo\n    with: { a: [1, 2.5, 'x'], b: null, c: '${{' }\n");
+    INFO(r.diagnostics.format());
+    // '${{' alone is not a complete expression
+    CHECK_FALSE(r.ok());
+    CHECK(lines(r) == std::vector<std::string>{"t.yaml:4:44: error: invalid expression: '${{' without a closing '}}'"});
+
+    r = load_text("name: c\nsteps:\n  - action: core.echo\n    with: { a: [1, 2.5, 'x'], b: null, c: \"yes\", d: 0x1F, e: ~ }\n");
+    REQUIRE(r.ok());
+    const ValueTemplate& with = r.flow->steps[0].with;
+    CHECK(with.is_constant());
+    CHECK(with.constant_value() == Json{{"a", {1, 2.5, "x"}}, {"b", nullptr}, {"c", "yes"}, {"d", 31}, {"e", nullptr}});
+    JsonScope empty(Json::object());
+    CHECK(*with.evaluate(empty) == with.constant_value());
+  }
+  SUBCASE("YAML 1.2 scalars: quoted values stay text, yes/no/on are text") {
+    LoadResult r = load_text(
+        "name: c\nsteps:\n  - action: core.echo\n    with: { t: true, q: 'true', n: \"12\", i: 12, f: 1.5e3, y: yes, o: on, "
+        "nul: null, neg: -7, oct: 0o17, s: 01:30 }\n");
+    REQUIRE(r.ok());
+    CHECK(r.flow->steps[0].with.constant_value() == Json{{"t", true},   {"q", "true"}, {"n", "12"},  {"i", 12},
+                                                          {"f", 1500.0}, {"y", "yes"},  {"o", "on"},  {"nul", nullptr},
+                                                          {"neg", -7},   {"oct", 15},   {"s", "01:30"}});
+  }
+  SUBCASE("a whole-value expression keeps its JSON type; interpolation makes text") {
+    LoadResult r = load_text(
+        "name: c\ninputs:\n  n: { type: integer }\nsteps:\n  - action: core.echo\n"
+        "    with: { n: \"${{ inputs.n }}\", t: \"n=${{ inputs.n }}\", l: [\"${{ inputs.n * 2 }}\"] }\n");
+    REQUIRE(r.ok());
+    JsonScope scope(Json{{"inputs", {{"n", 21}}}});
+    CHECK(*r.flow->steps[0].with.evaluate(scope) == Json{{"n", 21}, {"t", "n=21"}, {"l", {42}}});
+  }
+}
+
+TEST_CASE("retry policy") {
+  RetryPolicy p;
+  p.initial_interval = Millis(1000);
+  p.max_interval = Millis(30'000);
+  p.multiplier = 2;
+  CHECK(p.delay_before(1) == Millis(0));
+  CHECK(p.delay_before(2) == Millis(1000));
+  CHECK(p.delay_before(3) == Millis(2000));
+  CHECK(p.delay_before(4) == Millis(4000));
+  CHECK(p.delay_before(6) == Millis(16'000));
+  CHECK(p.delay_before(7) == Millis(30'000));
+  CHECK(p.delay_before(2000) == Millis(30'000));  // no overflow
+  p.backoff = RetryPolicy::Backoff::constant;
+  CHECK(p.delay_before(5) == Millis(1000));
+
+  // Default: the transient kinds.
+  CHECK(p.retries(Error::make(ErrorKind::network, "x")));
+  CHECK(p.retries(Error::make(ErrorKind::rate_limited, "x")));
+  CHECK_FALSE(p.retries(Error::make(ErrorKind::okta, "x", "E0000009")));
+  CHECK_FALSE(p.retries(Error::make(ErrorKind::cancelled, "x")));
+  // Listed kinds and Okta codes only.
+  p.on_kinds = {ErrorKind::timeout};
+  p.on_okta_codes = {"E0000009"};
+  CHECK(p.retries(Error::make(ErrorKind::timeout, "x")));
+  CHECK(p.retries(Error::make(ErrorKind::okta, "x", "E0000009")));
+  CHECK_FALSE(p.retries(Error::make(ErrorKind::okta, "x", "E0000007")));
+  CHECK_FALSE(p.retries(Error::make(ErrorKind::network, "x")));
+}
+
+TEST_CASE("retry defaults when only some keys are given") {
+  LoadResult r = load_text(
+      "name: c\nsteps:\n  - action: core.noop\n    retry: { max_attempts: 3, backoff: constant, initial_interval: 500ms }\n");
+  REQUIRE(r.ok());
+  const RetryPolicy& p = *r.flow->steps[0].retry;
+  CHECK(p.max_attempts == 3);
+  CHECK(p.backoff == RetryPolicy::Backoff::constant);
+  CHECK(p.initial_interval == Millis(500));
+  CHECK(p.max_interval == Millis(30'000));
+  CHECK(p.jitter);
+  CHECK(p.on_kinds.empty());
+  CHECK(p.pos.line == 4);
+  CHECK(p.delay_before(3) == Millis(500));
+}
+
+TEST_CASE("sha256") {
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diagnostics, exactly as an author reads them
+
+TEST_CASE("malformed YAML is reported at yaml-cpp's mark") {
+  LoadResult r = load_fixture("malformed.yaml");
+  CHECK_FALSE(r.flow);
+  CHECK(lines(r) ==
+        std::vector<std::string>{"malformed.yaml:6:6: error: invalid YAML: end of map not found (check the indentation)"});
+}
+
+TEST_CASE("unknown keys") {
+  CHECK(lines(load_fixture("unknown_key.yaml")) ==
+        std::vector<std::string>{
+            "unknown_key.yaml:4:5: error: unknown key 'acton' in step (expected one of: action, as, catch, collect, "
+            "concurrency, connection, continue_on_error, delay, else, end, finally, flow, for_each, id, if, "
+            "max_iterations, name, parallel, retry, set, steps, timeout, try, until, wait, with); did you mean 'action'?",
+            "unknown_key.yaml:7:31: error: unknown key 'backof' in retry policy (expected one of: backoff, "
+            "initial_interval, jitter, max_attempts, max_interval, multiplier, on); did you mean 'backoff'?"});
+}
+
+TEST_CASE("duplicate ids") {
+  CHECK(lines(load_fixture("duplicate_id.yaml")) ==
+        std::vector<std::string>{"duplicate_id.yaml:7:13: error: duplicate step id 'notify' (first used at line 3)"});
+  CHECK(lines(load_text("name: d\nsteps:\n  - id: a\n    parallel:\n      - id: a\n        steps: [{action: core.noop}]\n")) ==
+        std::vector<std::string>{"t.yaml:5:13: error: duplicate branch id 'a' (first used at line 3)"});
+  CHECK(lines(load_text("name: d\nname: e\nsteps: [{action: core.noop}]\n")) ==
+        std::vector<std::string>{"t.yaml:2:1: error: duplicate key 'name' (first at line 1)"});
+}
+
+TEST_CASE("unknown actions") {
+  CHECK(lines(load_fixture("unknown_action.yaml")) ==
+        std::vector<std::string>{"unknown_action.yaml:3:13: error: unknown action 'core.ech'; did you mean 'core.echo'?",
+                                 "unknown_action.yaml:5:13: error: unknown action 'okta.activate_user'"});
+}
+
+TEST_CASE("unknown steps") {
+  CHECK(lines(load_fixture("unknown_step.yaml")) ==
+        std::vector<std::string>{"unknown_step.yaml:7:29: error: unknown step 'creat'; did you mean 'create'?",
+                                 "unknown_step.yaml:9:11: error: unknown step 'missing'"});
+}
+
+TEST_CASE("steps that have not run yet") {
+  CHECK(lines(load_fixture("not_run_yet.yaml")) ==
+        std::vector<std::string>{
+            "not_run_yet.yaml:5:27: error: step 'second' has not run yet at this point (it runs later)",
+            "not_run_yet.yaml:8:27: error: step 'second' has not run yet at this point (a step cannot use its own results)",
+            "not_run_yet.yaml:15:27: error: step 'inside' is inside for_each step 'loop' and is visible only inside it",
+            "not_run_yet.yaml:22:35: error: step 'left' is inside branch 1 of parallel step at line 16 and is visible "
+            "only inside it"});
+}
+
+TEST_CASE("what each place of a flow can see") {
+  SUBCASE("blocks and try steps share their steps; catch sees try, finally sees both") {
+    LoadResult r = load_text(R"(name: v
+steps:
+  - if: true
+    steps: [{ id: a, action: core.noop }]
+    else: [{ id: b, action: core.noop }]
+  - try: [{ id: c, action: core.noop }]
+    catch: [{ id: d, action: core.log, with: { message: "${{ steps.c.status }} ${{ error.kind }}" } }]
+    finally: [{ id: e, action: core.log, with: { message: "${{ steps.c.status }} ${{ steps.d.status }}" } }]
+  - action: core.log
+    with: { message: "${{ steps.a.status }} ${{ steps.b.status }} ${{ steps.d.status }} ${{ steps.e.status }}" }
+outputs:
+  all: ${{ [steps.a.status, steps.e.status] }}
+)");
+    // `[...]` is not an expression literal: only the outputs line fails, nothing about visibility.
+    CHECK(lines(r).size() == 1);
+    CHECK(lines(r)[0] == "t.yaml:12:12: error: invalid expression: expected an expression, found '['");
+  }
+  SUBCASE("else does not see the then-block; finally has no error") {
+    CHECK(lines(load_text(R"(name: v
+steps:
+  - if: true
+    steps: [{ id: a, action: core.noop }]
+    else: [{ action: core.log, with: { message: "${{ steps.a.status }}" } }]
+  - try: [{ action: core.noop }]
+    finally: [{ action: core.log, with: { message: "${{ error.message }}" } }]
+)")) == std::vector<std::string>{"t.yaml:5:54: error: step 'a' has not run yet at this point",
+                                 "t.yaml:7:57: error: 'error' is only available in a catch block"});
+  }
+  SUBCASE("loops: the body, until and collect see the body's steps; item and index inside only") {
+    CHECK(lines(load_text(R"(name: v
+steps:
+  - id: outer
+    for_each: ${{ fromJSON('[[1], [2]]') }}
+    as: row
+    collect: ${{ steps.cell.outputs }}
+    steps:
+      - for_each: row
+        steps:
+          - id: cell
+            action: core.echo
+            with: { r: "${{ row }}", c: "${{ item }}", i: "${{ index }}", o: "${{ steps.outer.status }}" }
+  - until: steps.body.outputs.done
+    steps: [{ id: body, action: core.echo, with: { d: "${{ steps.body.outputs }}" } }]
+  - action: core.echo
+    with: { a: "${{ row }}", b: "${{ index }}", c: "${{ item }}" }
+)")) == std::vector<std::string>{
+                 "t.yaml:6:18: error: step 'cell' is inside for_each step at line 8 and is visible only inside it",
+                 "t.yaml:12:83: error: step 'outer' has not run yet at this point (this expression is inside it)",
+                 "t.yaml:14:60: error: step 'body' has not run yet at this point (a step cannot use its own results)",
+                 "t.yaml:16:21: error: 'row' is only available inside the for_each that names it (as: row)",
+                 "t.yaml:16:38: error: 'index' is only available inside a for_each",
+                 "t.yaml:16:57: error: 'item' is only available inside a for_each"});
+  }
+  SUBCASE("vars and triggers see what exists before any step") {
+    CHECK(lines(load_text(R"(name: v
+inputs: { n: { type: integer } }
+vars: { a: "${{ inputs.n }}", b: "${{ steps.x.outputs }}" }
+triggers:
+  - okta_event: user.lifecycle.create
+    if: event.target[0].type == 'User' && inputs.n > 1
+    inputs: { n: "${{ event.count }}", m: 1 }
+steps:
+  - id: x
+    action: core.noop
+)")) == std::vector<std::string>{
+                 "t.yaml:3:39: error: 'steps' is not available in vars: (initial values are set before any step runs)",
+                 "t.yaml:6:43: error: 'inputs' is not available in a trigger (only event and execution are)",
+                 "t.yaml:7:40: error: the trigger gives input 'm', which the flow does not declare (inputs: n)"});
+  }
+  SUBCASE("vars assigned anywhere by set: are known everywhere") {
+    LoadResult r = load_text(R"(name: v
+steps:
+  - action: core.log
+    with: { message: "${{ vars.later }}" }
+  - set: { later: 1 }
+)");
+    CHECK(r.ok());
+  }
+}
+
+TEST_CASE("bad durations") {
+  CHECK(lines(load_fixture("bad_duration.yaml")) ==
+        std::vector<std::string>{
+            "bad_duration.yaml:4:11: error: bad duration '5 minutes' (use 250ms, 10s, 5m, 2h, 1d or sums like 1h30m)",
+            "bad_duration.yaml:6:14: error: 'timeout' should be a duration such as 30s or 1h30m, not an integer (10)",
+            "bad_duration.yaml:7:67: error: bad duration '2m30x' (use 250ms, 10s, 5m, 2h, 1d or sums like 1h30m)"});
+}
+
+TEST_CASE("broken expressions point into the expression") {
+  CHECK(lines(load_fixture("broken_expression.yaml")) ==
+        std::vector<std::string>{
+            "broken_expression.yaml:5:41: error: invalid expression: expected an identifier after '.'",
+            "broken_expression.yaml:7:20: error: invalid expression: expected an expression, found the end of the "
+            "expression"});
+  // In a block scalar, the line and column of the expression inside the block.
+  CHECK(lines(load_text("name: b\nsteps:\n  - action: core.log\n    with:\n      message: |\n        first line\n"
+                        "        second ${{ inputs. }}\n")) ==
+        std::vector<std::string>{"t.yaml:7:28: error: invalid expression: expected an identifier after '.'"});
+}
+
+TEST_CASE("files that are not UTF-8") {
+  CHECK(lines(load_fixture("not_utf8.yaml")) ==
+        std::vector<std::string>{"not_utf8.yaml:2:17: error: the file is not valid UTF-8 (byte 0xE9 here); save it as UTF-8"});
+  // Columns count characters: two 2-byte characters before the bad byte.
+  CHECK(lines(load_text("name: x\ndescription: \xc3\xa9\xc3\xa9\xff\n")) ==
+        std::vector<std::string>{"t.yaml:2:16: error: the file is not valid UTF-8 (byte 0xFF here); save it as UTF-8"});
+}
+
+TEST_CASE("with: against the action's input schema") {
+  CHECK(lines(load_fixture("with_schema.yaml")) ==
+        std::vector<std::string>{
+            "with_schema.yaml:6:11: error: action core.log needs input 'message'",
+            "with_schema.yaml:6:13: error: action core.log has no input 'msg' (inputs: fields, level, message)",
+            "with_schema.yaml:8:22: error: input 'message' of core.log should be a string, not an integer (42)",
+            "with_schema.yaml:8:33: error: input 'level' of core.log must be one of: debug, info, warn, error (got 'loud')",
+            "with_schema.yaml:12:13: error: action core.noop takes no inputs, but 'with' gives 'x'",
+            "with_schema.yaml:14:23: error: input 'duration' of core.wait ('5 minutes') does not match the pattern "
+            "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$"});
+  // No `with:` at all: the missing input is reported at the step.
+  CHECK(lines(load_text("name: w\nsteps:\n  - action: core.log\n")) ==
+        std::vector<std::string>{"t.yaml:3:5: error: action core.log needs input 'message'"});
+}
+
+TEST_CASE("several errors are reported together, sorted by position") {
+  CHECK(lines(load_fixture("many_errors.yaml")) ==
+        std::vector<std::string>{
+            "many_errors.yaml:1:7: error: bad name 'Many-Errors': use lowercase letters, digits and _, starting with a letter",
+            "many_errors.yaml:3:36: error: the default of input 'count' should be an integer, not a string ('two')",
+            "many_errors.yaml:7:27: error: unknown input 'cuont' (inputs: count); did you mean 'count'?",
+            "many_errors.yaml:8:9: error: duplicate step id 'start' (first used at line 5)",
+            "many_errors.yaml:9:11: error: bad duration 'soon' (use 250ms, 10s, 5m, 2h, 1d or sums like 1h30m)",
+            "many_errors.yaml:11:21: error: unknown variable 'nothing' (neither in vars: nor assigned by a set: step)",
+            "many_errors.yaml:11:41: error: 'error' is only available in a catch block",
+            "many_errors.yaml:12:5: error: unknown key 'colour' in step (expected one of: action, as, catch, collect, "
+            "concurrency, connection, continue_on_error, delay, else, end, finally, flow, for_each, id, if, "
+            "max_iterations, name, parallel, retry, set, steps, timeout, try, until, wait, with)"});
+}
+
+TEST_CASE("step shapes") {
+  CHECK(lines(load_text(R"(name: s
+steps:
+  - action: core.noop
+    wait: 1s
+  - {}
+  - just text
+  - wait: 1s
+    with: { a: 1 }
+  - try: [{ action: core.noop }]
+  - for_each: x
+    concurrency: 0
+  - end: { status: crashed }
+  - steps: [{ action: core.noop }]
+    else: [{ action: core.noop }]
+)")) == std::vector<std::string>{
+               "t.yaml:3:5: error: a step needs exactly one of: action, steps, for_each, parallel, try, until, wait, set, "
+               "flow, end (found action and wait)",
+               "t.yaml:5:5: error: a step needs exactly one of: action, steps, for_each, parallel, try, until, wait, set, "
+               "flow, end (found none)",
+               "t.yaml:6:5: error: step 3 of 'steps' should be a mapping, not a string ('just text')",
+               "t.yaml:8:5: error: 'with' has no meaning in a wait step (it belongs to action and flow steps)",
+               "t.yaml:9:5: error: a try step needs 'catch' and/or 'finally'",
+               "t.yaml:10:5: error: a for_each step needs 'steps' (the loop body)",
+               "t.yaml:10:15: error: unknown name 'x' in expression (available here: inputs, vars, steps, event, execution)",
+               "t.yaml:11:18: error: 'concurrency' must be at least 1 (got 0)",
+               "t.yaml:12:20: error: 'status' must be one of: succeeded, failed (got 'crashed')",
+               "t.yaml:14:5: error: 'else' needs an 'if' on the same step"});
+}
+
+TEST_CASE("inputs, triggers and references") {
+  CHECK(lines(load_text(R"(name: i
+inputs:
+  mode: { type: string, enum: [a, b], default: c }
+  mail: { type: string, format: email, default: nope }
+  count: { type: integer, format: email }
+triggers:
+  - schedule: "0 6 * *"
+  - schedule: "0 6 * * *"
+    okta_event: x
+steps:
+  - action: core.log
+    with: { message: "${{ inputs.mdoe }} ${{ steps }} ${{ stepz.a }} ${{ steps.x }}" }
+  - id: x
+    action: core.noop
+  - action: core.log
+    with: { message: "${{ steps.x.output }}" }
+)")) == std::vector<std::string>{
+               "t.yaml:3:48: error: the default of input 'mode' is not one of its enum values ('a', 'b')",
+               "t.yaml:4:49: error: the default of input 'mail' is not an email address",
+               "t.yaml:5:35: error: format 'email' applies to string inputs only",
+               "t.yaml:7:15: error: bad schedule '0 6 * *': use five cron fields (minute hour day-of-month month "
+               "day-of-week), e.g. \"0 6 * * 1-5\"",
+               "t.yaml:8:5: error: a trigger needs exactly one of: schedule, okta_event (found schedule and okta_event)",
+               "t.yaml:12:27: error: unknown input 'mdoe' (inputs: mode, mail, count); did you mean 'mode'?",
+               "t.yaml:12:59: error: unknown name 'stepz' in expression (available here: inputs, vars, steps, event, "
+               "execution); did you mean 'steps'?",
+               "t.yaml:12:74: error: step 'x' has not run yet at this point (it runs later)",
+               "t.yaml:16:27: error: steps.x has no field 'output' (use status, outputs or error); did you mean 'outputs'?"});
+}
+
+TEST_CASE("inputs that cannot hold a flow") {
+  CHECK(lines(load_text("")) == std::vector<std::string>{"t.yaml:1:1: error: the flow file is empty (it needs at least name: and steps:)"});
+  CHECK(lines(load_text("- a\n- b\n")) ==
+        std::vector<std::string>{"t.yaml:1:1: error: a flow file is a mapping with name:, steps: and more, not a list"});
+  CHECK(lines(load_text("name: x\n")) ==
+        std::vector<std::string>{"t.yaml:1:1: error: the flow has no 'steps' (every flow needs name: and steps:)"});
+  CHECK(lines(load_text("name: x\nsteps: [{action: core.noop}]\n---\nname: y\n")) ==
+        std::vector<std::string>{"t.yaml:4:1: error: a flow file holds one YAML document; remove the '---' separator and what follows"});
+  CHECK(lines(load_text("name: x\nsteps:\n\t- action: core.noop\n")) ==
+        std::vector<std::string>{"t.yaml:3:2: error: invalid YAML: illegal block entry (YAML does not allow tabs for indentation)"});
+  CHECK(lines(load_text("name: x\nsteps: [{action: core.noop, with: !custom 1}]\n")) ==
+        std::vector<std::string>{"t.yaml:2:35: error: 'with' should be a mapping, not a string ('1')",
+                                 "t.yaml:2:35: error: unsupported YAML tag '!custom' (flow files use plain YAML values)"});
+
+  std::string big(kMaxFlowFileBytes + 1, '#');
+  CHECK(lines(load_text(big)) ==
+        std::vector<std::string>{"t.yaml: error: the flow file is too large (4194305 bytes; the limit is 4 MiB)"});
+}
+
+TEST_CASE("hostile YAML does not crash the loader") {
+  // Nesting deeper than the cap.
+  std::string deep = "name: x\nsteps: [{action: core.echo, with: {a: " + std::string(300, '[') + std::string(300, ']') + "}}]\n";
+  auto r = load_text(deep);
+  REQUIRE(r.diagnostics.size() == 1);
+  CHECK(r.diagnostics.items()[0].message == "values are nested more than 200 levels deep (or an alias refers to itself)");
+  // Deeper than yaml-cpp's own guard.
+  r = load_text("name: x\nsteps: " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+  CHECK_FALSE(r.flow);
+  CHECK(r.diagnostics.size() == 1);
+  // An alias that contains itself.
+  r = load_text("name: x\na: &a [*a]\nsteps: [{action: core.noop}]\n");
+  CHECK_FALSE(r.flow);
+  CHECK(r.diagnostics.size() == 1);
+  // A "billion laughs" expansion.
+  std::string laughs = "name: x\nx0: &a0 [1,1,1,1,1,1,1,1,1,1]\n";
+  for (int i = 1; i < 12; ++i) {
+    laughs += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) laughs += (j ? ",*a" : "*a") + std::to_string(i - 1);
+    laughs += "]\n";
+  }
+  r = load_text(laughs + "steps: [{action: core.noop}]\n");
+  CHECK_FALSE(r.flow);
+  REQUIRE(r.diagnostics.size() == 1);
+  CHECK(r.diagnostics.items()[0].message == "the document holds more than 1000000 values (are aliases multiplying it?)");
+  // Anchors and aliases are fine otherwise.
+  r = load_text("name: x\nsteps:\n  - &step {action: core.log, with: {message: hi}}\n  - *step\n");
+  CHECK(r.ok());
+  // Every byte value, NULs and control characters included.
+  std::string junk;
+  for (int i = 0; i < 256; ++i) junk += static_cast<char>(i);
+  CHECK_FALSE(load_text(junk).flow);
+  CHECK_FALSE(load_text("name: x\nsteps: [{action: core.noop}]\n\0\x01\x02"s).flow);
+  for (const char* text : {"{", "[", "'", "\"", "? ", ": ", "&a", "*a", "!!", "%YAML 1.2\n---\n", "- - - -", "a: |\n b\nc"})
+    CHECK_FALSE(load_text(text).flow);
+}
+
+TEST_CASE("a byte order mark is fine") {
+  LoadResult r = load_text("\xEF\xBB\xBFname: bom\nsteps:\n  - acton: core.noop\n");
+  CHECK(lines(r).size() == 1);
+  CHECK(lines(r)[0].rfind("t.yaml:3:5: error: unknown key 'acton' in step", 0) == 0);
+}
+
+TEST_CASE("load_flow_file errors") {
+  LoadResult r = load_flow_file(fixture("does_not_exist.yaml"), core_actions());
+  CHECK_FALSE(r.flow);
+  REQUIRE(r.diagnostics.size() == 1);
+  CHECK(r.diagnostics.items()[0].format().rfind(fixture("does_not_exist.yaml") + ": error: cannot read the flow file: ", 0) == 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FlowLibrary
+
+TEST_CASE("the flow library finds flows by name") {
+  FlowLibrary lib(fixture("lib"), core_actions());
+  LoadResult child = lib.load("child");
+  REQUIRE(child.ok());
+  CHECK(child.flow->name == "child");
+  CHECK(lib.load("child").flow == child.flow);  // cached
+
+  // Not under its own file name: found by scanning the directory.
+  LoadResult scanned = lib.load("scanned_flow");
+  REQUIRE(scanned.ok());
+  CHECK(scanned.flow->source_file == fixture("lib") + "/holds_other.yaml");
+
+  // A file named after the flow but holding another one.
+  CHECK(lines(lib.load("holds_other").diagnostics) ==
+        std::vector<std::string>{
+            "lib/holds_other.yaml: error: this file holds flow 'scanned_flow', not 'holds_other' (a flow file is best "
+            "named after its flow)"});
+
+  CHECK(lines(lib.load("nothing_here").diagnostics) ==
+        std::vector<std::string>{"lib: error: no flow named 'nothing_here' (looked for nothing_here.yaml and "
+                                 "nothing_here.yml, and at the name: of every .yaml/.yml file in lib)"});
+  // A broken flow's own errors.
+  CHECK(lines(lib.load("broken").diagnostics) ==
+        std::vector<std::string>{"lib/broken.yaml:3:13: error: unknown action 'core.nothing'"});
+}
+
+TEST_CASE("subflow checks: existence, inputs, cycles") {
+  FlowLibrary lib(fixture("lib"), core_actions());
+  SUBCASE("a two-flow cycle is reported at the step that closes it") {
+    LoadResult a = lib.load("cycle_a");
+    REQUIRE(a.ok());
+    Diagnostics d(a.flow->source_file);
+    lib.check_subflows(*a.flow, d);
+    CHECK(lines(d) == std::vector<std::string>{"lib/cycle_b.yaml:4:5: error: subflow cycle: cycle_a -> cycle_b -> cycle_a"});
+  }
+  SUBCASE("a flow calling itself") {
+    LoadResult s = lib.load("self_loop");
+    REQUIRE(s.ok());
+    Diagnostics d(s.flow->source_file);
+    lib.check_subflows(*s.flow, d);
+    CHECK(lines(d) == std::vector<std::string>{"lib/self_loop.yaml:5:9: error: subflow cycle: self_loop -> self_loop"});
+  }
+  SUBCASE("missing and broken subflows, and with: against the subflow's inputs") {
+    LoadResult c = lib.load("caller");
+    REQUIRE(c.ok());
+    Diagnostics d(c.flow->source_file);
+    lib.check_subflows(*c.flow, d);
+    CHECK(lines(d) ==
+          std::vector<std::string>{
+              "lib/broken.yaml:3:13: error: unknown action 'core.nothing'",
+              "lib/caller.yaml:6:5: error: flow 'child' needs input 'user'",
+              "lib/caller.yaml:8:18: error: flow 'child' has no input 'usr' (inputs: user, count, mode); did you mean 'user'?",
+              "lib/caller.yaml:8:30: error: input 'count' of flow 'child' should be an integer, not a string ('many')",
+              "lib/caller.yaml:8:42: error: input 'mode' of flow 'child' must be one of its enum values (got 'medium')",
+              "lib/caller.yaml:9:5: error: no flow named 'missing_flow' (looked for missing_flow.yaml and "
+              "missing_flow.yml, and at the name: of every .yaml/.yml file in lib)",
+              "lib/caller.yaml:11:5: error: subflow 'broken' has errors (in lib/broken.yaml)"});
+  }
+  SUBCASE("a valid flow without subflows") {
+    LoadResult child = lib.load("child");
+    REQUIRE(child.ok());
+    Diagnostics d(child.flow->source_file);
+    lib.check_subflows(*child.flow, d);
+    CHECK(d.empty());
+  }
+}
