@@ -519,6 +519,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   CLI::App app{"spokeflow: a flow engine for identity automation", "spokeflow"};
   app.set_version_flag("--version", "spokeflow 0.1.0");
   app.require_subcommand(1);
+  app.fallthrough();  // global options may come after the command too
   GlobalOptions g;
   app.add_option("--store", g.store_path, "Execution store (SQLite file); default $SPOKEFLOW_STORE or " + default_store_path());
   app.add_option("--log-format", g.log_format, "Log format on stderr")->check(CLI::IsMember({"text", "json"}));

@@ -241,6 +241,7 @@ struct Engine::Impl {
   awaitable<StepResult> run_step(const Step& step, Frame& frame, const std::string& path) {
     ExecState& ex = frame.ex();
     const store::StepRun* prior = ex.prior(path);
+    bool take_else = false;  // a block whose `if` is false runs its `else` steps
 
     if (step.condition) {
       auto cond = step.condition->evaluate(frame);
@@ -251,7 +252,9 @@ struct Engine::Impl {
         frame.set_result(step.id, r);
         co_return r;
       }
-      if (!expr::truthy(*cond)) {
+      if (!expr::truthy(*cond) && step.kind == Step::Kind::block && !step.else_steps.empty()) {
+        take_else = true;
+      } else if (!expr::truthy(*cond)) {
         StepResult r;
         r.status = "skipped";
         if (!(prior && prior->status == "skipped")) {
@@ -269,9 +272,10 @@ struct Engine::Impl {
     if (prior) {
       attempt = prior->attempt;
       if (prior->status == "running") {
-        // In flight when the process stopped: a leaf runs again as its next attempt; a block
-        // is walked again (its finished children come from the journal).
-        if (leaf && step.kind != Step::Kind::wait) attempt += 1;
+        // In flight when the process stopped: an action runs again as its next attempt; a
+        // wait waits what is left; a subflow's child execution and a block are continued
+        // (their finished steps come from their journals).
+        if (step.kind == Step::Kind::action) attempt += 1;
       } else if (leaf && is_finished_status(prior->status)) {
         StepResult r;
         r.status = prior->status;
@@ -293,7 +297,7 @@ struct Engine::Impl {
 
     StepResult r;
     for (;;) {
-      r = co_await run_attempt(step, frame, path, attempt, prior);
+      r = co_await run_attempt(step, frame, path, attempt, prior, take_else);
       prior = nullptr;
       if (r.status != "failed" || !step.retry || !r.error) break;
       if (attempt >= step.retry->max_attempts || !step.retry->retries(*r.error)) break;
@@ -329,7 +333,7 @@ struct Engine::Impl {
   // One attempt: evaluates inputs, journals the start when the step has effects outside the
   // process, runs the kind under the step's timeout, journals the end.
   awaitable<StepResult> run_attempt(const Step& step, Frame& frame, const std::string& path, int attempt,
-                                    const store::StepRun* prior) {
+                                    const store::StepRun* prior, bool take_else = false) {
     ExecState& ex = frame.ex();
     std::int64_t started = now_unix_ms();
     Json record_inputs;
@@ -338,7 +342,7 @@ struct Engine::Impl {
       if (step.timeout) {
         using namespace asio::experimental::awaitable_operators;
         asio::steady_timer timer(co_await asio::this_coro::executor, *step.timeout);
-        auto which = co_await (run_kind(step, frame, path, attempt, prior, started, record_inputs) ||
+        auto which = co_await (run_kind(step, frame, path, attempt, prior, take_else, started, record_inputs) ||
                                timer.async_wait(use_awaitable));
         if (which.index() == 0) {
           r = std::move(std::get<0>(which));
@@ -346,7 +350,7 @@ struct Engine::Impl {
           r = fail_result(Error::make(ErrorKind::timeout, "step timed out after " + format_duration(*step.timeout)), path);
         }
       } else {
-        r = co_await run_kind(step, frame, path, attempt, prior, started, record_inputs);
+        r = co_await run_kind(step, frame, path, attempt, prior, take_else, started, record_inputs);
       }
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) r = cancelled_result(path);
@@ -360,14 +364,18 @@ struct Engine::Impl {
   }
 
   awaitable<StepResult> run_kind(const Step& step, Frame& frame, const std::string& path, int attempt,
-                                 const store::StepRun* prior, std::int64_t& started, Json& record_inputs) {
+                                 const store::StepRun* prior, bool take_else, std::int64_t& started,
+                                 Json& record_inputs) {
     // Children of a retried block get fresh paths, so that the retry really runs them again.
     std::string child_prefix = attempt > 1 ? path + "@" + std::to_string(attempt) : path;
     switch (step.kind) {
       case Step::Kind::action: co_return co_await run_action(step, frame, path, attempt, started, record_inputs);
       case Step::Kind::block: {
-        auto cond_prefix = child_prefix;
-        BlockOutcome o = co_await run_block(step.steps, frame, cond_prefix);
+        record_inputs = {{"branch", take_else ? "else" : "then"}};
+        // (No co_await inside ?: : GCC 12 miscompiles it.)
+        const StepList& body = take_else ? step.else_steps : step.steps;
+        std::string body_prefix = take_else ? child_prefix + ".else" : child_prefix;
+        BlockOutcome o = co_await run_block(body, frame, body_prefix);
         co_return from_block(o);
       }
       case Step::Kind::for_each: co_return co_await run_for_each(step, frame, child_prefix, started, record_inputs);

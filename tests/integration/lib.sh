@@ -5,7 +5,7 @@ set -euo pipefail
 : "${SRC_DIR:?source tree}"
 : "${TEST_DIR:?tests folder}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/spokeflow-it.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 export SPOKEFLOW_STORE="$WORK/store.db"
 FLOWS="$TEST_DIR/integration/flows"
 PASSED=0
