@@ -7,6 +7,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -173,6 +174,24 @@ struct Engine::Impl {
 
   // ---- records ----------------------------------------------------------------------------
 
+  bool flush_posted = false;
+
+  // A record must be durable before the engine goes on when losing it could repeat an effect
+  // outside the process: the start and end of actions that have such effects, and the
+  // waits and subflows whose progress resume relies on.
+  bool needs_durable_record(const Step& step, const std::string& status) const {
+    if (status == "running") return true;
+    switch (step.kind) {
+      case Step::Kind::action: {
+        const Action* a = actions.find(step.action);
+        return a == nullptr || !a->info().local;
+      }
+      case Step::Kind::wait:
+      case Step::Kind::subflow: return true;
+      default: return false;
+    }
+  }
+
   void journal(ExecState& ex, const Step& step, const std::string& path, int attempt, const std::string& status,
                const Json& inputs, const StepResult* result, std::int64_t started, std::int64_t finished) {
     store::StepRun run;
@@ -192,7 +211,20 @@ struct Engine::Impl {
     }
     run.started_at = started;
     run.finished_at = finished;
-    store.record_step(run);
+    if (needs_durable_record(step, status)) {
+      store.record_step(run);
+    } else {
+      // Losing this record in a crash only means re-running a step without outside
+      // effects, so it is group-committed; a flush is queued for when the loop is idle.
+      store.record_step_batched(run);
+      if (!flush_posted) {
+        flush_posted = true;
+        asio::post(executor, [this] {
+          flush_posted = false;
+          store.flush();
+        });
+      }
+    }
     if (result && options.on_step) {
       Json err = run.error;
       StepEvent ev;

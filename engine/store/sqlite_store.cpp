@@ -3,6 +3,7 @@
 // last few commits, never corrupt the file.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "store/store.hpp"
@@ -182,7 +183,23 @@ class SqliteStore final : public ExecutionStore {
     seq.done();
   }
 
+  ~SqliteStore() override {
+    try {
+      flush();
+    } catch (const std::exception&) {
+      // The batch is lost; resume re-runs those harmless steps.
+    }
+  }
+
+  void flush() override {
+    if (!in_batch_) return;
+    in_batch_ = false;
+    batched_ = 0;
+    exec("COMMIT");
+  }
+
   void create_execution(const ExecutionRecord& r) override {
+    flush();
     exec("BEGIN IMMEDIATE");
     try {
       insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
@@ -200,16 +217,19 @@ class SqliteStore final : public ExecutionStore {
   }
 
   void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner) override {
+    flush();
     set_running_->bind(1, id).bind(2, started_at).bind(3, owner).run();
   }
 
   bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) override {
+    flush();
     claim_->bind(1, id).bind(2, expected_owner).bind(3, new_owner).run();
     return sqlite3_changes(db_.get()) == 1;
   }
 
   void finish_execution(const std::string& id, const std::string& status, const Json& outputs, const Json& error,
                         std::int64_t finished_at) override {
+    flush();
     finish_exec_->bind(1, id).bind(2, status);
     bind_json(*finish_exec_, 3, outputs);
     bind_json(*finish_exec_, 4, error);
@@ -217,6 +237,24 @@ class SqliteStore final : public ExecutionStore {
   }
 
   void record_step(const StepRun& r) override {
+    write_step(r);
+    flush();
+  }
+
+  void record_step_batched(const StepRun& r) override {
+    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (!in_batch_) {
+      exec("BEGIN IMMEDIATE");
+      in_batch_ = true;
+      batch_started_ms_ = now;
+    }
+    write_step(r);
+    if (++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs) flush();
+  }
+
+ private:
+  void write_step(const StepRun& r) {
     auto& s = *upsert_step_;
     s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, next_seq_++)
         .bind(5, r.kind).bind(6, r.status);
@@ -225,6 +263,8 @@ class SqliteStore final : public ExecutionStore {
     bind_json(s, 9, r.error);
     s.bind_time(10, r.started_at).bind_time(11, r.finished_at).run();
   }
+
+ public:
 
   std::optional<ExecutionRecord> get_execution(const std::string& id) override {
     Statement s(db_.get(), kSelectExec " WHERE e.id = ?1");
@@ -340,6 +380,9 @@ class SqliteStore final : public ExecutionStore {
   DbPtr db_;
   std::size_t cap_;
   std::int64_t next_seq_ = 1;
+  bool in_batch_ = false;        // a group-commit transaction is open
+  int batched_ = 0;
+  std::int64_t batch_started_ms_ = 0;
   std::unique_ptr<Statement> insert_source_, insert_exec_, set_running_, claim_, finish_exec_,
       upsert_step_;
 };

@@ -63,8 +63,15 @@ class ExecutionStore {
   virtual bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) = 0;
   virtual void finish_execution(const std::string& id, const std::string& status, const Json& outputs,
                                 const Json& error, std::int64_t finished_at) = 0;
-  // Inserts or replaces the run identified by (execution_id, path, attempt). Durable on return.
+  // Inserts or replaces the run identified by (execution_id, path, attempt). Durable on return,
+  // together with every batched record before it.
   virtual void record_step(const StepRun& run) = 0;
+  // The same, group-committed: durable at the next durable write or flush(), and at the
+  // latest after kMaxBatchRecords records or kMaxBatchAge. For records whose loss a resume
+  // repairs by re-running something harmless (steps without effects outside the process).
+  virtual void record_step_batched(const StepRun& run) = 0;
+  // Commits whatever is batched.
+  virtual void flush() = 0;
 
   virtual std::optional<ExecutionRecord> get_execution(const std::string& id) = 0;
   virtual std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) = 0;
@@ -76,6 +83,9 @@ class ExecutionStore {
   // The child execution a parent's `flow:` step started, if any.
   virtual std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) = 0;
 };
+
+inline constexpr int kMaxBatchRecords = 1000;
+inline constexpr std::int64_t kMaxBatchAgeMs = 20;
 
 // Values larger than this (as compact JSON) are stored as a truncation marker:
 // {"$truncated": true, "bytes": N, "preview": "<first 1 KiB>"}.
