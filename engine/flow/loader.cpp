@@ -1045,9 +1045,6 @@ LoadResult FlowLibrary::load(const std::string& name) {
 }
 
 namespace {
-struct SubflowCall {
-  const Step* step;
-};
 void subflow_steps(const StepList& steps, std::vector<const Step*>& out) {
   for (const auto& step : steps) {
     if (step.kind == Step::Kind::subflow) out.push_back(&step);

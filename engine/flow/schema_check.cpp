@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -404,12 +403,14 @@ class Translator {
         if (std::find(choice.keys.begin(), choice.keys.end(), suggestion) != choice.keys.end()) return;
       }
     }
+    if (action_mode() && p.empty())
+      return diags_.error(pos(p), "action " + check_.action + " needs exactly one of the inputs: " +
+                                      join(choice.keys, ", ") + " (found " +
+                                      (found.empty() ? std::string("none") : join_and(found)) + ")");
     std::string noun = title_or(s, "value");
     std::string article = (!noun.empty() && std::string("aeiou").find(noun[0]) != std::string::npos) ? "an " : "a ";
-    std::vector<std::string> quoted;
-    for (const auto& f : found) quoted.push_back(f);
     diags_.error(pos(p), article + noun + " needs exactly one of: " + join(choice.keys, ", ") + " (found " +
-                             (found.empty() ? std::string("none") : join_and(quoted)) + ")");
+                             (found.empty() ? std::string("none") : join_and(found)) + ")");
   }
 
   const Json& root_;
