@@ -58,7 +58,10 @@ void register_core_actions(ActionRegistry& registry) {
     std::string message = ctx.inputs.at("message").get<std::string>();
     std::string level = ctx.inputs.value("level", "info");
     std::string fields;
-    if (auto it = ctx.inputs.find("fields"); it != ctx.inputs.end()) fields = " " + it->dump();
+    if (auto it = ctx.inputs.find("fields"); it != ctx.inputs.end()) {
+      fields = " ";  // (not `" " + dump()`: GCC 12 reports a false -Wrestrict on that)
+      fields += it->dump();
+    }
     auto lvl = level == "debug" ? spdlog::level::debug
                : level == "warn" ? spdlog::level::warn
                : level == "error" ? spdlog::level::err

@@ -17,10 +17,12 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "cli/logging.hpp"
 #include "common/ids.hpp"
+#include "common/scrub.hpp"
 #include "common/utf8.hpp"
 #include "core/core.hpp"
 #include "flow/loader.hpp"
@@ -183,8 +185,17 @@ asio::awaitable<std::vector<run::ExecutionOutcome>> resume_all(Runtime& rt, cons
   co_return outcomes;
 }
 
-void print_outcome(const run::ExecutionOutcome& o, bool json) {
+// What is printed is scrubbed of secrets, like what is stored.
+run::ExecutionOutcome scrubbed(const run::ExecutionOutcome& o) {
+  run::ExecutionOutcome out = o;
+  out.outputs = SecretScrubber::instance().scrub(o.outputs);
+  out.error = SecretScrubber::instance().scrub(o.error);
+  return out;
+}
+
+void print_outcome(const run::ExecutionOutcome& raw, bool json) {
   if (json) return;
+  run::ExecutionOutcome o = scrubbed(raw);
   std::cout << "execution " << o.id << " " << o.status << "\n";
   if (!o.outputs.is_null() && !o.outputs.empty()) std::cout << "outputs: " << o.outputs.dump(2) << "\n";
   if (!o.error.is_null()) {
@@ -194,7 +205,8 @@ void print_outcome(const run::ExecutionOutcome& o, bool json) {
   }
 }
 
-Json outcome_json(const run::ExecutionOutcome& o) {
+Json outcome_json(const run::ExecutionOutcome& raw) {
+  run::ExecutionOutcome o = scrubbed(raw);
   return {{"execution_id", o.id}, {"flow", o.flow}, {"status", o.status}, {"outputs", o.outputs}, {"error", o.error}};
 }
 
@@ -214,7 +226,7 @@ void make_engine(Runtime& rt, const std::string& flows_dir, bool print_steps) {
         Error e = Error::from_json(*ev.error);
         line += "  " + std::string(to_string(e.kind)) + (e.code.empty() ? "" : " " + e.code) + ": " + e.message;
       }
-      std::cout << line << "\n";
+      std::cout << SecretScrubber::instance().scrub(line) << "\n";
     };
   }
   rt.engine = std::make_unique<run::Engine>(rt.io.get_executor(), rt.actions, *rt.store, rt.library.get(), opts);
@@ -461,22 +473,44 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
   if (!rec->outputs.is_null()) std::cout << "  outputs:  " << indent_json(rec->outputs, "  ") << "\n";
   if (!rec->error.is_null()) std::cout << "  error:    " << indent_json(rec->error, "  ") << "\n";
   std::cout << "steps:\n";
-  // Show in path order so that a block's children sit under it.
-  std::vector<const store::StepRun*> ordered;
-  for (const auto& s : steps) ordered.push_back(&s);
-  std::stable_sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) {
-    return a->started_at != b->started_at ? a->started_at < b->started_at : false;
-  });
-  for (const auto* s : ordered) {
-    int depth = static_cast<int>(std::count(s->path.begin(), s->path.end(), '.'));
-    std::string pad(2 + 2 * depth, ' ');
-    std::string dur = s->finished_at && s->started_at ? ms_text(s->finished_at - s->started_at) : "-";
-    std::cout << pad << status_mark(s->status) << " " << s->path << "  " << s->kind << "  attempt " << s->attempt << "  "
-              << dur << "\n";
-    if (!s->inputs.is_null()) std::cout << pad << "    inputs:  " << s->inputs.dump() << "\n";
-    if (!s->outputs.is_null()) std::cout << pad << "    outputs: " << s->outputs.dump() << "\n";
-    if (!s->error.is_null()) std::cout << pad << "    error:   " << s->error.dump() << "\n";
-  }
+  // A tree: each run sits under the nearest enclosing step that has a record
+  // (`each_user[3].add` under `each_user`, `t.catch.log` under `t`), in start order.
+  std::map<std::string, std::vector<const store::StepRun*>> children;
+  std::set<std::string> paths;
+  for (const auto& st : steps) paths.insert(st.path);
+  auto parent_of = [&](const std::string& path) {
+    std::string p = path;
+    while (true) {
+      auto cut = p.find_last_of(".[@");
+      if (cut == std::string::npos || cut == 0) return std::string();
+      p = p.substr(0, cut);
+      if (paths.count(p)) return p;
+    }
+  };
+  for (const auto& st : steps) children[parent_of(st.path)].push_back(&st);
+  for (auto& [_, list] : children)
+    std::stable_sort(list.begin(), list.end(), [](auto* a, auto* b) {
+      if (a->path == b->path) return a->attempt < b->attempt;
+      return a->started_at < b->started_at;
+    });
+  std::function<void(const std::string&, int)> print_level = [&](const std::string& parent, int depth) {
+    auto it = children.find(parent);
+    if (it == children.end()) return;
+    const auto& list = it->second;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const store::StepRun* st = list[i];
+      std::string pad(2 + 2 * depth, ' ');
+      std::string dur = st->finished_at && st->started_at ? ms_text(st->finished_at - st->started_at) : "-";
+      std::cout << pad << status_mark(st->status) << " " << st->path << "  " << st->kind << "  attempt " << st->attempt
+                << "  " << dur << "\n";
+      if (!st->inputs.is_null()) std::cout << pad << "    inputs:  " << st->inputs.dump() << "\n";
+      if (!st->outputs.is_null()) std::cout << pad << "    outputs: " << st->outputs.dump() << "\n";
+      if (!st->error.is_null()) std::cout << pad << "    error:   " << st->error.dump() << "\n";
+      // The children of a step are printed once, after its last attempt.
+      if (i + 1 == list.size() || list[i + 1]->path != st->path) print_level(st->path, depth + 1);
+    }
+  };
+  print_level("", 0);
   return kExitOk;
 }
 

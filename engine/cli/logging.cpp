@@ -1,7 +1,6 @@
 #include "cli/logging.hpp"
 
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -9,6 +8,7 @@
 
 #include "common/ids.hpp"
 #include "common/json.hpp"
+#include "common/scrub.hpp"
 
 namespace spokeflow::cli {
 namespace {
@@ -21,9 +21,21 @@ class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
     Json line = {{"time", format_timestamp(ms)},
                  {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                                        spdlog::level::to_string_view(msg.level).size())},
-                 {"message", std::string(msg.payload.data(), msg.payload.size())}};
+                 {"message", SecretScrubber::instance().scrub(std::string(msg.payload.data(), msg.payload.size()))}};
     std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace);
     text += '\n';
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
+// Text lines through spdlog's pattern, scrubbed of registered secrets.
+class TextSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t buf;
+    formatter_->format(msg, buf);
+    std::string text = SecretScrubber::instance().scrub(std::string(buf.data(), buf.size()));
     std::fwrite(text.data(), 1, text.size(), stderr);
   }
   void flush_() override { std::fflush(stderr); }
@@ -38,8 +50,8 @@ bool setup_logging(const std::string& format, const std::string& level) {
   if (format == "json") {
     logger = std::make_shared<spdlog::logger>("spokeflow", std::make_shared<JsonLineSink>());
   } else if (format == "text") {
-    logger = spdlog::stderr_color_mt("spokeflow");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    logger = std::make_shared<spdlog::logger>("spokeflow", std::make_shared<TextSink>());
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   } else {
     return false;
   }

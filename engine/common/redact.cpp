@@ -18,6 +18,30 @@ bool schema_has_sensitive(const Json& schema) {
   return false;
 }
 
+void collect_sensitive(const Json& value, const Json& schema, std::vector<const Json*>& out) {
+  if (!schema.is_object() || value.is_null()) return;
+  if (auto it = schema.find("x-sensitive"); it != schema.end() && it->is_boolean() && it->get<bool>()) {
+    out.push_back(&value);
+    return;
+  }
+  for (const char* key : {"oneOf", "anyOf", "allOf"})
+    if (auto it = schema.find(key); it != schema.end() && it->is_array())
+      for (const auto& sub : *it) collect_sensitive(value, sub, out);
+  if (value.is_object()) {
+    const Json* props = nullptr;
+    if (auto it = schema.find("properties"); it != schema.end() && it->is_object()) props = &*it;
+    const Json* extra = nullptr;
+    if (auto it = schema.find("additionalProperties"); it != schema.end() && it->is_object()) extra = &*it;
+    for (const auto& [key, v] : value.items()) {
+      if (props && props->contains(key)) collect_sensitive(v, (*props)[key], out);
+      else if (extra) collect_sensitive(v, *extra, out);
+    }
+  } else if (value.is_array()) {
+    if (auto it = schema.find("items"); it != schema.end() && it->is_object())
+      for (const auto& v : value) collect_sensitive(v, *it, out);
+  }
+}
+
 Json redact_by_schema(const Json& value, const Json& schema) {
   if (!schema.is_object()) return value;
   if (auto it = schema.find("x-sensitive"); it != schema.end() && it->is_boolean() && it->get<bool>())

@@ -119,7 +119,6 @@ const std::vector<KindKey>& kind_keys() {
 // What an expression may refer to at one place of the flow.
 struct ExprScope {
   enum class Where { steps, outputs, vars, trigger } where = Where::steps;
-  std::set<std::string> visible;          // step ids that have run (or been passed) here
   std::vector<std::string> loop_names;    // for_each `as` names, outermost first
   bool in_loop = false;                   // `index` is defined
   bool in_catch = false;                  // `error` is defined
@@ -163,13 +162,12 @@ class Builder {
     flow->timeout = timeout_at(root, "", "timeout");
 
     ExprScope top;
-    std::set<std::string> exported;
-    if (auto it = root.find("steps"); it != root.end()) exported = build_steps(*it, "/steps", top, flow->steps);
+    if (auto it = root.find("steps"); it != root.end()) build_steps(*it, "/steps", top, flow->steps);
 
+    // What the top-level steps export stays visible: the outputs see all of it.
     if (auto it = root.find("outputs"); it != root.end() && it->is_object()) {
       ExprScope scope;
       scope.where = ExprScope::Where::outputs;
-      scope.visible = exported;
       for (const auto& key : keys_in_order(*it, "/outputs"))
         flow->outputs.emplace_back(key, value_template((*it)[key], child_pointer("/outputs", key), scope));
     }
@@ -409,7 +407,7 @@ class Builder {
       diags_.error(at, "'" + id + "' names a parallel branch, not a step; refer to the steps inside it");
       return false;
     }
-    if (scope.visible.count(id)) return true;
+    if (visible_.count(id)) return true;
     if (!scope.building.empty() && scope.building.back() == id) {
       diags_.error(at, "step '" + id + "' has not run yet at this point (a step cannot use its own results)");
       return false;
@@ -570,19 +568,32 @@ class Builder {
   // ------------------------------------------------------------------------------------------
   // Steps
 
-  std::set<std::string> build_steps(const Json& list, const std::string& ptr, ExprScope scope, StepList& out) {
+  // Builds a list of steps; each sees what the ones before it export. Returns what the list
+  // exports, and leaves it visible (the caller rolls back what must not stay visible).
+  std::set<std::string> build_steps(const Json& list, const std::string& ptr, const ExprScope& scope, StepList& out) {
     std::set<std::string> exported;
     if (!list.is_array()) return exported;
     for (std::size_t i = 0; i < list.size(); ++i) {
       Step step;
       auto ex = build_step(list[i], child_pointer(ptr, i), i, scope, step);
-      for (const auto& id : ex) {
-        scope.visible.insert(id);
-        exported.insert(id);
-      }
+      for (const auto& id : ex) show(id);
+      if (exported.empty()) exported = std::move(ex);
+      else exported.insert(ex.begin(), ex.end());
       out.push_back(std::move(step));
     }
     return exported;
+  }
+
+  // Visibility is one set with an undo log: cheaper than a copy per step.
+  void show(const std::string& id) {
+    if (visible_.insert(id).second) shown_.push_back(id);
+  }
+  std::size_t mark() const { return shown_.size(); }
+  void rollback(std::size_t to) {
+    while (shown_.size() > to) {
+      visible_.erase(shown_.back());
+      shown_.pop_back();
+    }
   }
 
   std::set<std::string> build_step(const Json& v, const std::string& ptr, std::size_t index, const ExprScope& outer,
@@ -664,8 +675,11 @@ class Builder {
       case Step::Kind::block: {
         if (v.contains("else") && !v.contains("if"))
           diags_.error(doc_.key(child_pointer(ptr, "else")), "'else' needs an 'if' on the same step");
+        const std::size_t m = mark();
         add(body("steps", scope, step.steps));
+        rollback(m);  // `else:` runs instead of `steps:`
         add(body("else", scope, step.else_steps));
+        rollback(m);
         break;
       }
       case Step::Kind::for_each: {
@@ -695,12 +709,11 @@ class Builder {
         inner.containers.insert(ptr);
         inner.loop_names.push_back(step.as);
         inner.in_loop = true;
-        auto ids = body("steps", inner, step.steps);
-        if (auto it = v.find("collect"); it != v.end()) {
-          ExprScope after = inner;
-          after.visible.insert(ids.begin(), ids.end());
-          step.collect = value_template(*it, child_pointer(ptr, "collect"), after);
-        }
+        const std::size_t m = mark();
+        body("steps", inner, step.steps);
+        if (auto it = v.find("collect"); it != v.end())  // per iteration, after the body
+          step.collect = value_template(*it, child_pointer(ptr, "collect"), inner);
+        rollback(m);  // the body is visible inside the loop only
         break;
       }
       case Step::Kind::parallel: {
@@ -715,7 +728,9 @@ class Builder {
             if (auto it = b.find("id"); it != b.end() && it->is_string()) branch.id = it->get<std::string>();
             ExprScope inner = scope;
             inner.containers.insert(bptr);
+            const std::size_t m = mark();
             if (auto it = b.find("steps"); it != b.end()) build_steps(*it, child_pointer(bptr, "steps"), inner, branch.steps);
+            rollback(m);
           }
           step.branches.push_back(std::move(branch));
         }
@@ -724,28 +739,23 @@ class Builder {
       case Step::Kind::try_catch: {
         if (!v.contains("catch") && !v.contains("finally"))
           diags_.error(pos(ptr), "a try step needs 'catch' and/or 'finally'");
-        auto tried = body("try", scope, step.try_steps);
+        const std::size_t m = mark();
+        add(body("try", scope, step.try_steps));
         ExprScope in_catch = scope;
-        in_catch.visible.insert(tried.begin(), tried.end());
         in_catch.in_catch = true;
-        auto caught = body("catch", in_catch, step.catch_steps);
-        ExprScope in_finally = scope;
-        in_finally.visible.insert(tried.begin(), tried.end());
-        in_finally.visible.insert(caught.begin(), caught.end());
-        auto finished = body("finally", in_finally, step.finally_steps);
-        add(tried);
-        add(caught);
-        add(finished);
+        add(body("catch", in_catch, step.catch_steps));  // sees the try block
+        add(body("finally", scope, step.finally_steps));  // sees both
+        rollback(m);
         break;
       }
       case Step::Kind::until: {
         if (!v.contains("steps")) diags_.error(pos(ptr), "an until step needs 'steps' (the loop body)");
         ExprScope inner = scope;
         inner.containers.insert(ptr);
-        auto ids = body("steps", inner, step.steps);
-        ExprScope after = inner;
-        after.visible.insert(ids.begin(), ids.end());
-        step.until = condition_at(v, "until", ptr, after);
+        const std::size_t m = mark();
+        body("steps", inner, step.steps);
+        step.until = condition_at(v, "until", ptr, inner);  // after the body, inside the loop
+        rollback(m);
         if (auto it = v.find("max_iterations"); it != v.end() && it->is_number_integer() && it->get<long long>() >= 1)
           step.max_iterations = static_cast<int>(std::min<long long>(it->get<long long>(), 1'000'000'000));
         step.delay = duration_at(v, "delay", ptr);
@@ -853,6 +863,8 @@ class Builder {
   std::set<std::string> var_names_;
   std::set<std::string> loop_names_;
   std::vector<std::string> input_names_;
+  std::set<std::string> visible_;    // step ids that have run (or been passed) at this point
+  std::vector<std::string> shown_;   // undo log of visible_
 };
 
 std::string format_size(std::size_t bytes) {

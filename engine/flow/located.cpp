@@ -78,10 +78,30 @@ const Json* json_at(const Json& root, std::string_view pointer) {
 // ---------------------------------------------------------------------------------------------
 // Source positions
 
+namespace {
+constexpr std::size_t kCharBlock = 64;
+bool is_lead_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }
+}  // namespace
+
 SourceMap::SourceMap(std::string_view text) : text_(text) {
   starts_.push_back(0);
-  for (std::size_t i = 0; i < text.size(); ++i)
+  chars_.reserve(text.size() / kCharBlock + 1);
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i % kCharBlock == 0) chars_.push_back(chars);
+    if (is_lead_byte(text[i])) ++chars;
     if (text[i] == '\n') starts_.push_back(i + 1);
+  }
+}
+
+std::size_t SourceMap::chars_before(std::size_t offset) const {
+  // Characters (UTF-8 lead bytes) in text[0, offset): a table per block, then a short scan.
+  std::size_t block = offset / kCharBlock;
+  if (block >= chars_.size()) block = chars_.empty() ? 0 : chars_.size() - 1;
+  std::size_t count = chars_.empty() ? 0 : chars_[block];
+  for (std::size_t i = block * kCharBlock; i < offset; ++i)
+    if (is_lead_byte(text_[i])) ++count;
+  return count;
 }
 
 std::size_t SourceMap::line_start(int line0) const {
@@ -94,11 +114,10 @@ SourcePos SourceMap::at(std::size_t offset) const {
   offset = std::min(offset, text_.size());
   auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
   std::size_t line = static_cast<std::size_t>(it - starts_.begin()) - 1;
-  std::size_t start = starts_[line];
-  int col = 1;
-  for (std::size_t i = start; i < offset; ++i)
-    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++col;  // count characters, not bytes
-  return SourcePos{static_cast<int>(line) + 1, col};
+  const std::size_t start = starts_[line];
+  // Columns count characters, not bytes.
+  const std::size_t col = chars_before(offset) - chars_before(start) + 1;
+  return SourcePos{static_cast<int>(line) + 1, static_cast<int>(col)};
 }
 
 SourcePos SourceMap::at_line_col(int line, int byte_col) const {

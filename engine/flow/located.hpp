@@ -36,8 +36,11 @@ class SourceMap {
   std::size_t line_start(int line0) const;
 
  private:
+  std::size_t chars_before(std::size_t offset) const;
+
   std::string_view text_;
-  std::vector<std::size_t> starts_;
+  std::vector<std::size_t> starts_;  // offset of each line
+  std::vector<std::size_t> chars_;   // characters before each 64-byte block
 };
 
 // How a string scalar was written, to place positions inside it.

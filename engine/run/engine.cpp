@@ -17,6 +17,7 @@
 
 #include "common/ids.hpp"
 #include "common/redact.hpp"
+#include "common/scrub.hpp"
 
 namespace spokeflow::run {
 namespace asio = boost::asio;
@@ -211,6 +212,12 @@ struct Engine::Impl {
     }
     run.started_at = started;
     run.finished_at = finished;
+    const SecretScrubber& scrubber = SecretScrubber::instance();
+    if (!scrubber.empty()) {
+      run.inputs = scrubber.scrub(run.inputs);
+      run.outputs = scrubber.scrub(run.outputs);
+      run.error = scrubber.scrub(run.error);
+    }
     if (needs_durable_record(step, status)) {
       store.record_step(run);
     } else {
@@ -473,6 +480,7 @@ struct Engine::Impl {
       if (!evaluated.ok()) co_return fail_result(evaluated.error(), path);
       inputs = std::move(*evaluated);
     }
+    if (info.inputs_sensitive) register_sensitive(inputs, info.input_schema);
     record_inputs = info.inputs_sensitive ? redact_by_schema(inputs, info.input_schema) : inputs;
     if (auto issues = info.inputs_checker->validate(inputs); !issues.empty()) {
       std::string msg = "inputs of " + info.name + " do not fit its schema:";
@@ -498,9 +506,16 @@ struct Engine::Impl {
       msg.pop_back();
       co_return fail_result(Error::make(ErrorKind::internal, msg), path);
     }
+    if (info.outputs_sensitive) register_sensitive(*out, info.output_schema);
     StepResult r;
     r.outputs = std::move(*out);
     co_return r;
+  }
+
+  static void register_sensitive(const Json& value, const Json& schema) {
+    std::vector<const Json*> found;
+    collect_sensitive(value, schema, found);
+    for (const Json* v : found) SecretScrubber::instance().add_all(*v);
   }
 
   // ---- wait -------------------------------------------------------------------------------
@@ -931,6 +946,8 @@ struct Engine::Impl {
     } else {
       ex.inputs = rec->inputs;
     }
+    for (const auto& d : flow->inputs)
+      if (d.sensitive && ex.inputs.contains(d.name)) SecretScrubber::instance().add_all(ex.inputs[d.name]);
     if (event) ex.event = *event;
     else if (rec->trigger.is_object() && rec->trigger.contains("event")) ex.event = rec->trigger["event"];
     std::int64_t started = rec->started_at ? rec->started_at : now_unix_ms();
@@ -1001,7 +1018,8 @@ struct Engine::Impl {
         outputs[name] = std::move(*v);
       }
     }
-    store.finish_execution(id, status, outputs, error, now_unix_ms());
+    store.finish_execution(id, status, SecretScrubber::instance().scrub(outputs), SecretScrubber::instance().scrub(error),
+                           now_unix_ms());
     outcome.status = status;
     outcome.outputs = std::move(outputs);
     outcome.error = std::move(error);

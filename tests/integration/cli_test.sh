@@ -73,14 +73,21 @@ expect_eq "end failed" 1 "$RC"
 expect_eq "end message" "stopped on purpose" "$(echo "$OUT" | jq -r .error.message)"
 
 echo "secrets"
-run_capture "$SF" run secrets --flows-dir "$FLOWS" --input password=hunter2-very-secret --input file="$WORK/effects.txt" --json --log-level debug
+run_stdout "$SF" run secrets --flows-dir "$FLOWS" --input password=hunter2-very-secret --input file="$WORK/effects.txt" --json
 expect_eq "secrets flow succeeds" 0 "$RC"
 expect_eq "sensitive output usable by later steps" 23 "$(echo "$OUT" | jq -r '.outputs.token_length' 2>/dev/null || echo none)"
 sid=$(echo "$OUT" | jq -r .execution_id)
 all=$("$SF" executions show "$sid" --json)
 expect_not_contains "secret input not in records" "hunter2" "$all"
-expect_not_contains "secret not in CLI output" "hunter2" "$OUT"
+expect_not_contains "secret not in CLI output" "hunter2" "$OUT$ERR"
 expect_eq "sensitive action output redacted" '[REDACTED]' "$(echo "$all" | jq -r '.steps[] | select(.path == "use") | .outputs.token')"
+expect_eq "secret copied into a plain field is scrubbed" '[REDACTED]' "$(echo "$all" | jq -r '.steps[] | select(.path == "leak_attempt") | .outputs.copied')"
+expect_eq "secret in flow outputs is scrubbed" '[REDACTED]' "$(echo "$OUT" | jq -r .outputs.leaked)"
+run_capture "$SF" run secrets --flows-dir "$FLOWS" --input password=hunter2-very-secret --input file="$WORK/effects.txt" --log-level debug --log-format json
+expect_not_contains "secret not in logs (json)" "hunter2" "$OUT"
+expect_contains "log line kept, secret scrubbed" 'password is [REDACTED]' "$OUT"
+run_capture "$SF" run secrets --flows-dir "$FLOWS" --input password=hunter2-very-secret --input file="$WORK/effects.txt" --log-level debug
+expect_not_contains "secret not in logs (text)" "hunter2" "$OUT"
 if grep -q hunter2 "$SPOKEFLOW_STORE"* 2>/dev/null; then fail "secret found in the store file"; else pass "secret not in the store file"; fi
 
 echo "bad input writes nothing"

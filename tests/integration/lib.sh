@@ -25,3 +25,5 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+# run_stdout cmd...: stdout in OUT, stderr in ERR, exit code in RC
+run_stdout() { set +e; OUT=$("$@" 2>"$WORK/stderr.txt"); RC=$?; set -e; ERR=$(cat "$WORK/stderr.txt"); }

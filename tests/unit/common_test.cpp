@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "common/json_schema.hpp"
 #include "common/redact.hpp"
+#include "common/scrub.hpp"
 #include "common/utf8.hpp"
 
 using namespace spokeflow;
@@ -97,4 +98,24 @@ TEST_CASE("schema checks and redaction") {
   CHECK(r["list"][0]["secret"] == kRedacted);
   CHECK(r["list"][0]["x"] == 1);
   CHECK(v["password"] == "p");  // the original is untouched
+}
+
+TEST_CASE("the scrubber removes registered secrets from text and JSON") {
+  auto& s = SecretScrubber::instance();
+  s.clear();
+  CHECK(s.empty());
+  CHECK(s.scrub(std::string("nothing to hide")) == "nothing to hide");
+  s.add("abc");  // too short to register
+  CHECK(s.empty());
+  s.add("hunter2");
+  s.add("hunter2-long");
+  s.add_all(Json{{"a", "tok-998877"}, {"b", {"s3cr3t-value"}}});
+  CHECK(s.scrub(std::string("pw=hunter2-long and hunter2")) == "pw=[REDACTED] and [REDACTED]");
+  Json v = {{"x", "Bearer tok-998877"}, {"list", {"ok", "s3cr3t-value!"}}, {"n", 5}};
+  Json out = s.scrub(v);
+  CHECK(out["x"] == "Bearer [REDACTED]");
+  CHECK(out["list"][1] == "[REDACTED]!");
+  CHECK(out["n"] == 5);
+  CHECK(v["x"] == "Bearer tok-998877");
+  s.clear();
 }
