@@ -86,6 +86,16 @@ std::unique_ptr<store::ExecutionStore> open_store(const GlobalOptions& g) {
   return store::open_sqlite_store(p.string());
 }
 
+// The store, or null after saying on stderr why it cannot be opened.
+std::unique_ptr<store::ExecutionStore> open_store_or_report(const GlobalOptions& g) {
+  try {
+    return open_store(g);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
 std::string status_mark(std::string_view status) {
   if (status == "succeeded") return "ok     ";
   if (status == "failed") return "FAILED ";
@@ -313,12 +323,8 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<voi
     given[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
 
-  try {
-    rt.store = open_store(g);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitEnvironment;
-  }
+  rt.store = open_store_or_report(g);
+  if (!rt.store) return kExitEnvironment;
   make_engine(rt, o.flows_dir, !o.json && !o.quiet);
   auto inputs = rt.engine->check_inputs(*loaded.flow, given, true);
   if (!inputs.ok()) return invalid(inputs.error().message);
@@ -352,12 +358,8 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<voi
 int cmd_resume(const GlobalOptions& g, const std::string& flows_dir, bool json, bool quiet,
                const std::function<void(ActionRegistry&)>& extra) {
   Runtime rt(extra);
-  try {
-    rt.store = open_store(g);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitEnvironment;
-  }
+  rt.store = open_store_or_report(g);
+  if (!rt.store) return kExitEnvironment;
   make_engine(rt, flows_dir, !json && !quiet);
   std::vector<run::ExecutionOutcome> outcomes;
   run_loop(rt, [&]() -> asio::awaitable<void> { outcomes = co_await resume_all(rt, process_owner()); });
@@ -409,13 +411,8 @@ Json step_json(const store::StepRun& s) {
 }
 
 int cmd_list(const GlobalOptions& g, const store::ExecutionFilter& f, bool json) {
-  std::unique_ptr<store::ExecutionStore> st;
-  try {
-    st = open_store(g);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitEnvironment;
-  }
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
   auto rows = st->list_executions(f);
   if (json) {
     Json out = Json::array();
@@ -444,13 +441,8 @@ std::string indent_json(const Json& j, const std::string& pad) {
 }
 
 int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
-  std::unique_ptr<store::ExecutionStore> st;
-  try {
-    st = open_store(g);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitEnvironment;
-  }
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
   auto rec = st->get_execution(id);
   if (!rec) {
     std::cerr << "error: no execution with id '" << id << "' in the store\n";

@@ -1,5 +1,6 @@
 #include "common/json_schema.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -80,6 +81,14 @@ std::vector<SchemaIssue> JsonSchema::validate(const Json& value) const {
   if (validator.validate(impl_->schema, target, &results)) return issues;
   valijson::ValidationResults::Error err;
   while (results.popError(err)) issues.push_back({to_pointer(err.context), err.description});
+  // valijson repeats each failure at every enclosing level ("Failed to validate against
+  // schema associated with property name 'x'"); keep only the specific ones when there are.
+  auto is_echo = [](const SchemaIssue& i) {
+    return i.message.rfind("Failed to validate against schema associated with", 0) == 0 ||
+           i.message.rfind("Failed to validate item #", 0) == 0;
+  };
+  if (std::any_of(issues.begin(), issues.end(), [&](const SchemaIssue& i) { return !is_echo(i); }))
+    issues.erase(std::remove_if(issues.begin(), issues.end(), is_echo), issues.end());
   return issues;
 }
 

@@ -152,6 +152,14 @@ std::string kind_name(const Step& s) {
   return "step";
 }
 
+// "inputs of core.wait do not fit its schema: /duration: ...; /x: ..."
+std::string schema_message(const std::string& what, const std::vector<SchemaIssue>& issues) {
+  std::string msg = what + " do not fit its schema:";
+  for (std::size_t i = 0; i < issues.size(); ++i)
+    msg += (i ? "; " : " ") + (issues[i].pointer.empty() ? std::string("/") : issues[i].pointer) + ": " + issues[i].message;
+  return msg;
+}
+
 bool is_finished_status(const std::string& s) { return s == "succeeded" || s == "failed" || s == "skipped"; }
 
 Error cancelled_error() { return Error::make(ErrorKind::cancelled, "cancelled"); }
@@ -482,12 +490,8 @@ struct Engine::Impl {
     }
     if (info.inputs_sensitive) register_sensitive(inputs, info.input_schema);
     record_inputs = info.inputs_sensitive ? redact_by_schema(inputs, info.input_schema) : inputs;
-    if (auto issues = info.inputs_checker->validate(inputs); !issues.empty()) {
-      std::string msg = "inputs of " + info.name + " do not fit its schema:";
-      for (const auto& i : issues) msg += " " + (i.pointer.empty() ? std::string("/") : i.pointer) + ": " + i.message + ";";
-      msg.pop_back();
-      co_return fail_result(Error::make(ErrorKind::validation, msg), path);
-    }
+    if (auto issues = info.inputs_checker->validate(inputs); !issues.empty())
+      co_return fail_result(Error::make(ErrorKind::validation, schema_message("inputs of " + info.name, issues)), path);
 
     if (!info.local) {
       // The start is durable before the action can touch the world: after a crash this
@@ -500,12 +504,8 @@ struct Engine::Impl {
     ActionContext ctx{inputs, ex.id, path, attempt, connection, co_await asio::this_coro::executor};
     Result<Json> out = co_await action->invoke(ctx);
     if (!out.ok()) co_return fail_result(std::move(out).error(), path);
-    if (auto issues = info.outputs_checker->validate(*out); !issues.empty()) {
-      std::string msg = info.name + " returned outputs that do not fit its schema:";
-      for (const auto& i : issues) msg += " " + (i.pointer.empty() ? std::string("/") : i.pointer) + ": " + i.message + ";";
-      msg.pop_back();
-      co_return fail_result(Error::make(ErrorKind::internal, msg), path);
-    }
+    if (auto issues = info.outputs_checker->validate(*out); !issues.empty())
+      co_return fail_result(Error::make(ErrorKind::internal, schema_message("outputs of " + info.name, issues)), path);
     if (info.outputs_sensitive) register_sensitive(*out, info.output_schema);
     StepResult r;
     r.outputs = std::move(*out);
