@@ -1,0 +1,63 @@
+// okta-sim: a stateful Okta org on loopback.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server.hpp"
+#include "sim.hpp"
+#include "yaml_json.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"okta-sim: a stateful Okta org simulator on 127.0.0.1"};
+  unsigned short port = 0;
+  std::string token, seed_path, config_path, log_level = "warn";
+  app.add_option("--port", port, "TCP port on 127.0.0.1 (0 picks a free one)");
+  app.add_option("--api-token", token, "the SSWS API token clients must send")->required();
+  app.add_option("--seed", seed_path, "YAML or JSON file preloading users, groups, apps, OAuth clients");
+  app.add_option("--config", config_path, "YAML or JSON file with rate limits, faults, token lifetime");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    oktasim::Config cfg;
+    cfg.limits = oktasim::default_limits();
+    if (!config_path.empty()) {
+      try {
+        oktasim::apply_config_json(cfg, oktasim::load_yaml_or_json_file(config_path), "config");
+      } catch (const std::exception& e) {
+        throw std::runtime_error(config_path + ": " + e.what());
+      }
+    }
+    oktasim::Sim sim(cfg, token);
+    if (!seed_path.empty()) {
+      try {
+        sim.load_seed(oktasim::load_yaml_or_json_file(seed_path));
+      } catch (const std::exception& e) {
+        throw std::runtime_error(seed_path + ": " + e.what());
+      }
+    }
+
+    boost::asio::io_context ioc(1);
+    oktasim::Server server(ioc, sim, port);
+    server.start();
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) {
+      server.stop();
+      ioc.stop();
+    });
+    std::printf("listening on http://127.0.0.1:%u\n", static_cast<unsigned>(server.port()));
+    std::fflush(stdout);
+    ioc.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "okta-sim: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

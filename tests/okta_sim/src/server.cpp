@@ -1,0 +1,292 @@
+#include "server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace oktasim {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+Server::Server(asio::io_context& ioc, Sim& sim, unsigned short port)
+    : ioc_(ioc), sim_(sim), acceptor_(ioc) {
+  const tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  port_ = acceptor_.local_endpoint().port();
+}
+
+void Server::start() {
+  asio::co_spawn(ioc_, accept_loop(), [](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("accept loop ended: {}", ex.what());
+      }
+    }
+  });
+  asio::co_spawn(ioc_, hook_loop(), [](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("event hook delivery ended: {}", ex.what());
+      }
+    }
+  });
+}
+
+void Server::stop() {
+  stopping_ = true;
+  beast::error_code ec;
+  acceptor_.close(ec);
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [ec, sock] = co_await acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) co_return;
+      // Out of descriptors under a connection flood: pause briefly instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(ioc_, std::chrono::milliseconds(20));
+      co_await t.async_wait(use_tuple);
+      continue;
+    }
+    if (connections_ >= 10000) {
+      beast::error_code ignored;
+      sock.close(ignored);
+      continue;
+    }
+    asio::co_spawn(ioc_, session(std::move(sock)), [](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::debug("session ended with exception: {}", ex.what());
+        }
+      }
+    });
+  }
+}
+
+namespace {
+
+http::response<http::string_body> to_beast(Response& r, unsigned version, bool keep_alive, bool head) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  for (const auto& [k, v] : r.headers) res.insert(k, v);
+  res.keep_alive(keep_alive);
+  if (r.truncate_body && r.body.size() > 1) res.body() = r.body.substr(0, r.body.size() / 2);
+  else res.body() = std::move(r.body);
+  res.prepare_payload();
+  if (head) res.body().clear();
+  return res;
+}
+
+struct InflightGuard {
+  int& n;
+  explicit InflightGuard(int& c) : n(c) { ++n; }
+  ~InflightGuard() { --n; }
+  InflightGuard(const InflightGuard&) = delete;
+  InflightGuard& operator=(const InflightGuard&) = delete;
+};
+
+}  // namespace
+
+asio::awaitable<void> Server::session(tcp::socket sock) {
+  InflightGuard conn_guard(connections_);
+  beast::error_code ignored;
+  sock.set_option(tcp::no_delay(true), ignored);
+  // Idle connections are closed by a watchdog rather than a timer per operation (cheaper at high rates).
+  auto last_activity = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto closed = std::make_shared<bool>(false);
+  asio::steady_timer watchdog(ioc_);
+  auto arm = std::make_shared<std::function<void()>>();
+  *arm = [&watchdog, &sock, last_activity, closed, arm_weak = std::weak_ptr<std::function<void()>>(arm)]() {
+    watchdog.expires_after(std::chrono::seconds(30));
+    watchdog.async_wait([&sock, last_activity, closed, arm_weak](const beast::error_code& ec) {
+      if (ec || *closed) return;
+      if (std::chrono::steady_clock::now() - *last_activity > std::chrono::seconds(120)) {
+        beast::error_code e;
+        sock.close(e);
+        return;
+      }
+      if (auto a = arm_weak.lock()) (*a)();
+    });
+  };
+  (*arm)();
+
+  beast::flat_buffer buf;
+  const std::string base = "http://127.0.0.1:" + std::to_string(port_);
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(sim_.config().max_body_bytes);
+    parser.header_limit(64 * 1024);
+    auto [ec, n] = co_await http::async_read(sock, buf, parser, use_tuple);
+    (void)n;
+    *last_activity = std::chrono::steady_clock::now();
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+      break;
+    if (ec) {
+      Response err;
+      if (ec == http::error::body_limit)
+        err = sim_.transport_error(413, "E0000003", "The request body was not well-formed.",
+                                   {"The request body is larger than " +
+                                    std::to_string(sim_.config().max_body_bytes) + " bytes."});
+      else
+        err = sim_.transport_error(400, "E0000003", "The request body was not well-formed.", {ec.message()});
+      auto res = to_beast(err, 11, false, false);
+      co_await http::async_write(sock, res, use_tuple);
+      break;
+    }
+    auto& breq = parser.get();
+    InflightGuard guard(inflight_);
+
+    Request req;
+    req.method = std::string(breq.method_string());
+    req.target = std::string(breq.target());
+    const auto qpos = req.target.find('?');
+    req.path = req.target.substr(0, qpos);
+    if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
+    for (const auto& f : breq) req.headers[std::string(f.name_string())] = std::string(f.value());
+    req.body = std::move(breq.body());
+    req.base = base;
+    const bool keep_alive = breq.keep_alive();
+    const bool head = req.method == "HEAD";
+    if (head) req.method = "GET";
+
+    const bool is_admin = req.path.rfind("/__sim", 0) == 0;
+    if (!is_admin) {
+      const int latency = sim_.pick_latency_ms();
+      if (latency > 0) {
+        asio::steady_timer t(ioc_, std::chrono::milliseconds(latency));
+        co_await t.async_wait(use_tuple);
+      }
+    }
+
+    Response r;
+    if (auto plan = sim_.verify_plan(req)) {
+      std::string body;
+      auto headers = plan->headers;
+      headers.emplace_back("X-Okta-Verification-Challenge", plan->challenge);
+      const unsigned st = co_await loopback_request("GET", plan->url, headers, "", body);
+      bool ok = false;
+      if (st == 200) {
+        const auto j = nlohmann::json::parse(body, nullptr, false);
+        ok = j.is_object() && j.contains("verification") && j["verification"] == plan->challenge;
+      }
+      r = sim_.verify_finish(req, *plan, ok);
+    } else {
+      try {
+        r = sim_.handle(req, inflight_);
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: {}", req.method, req.target, e.what());
+        r = sim_.transport_error(500, "E0000009", "Internal Server Error");
+      }
+    }
+
+    if (r.reset_connection) {
+      sock.set_option(asio::socket_base::linger(true, 0), ignored);
+      sock.close(ignored);
+      break;
+    }
+    auto res = to_beast(r, breq.version(), keep_alive, head);
+    auto [wec, wn] = co_await http::async_write(sock, res, use_tuple);
+    (void)wn;
+    *last_activity = std::chrono::steady_clock::now();
+    if (wec || !keep_alive || r.truncate_body) break;
+  }
+  *closed = true;
+  watchdog.cancel();
+  if (sock.is_open()) {
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    sock.close(ignored);
+  }
+}
+
+asio::awaitable<void> Server::hook_loop() {
+  asio::steady_timer timer(ioc_);
+  while (!stopping_) {
+    timer.expires_after(std::chrono::milliseconds(50));
+    co_await timer.async_wait(use_tuple);
+    auto& box = sim_.outbox();
+    while (!box.empty() && !stopping_) {
+      OutgoingHook o = std::move(box.front());
+      box.pop_front();
+      auto headers = o.headers;
+      headers.emplace_back("Content-Type", "application/json");
+      std::string ignored;
+      const unsigned st = co_await loopback_request("POST", o.url, headers, o.body, ignored);
+      if (st < 200 || st >= 300) spdlog::debug("event hook delivery to {} answered {}", o.url, st);
+    }
+  }
+}
+
+asio::awaitable<unsigned> loopback_request(const std::string& method, const std::string& url,
+                                           const std::vector<std::pair<std::string, std::string>>& headers,
+                                           const std::string& body, std::string& response_body) {
+  // Only http://127.0.0.1[:port]/..., http://localhost[:port]/... and http://[::1][:port]/...
+  const std::string pfx = "http://";
+  if (url.rfind(pfx, 0) != 0) co_return 0;
+  const std::string rest = url.substr(pfx.size());
+  const auto slash = rest.find('/');
+  const std::string hostport = rest.substr(0, slash);
+  const std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string host = hostport;
+  unsigned short port = 80;
+  if (!hostport.empty() && hostport[0] == '[') {
+    const auto close = hostport.find(']');
+    if (close == std::string::npos) co_return 0;
+    host = hostport.substr(1, close - 1);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = static_cast<unsigned short>(std::atoi(hostport.c_str() + close + 2));
+  } else if (const auto colon = hostport.find(':'); colon != std::string::npos) {
+    host = hostport.substr(0, colon);
+    port = static_cast<unsigned short>(std::atoi(hostport.c_str() + colon + 1));
+  }
+  asio::ip::address addr;
+  if (host == "127.0.0.1" || host == "localhost") addr = asio::ip::make_address_v4("127.0.0.1");
+  else if (host == "::1") addr = asio::ip::make_address_v6("::1");
+  else co_return 0;
+  if (port == 0) co_return 0;
+
+  auto ex = co_await asio::this_coro::executor;
+  beast::tcp_stream stream(ex);
+  stream.expires_after(std::chrono::seconds(5));
+  auto [cec] = co_await stream.async_connect(tcp::endpoint(addr, port), use_tuple);
+  if (cec) co_return 0;
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, hostport);
+  req.set(http::field::user_agent, "okta-sim");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  auto [wec, wn] = co_await http::async_write(stream, req, use_tuple);
+  (void)wn;
+  if (wec) co_return 0;
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1 << 20);
+  auto [rec, rn] = co_await http::async_read(stream, buf, parser, use_tuple);
+  (void)rn;
+  if (rec) co_return 0;
+  response_body = parser.get().body();
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return parser.get().result_int();
+}
+
+}  // namespace oktasim

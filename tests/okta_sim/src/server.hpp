@@ -1,0 +1,43 @@
+// okta-sim: the HTTP/1.1 server (Boost.Beast, one io_context, coroutines).
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "sim.hpp"
+
+namespace oktasim {
+
+class Server {
+ public:
+  // Binds 127.0.0.1:port (0 = any free port). Throws on failure.
+  Server(boost::asio::io_context& ioc, Sim& sim, unsigned short port);
+  unsigned short port() const { return port_; }
+  // Starts accepting and delivering event hooks.
+  void start();
+  void stop();
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock);
+  boost::asio::awaitable<void> hook_loop();
+
+  boost::asio::io_context& ioc_;
+  Sim& sim_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  int inflight_ = 0;
+  int connections_ = 0;
+  bool stopping_ = false;
+};
+
+// A minimal loopback-only HTTP client used for event hook verification and delivery.
+// Returns the status (0 on failure) and fills body. Refuses anything but http://127.0.0.1|localhost|[::1].
+boost::asio::awaitable<unsigned> loopback_request(const std::string& method, const std::string& url,
+                                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                                   const std::string& body, std::string& response_body);
+
+}  // namespace oktasim
