@@ -416,7 +416,10 @@ struct Engine::Impl {
     // Children of a retried block get fresh paths, so that the retry really runs them again.
     std::string child_prefix = attempt > 1 ? path + "@" + std::to_string(attempt) : path;
     switch (step.kind) {
-      case Step::Kind::action: co_return co_await run_action(step, frame, path, attempt, started, record_inputs);
+      case Step::Kind::action: {
+        StepResult r = co_await run_action(step, frame, path, attempt, started, record_inputs);
+        co_return r;
+      }
       case Step::Kind::block: {
         record_inputs = {{"branch", take_else ? "else" : "then"}};
         // (No co_await inside ?: : GCC 12 miscompiles it.)
@@ -425,11 +428,26 @@ struct Engine::Impl {
         BlockOutcome o = co_await run_block(body, frame, body_prefix);
         co_return from_block(o);
       }
-      case Step::Kind::for_each: co_return co_await run_for_each(step, frame, child_prefix, started, record_inputs);
-      case Step::Kind::parallel: co_return co_await run_parallel(step, frame, child_prefix);
-      case Step::Kind::try_catch: co_return co_await run_try(step, frame, child_prefix);
-      case Step::Kind::until: co_return co_await run_until(step, frame, child_prefix);
-      case Step::Kind::wait: co_return co_await run_wait(step, frame, path, attempt, prior, started);
+      case Step::Kind::for_each: {
+        StepResult r = co_await run_for_each(step, frame, child_prefix, started, record_inputs);
+        co_return r;
+      }
+      case Step::Kind::parallel: {
+        StepResult r = co_await run_parallel(step, frame, child_prefix);
+        co_return r;
+      }
+      case Step::Kind::try_catch: {
+        StepResult r = co_await run_try(step, frame, child_prefix);
+        co_return r;
+      }
+      case Step::Kind::until: {
+        StepResult r = co_await run_until(step, frame, child_prefix);
+        co_return r;
+      }
+      case Step::Kind::wait: {
+        StepResult r = co_await run_wait(step, frame, path, attempt, prior, started);
+        co_return r;
+      }
       case Step::Kind::set: {
         StepResult r;
         Json assigned = Json::object();
@@ -442,7 +460,10 @@ struct Engine::Impl {
         r.outputs = std::move(assigned);
         co_return r;
       }
-      case Step::Kind::subflow: co_return co_await run_subflow(step, frame, path, attempt, started, record_inputs);
+      case Step::Kind::subflow: {
+        StepResult r = co_await run_subflow(step, frame, path, attempt, started, record_inputs);
+        co_return r;
+      }
       case Step::Kind::end: {
         ExecState& ex = frame.ex();
         Json message;
@@ -1041,7 +1062,9 @@ std::string Engine::create(const flow::FlowPtr& flow, const Json& inputs, const 
 }
 
 asio::awaitable<ExecutionOutcome> Engine::run(std::string id, flow::FlowPtr flow) {
-  co_return co_await impl_->run_execution(std::move(id), std::move(flow), nullptr);
+  // (Not `co_return co_await ...`: GCC 12 can destroy that expression's temporaries twice.)
+  ExecutionOutcome outcome = co_await impl_->run_execution(std::move(id), std::move(flow), nullptr);
+  co_return outcome;
 }
 
 }  // namespace spokeflow::run
