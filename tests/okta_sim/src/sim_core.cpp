@@ -110,6 +110,7 @@ bool Sim::rate_check(const std::string& bucket, Response& out) {
   const int limit = it != cfg_.limits.buckets.end() ? it->second : cfg_.limits.default_limit;
   const std::int64_t now = epoch_seconds(Clock::now());
   auto& st = buckets_[bucket];
+  out.headers.reserve(out.headers.size() + 3);
   const int window = std::max(1, cfg_.limits.window_seconds);
   if (st.window_start == 0 || now >= st.window_start + window) {
     st.window_start = now;
@@ -159,10 +160,17 @@ void Sim::add_links(Response& r, const Request& req, const Query& q, const std::
     bool first = true;
     for (const auto& [k, v] : q) {
       if (k == "after" || k == "limit") continue;
-      next += (first ? "" : "&") + url_encode(k) + "=" + url_encode(v);
+      if (!first) next += '&';
+      next += url_encode(k);
+      next += '=';
+      next += url_encode(v);
       first = false;
     }
-    next += (first ? "" : "&") + std::string("after=") + url_encode(*next_after) + "&limit=" + std::to_string(limit);
+    if (!first) next += '&';
+    next += "after=";
+    next += url_encode(*next_after);
+    next += "&limit=";
+    next += std::to_string(limit);
     r.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
   }
 }
@@ -247,12 +255,24 @@ Response Sim::handle(const Request& req, int inflight) {
           if (f.truncate_rate > 0 && !r.body.empty() && rng_.uniform() < f.truncate_rate) r.truncate_body = true;
         }
       }
-      for (auto& h : rl.headers) r.headers.push_back(h);
+      r.headers.reserve(r.headers.size() + rl.headers.size() + 3);
+      for (auto& h : rl.headers) r.headers.push_back(std::move(h));
     }
-    LogEntry e{Clock::now(), req.method, req.target, r.status, req.body.size() > 4096 ? req.body.substr(0, 4096) : req.body};
+    // Recycle the oldest entry's strings once the log is full instead of freeing and allocating them.
+    LogEntry e;
+    if (request_log_.size() >= 10000) {
+      e = std::move(request_log_.front());
+      request_log_.pop_front();
+    }
+    e.time = Clock::now();
+    e.method.assign(req.method);
+    e.target.assign(req.target);
+    e.status = r.status;
+    e.request_body.assign(req.body, 0, std::min<std::size_t>(req.body.size(), 4096));
     request_log_.push_back(std::move(e));
     while (request_log_.size() > 10000) request_log_.pop_front();
   }
+  r.headers.reserve(r.headers.size() + 3);
   r.headers.emplace_back("Date", date_header());
   r.headers.emplace_back("X-Okta-Request-Id", rng_.base62(27));
   if (!r.body.empty()) {
@@ -348,7 +368,15 @@ void Sim::emit(const std::string& type, const std::string& display, const std::v
                const std::string& outcome) {
   LogEvent e;
   e.seq = next_seq();
-  e.uuid = rng_.base62(8) + "-" + rng_.base62(4) + "-11ef-" + rng_.base62(4) + "-" + rng_.base62(12);
+  const std::string u = rng_.base62(28);  // 8-4-11ef-4-12
+  e.uuid.reserve(38);
+  e.uuid.append(u, 0, 8);
+  e.uuid += '-';
+  e.uuid.append(u, 8, 4);
+  e.uuid += "-11ef-";
+  e.uuid.append(u, 12, 4);
+  e.uuid += '-';
+  e.uuid.append(u, 16, 12);
   e.type = type;
   e.display = display;
   e.outcome = outcome;

@@ -535,7 +535,22 @@ Response Sim::user_lifecycle(const Request& req, User& u, const std::string& op,
   Response r;
   const bool send_email = truthy(q, "sendEmail", true);
   const std::string& s = u.status;
-  const json target = {{"id", u.id}, {"type", "User"}, {"alternateId", u.profile.value("login", "")}};
+  // Built only when an event is emitted (not for refused transitions), without initializer-list copies.
+  auto target = [&u] {
+    json::object_t t;
+    t.reserve(3);
+    t.emplace_back("id", u.id);
+    t.emplace_back("type", "User");
+    t.emplace_back("alternateId", u.profile.value("login", ""));
+    return json(std::move(t));
+  };
+  // The event's target list, built in place (a braced list would copy the target once more).
+  auto targets = [&target] {
+    std::vector<json> v;
+    v.reserve(1);
+    v.push_back(target());
+    return v;
+  };
   auto not_allowed = [&] { return error(403, "E0000038", "This operation is not allowed in the user's current status."); };
   auto activation_body = [&] {
     const std::string tok = rng_.token(20);
@@ -547,51 +562,51 @@ Response Sim::user_lifecycle(const Request& req, User& u, const std::string& op,
       return error(403, "E0000016", "Activation failed because the user is already active");
     set_status(u, u.password ? "ACTIVE" : "PROVISIONED");
     u.activated = u.statusChanged;
-    emit("user.lifecycle.activate", "Activate Okta user", {target});
+    emit("user.lifecycle.activate", "Activate Okta user", targets());
     r.set_json(activation_body());
     return r;
   }
   if (op == "reactivate") {
     if (s != "PROVISIONED" && s != "RECOVERY") return not_allowed();
-    emit("user.lifecycle.reactivate", "Reactivate Okta user", {target});
+    emit("user.lifecycle.reactivate", "Reactivate Okta user", targets());
     r.set_json(activation_body());
     return r;
   }
   if (op == "deactivate") {
     if (s != "DEPROVISIONED") {
       set_status(u, "DEPROVISIONED");
-      emit("user.lifecycle.deactivate", "Deactivate Okta user", {target});
+      emit("user.lifecycle.deactivate", "Deactivate Okta user", targets());
     }
-    r.set_json(json::object());
+    r.body = "{}";  // json::object().dump()
     return r;
   }
   if (op == "suspend") {
     if (s != "ACTIVE") return validation("Cannot suspend a user that is not active", {});
     set_status(u, "SUSPENDED");
-    emit("user.lifecycle.suspend", "Suspend Okta user", {target});
-    r.set_json(json::object());
+    emit("user.lifecycle.suspend", "Suspend Okta user", targets());
+    r.body = "{}";  // json::object().dump()
     return r;
   }
   if (op == "unsuspend") {
     if (s != "SUSPENDED") return validation("Cannot unsuspend a user that is not suspended", {});
     set_status(u, "ACTIVE");
-    emit("user.lifecycle.unsuspend", "Unsuspend Okta user", {target});
-    r.set_json(json::object());
+    emit("user.lifecycle.unsuspend", "Unsuspend Okta user", targets());
+    r.body = "{}";  // json::object().dump()
     return r;
   }
   if (op == "unlock") {
     if (s != "LOCKED_OUT")
       return error(403, "E0000032", "Unlock is not allowed for this user.", {"The user is not locked out."});
     set_status(u, "ACTIVE");
-    emit("user.account.unlock", "Unlock user account", {target});
-    r.set_json(json::object());
+    emit("user.account.unlock", "Unlock user account", targets());
+    r.body = "{}";  // json::object().dump()
     return r;
   }
   if (op == "expire_password" || op == "expire_password_with_temp_password") {
     if (s != "ACTIVE" && s != "PASSWORD_EXPIRED" && s != "LOCKED_OUT" && s != "RECOVERY") return not_allowed();
     const bool temp = op == "expire_password_with_temp_password" || truthy(q, "tempPassword", false);
     set_status(u, "PASSWORD_EXPIRED");
-    emit("user.password.expire", "Expire password", {target});  // not an Okta event name guarantee
+    emit("user.password.expire", "Expire password", targets());  // not an Okta event name guarantee
     if (temp) {
       const std::string tmp = rng_.base62(8);
       u.password = tmp;
@@ -605,8 +620,8 @@ Response Sim::user_lifecycle(const Request& req, User& u, const std::string& op,
   if (op == "reset_password") {
     if (s == "STAGED" || s == "DEPROVISIONED" || s == "SUSPENDED") return not_allowed();
     set_status(u, "RECOVERY");
-    emit("user.account.reset_password", "Reset password", {target});
-    if (send_email) r.set_json(json::object());
+    emit("user.account.reset_password", "Reset password", targets());
+    if (send_email) r.body = "{}";  // json::object().dump()
     else r.set_json({{"resetPasswordUrl", base_ + "/reset_password/drp" + rng_.token(17)}});
     return r;
   }
@@ -616,8 +631,8 @@ Response Sim::user_lifecycle(const Request& req, User& u, const std::string& op,
       if (f->second.user_id == u.id) f = factors_.erase(f);
       else ++f;
     }
-    emit("user.mfa.factor.reset_all", "Reset all factors for user", {target});
-    r.set_json(json::object());
+    emit("user.mfa.factor.reset_all", "Reset all factors for user", targets());
+    r.body = "{}";  // json::object().dump()
     return r;
   }
   return error(404, "E0000007", "Not found: Resource not found: lifecycle/" + op);

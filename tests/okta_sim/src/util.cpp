@@ -8,7 +8,9 @@
 namespace oktasim {
 
 namespace {
-char lc(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+// ASCII lower case: what std::tolower does in the "C" locale the sim runs in (it never calls setlocale),
+// without the library call per character (header lookups compare case-insensitively).
+char lc(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
 
 bool CaseLess::operator()(std::string_view a, std::string_view b) const noexcept {
@@ -53,12 +55,28 @@ std::string iso_time(Clock::time_point t) {
     frac += 1000;
     --secs;
   }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  // gmtime_r and snprintf only when the second changes (every lifecycle change stamps the user).
+  thread_local std::time_t cached_secs = 0;
+  thread_local bool cached = false;
+  thread_local char prefix[96];
+  thread_local std::size_t prefix_len = 0;
+  if (!cached || secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    const int n = std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    prefix_len = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), sizeof prefix - 1);
+    cached_secs = secs;
+    cached = true;
+  }
+  std::string out;
+  out.reserve(prefix_len + 4);
+  out.append(prefix, prefix_len);
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + (frac / 10) % 10);
+  out += static_cast<char>('0' + frac % 10);
+  out += 'Z';
+  return out;
 }
 
 std::string iso_now() { return iso_time(Clock::now()); }
@@ -121,10 +139,15 @@ std::uint64_t Random::next() { return rng_(); }
 
 double Random::uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
+// Several characters from each 64-bit draw (8 base62 digits, 10 six-bit groups) rather than one draw
+// and a division per character: request ids, error ids and event ids are made on every request.
 std::string Random::base62(std::size_t n) {
-  std::string r;
-  r.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) r.push_back(kB62[rng_() % kB62.size()]);
+  std::string r(n, '0');
+  std::size_t i = 0;
+  while (i < n) {
+    std::uint64_t x = rng_();
+    for (int k = 0; k < 8 && i < n; ++k, x /= 62) r[i++] = kB62[x % 62];
+  }
   return r;
 }
 
@@ -135,9 +158,13 @@ std::string Random::id(std::string_view prefix) {
 }
 
 std::string Random::token(std::size_t n) {
-  std::string r;
-  r.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) r.push_back(kTok[rng_() % kTok.size()]);
+  static_assert(kTok.size() == 64);
+  std::string r(n, '0');
+  std::size_t i = 0;
+  while (i < n) {
+    std::uint64_t x = rng_();
+    for (int k = 0; k < 10 && i < n; ++k, x >>= 6) r[i++] = kTok[x & 63];
+  }
   return r;
 }
 
@@ -151,6 +178,11 @@ int hexval(char c) {
 }  // namespace
 
 std::string url_decode(std::string_view s, bool plus_is_space, bool* ok) {
+  // Most path segments and query values hold nothing to decode.
+  if (s.find('%') == std::string_view::npos && (!plus_is_space || s.find('+') == std::string_view::npos)) {
+    if (ok) *ok = true;
+    return std::string(s);
+  }
   std::string r;
   r.reserve(s.size());
   if (ok) *ok = true;
