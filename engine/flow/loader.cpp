@@ -135,9 +135,8 @@ struct IdInfo {
 
 class Builder {
  public:
-  Builder(std::string_view text, const LocatedDoc& doc, const SourceMap& map, Diagnostics& diags,
-          const ActionRegistry& actions)
-      : text_(text), doc_(doc), map_(map), diags_(diags), actions_(actions) {}
+  Builder(const LocatedDoc& doc, const SourceMap& map, Diagnostics& diags, const ActionRegistry& actions)
+      : doc_(doc), map_(map), diags_(diags), actions_(actions) {}
 
   std::shared_ptr<Flow> build() {
     auto flow = std::make_shared<Flow>();
@@ -157,8 +156,10 @@ class Builder {
       flow->vars = value_template(*it, "/vars", scope);
     }
     if (auto it = root.find("triggers"); it != root.end() && it->is_array()) build_triggers(*it, *flow);
-    if (auto it = root.find("connection"); it != root.end() && it->is_string())
+    if (auto it = root.find("connection"); it != root.end() && it->is_string()) {
       flow->connection = it->get<std::string>();
+      check_plain(*it, "/connection");
+    }
     flow->timeout = timeout_at(root, "", "timeout");
 
     ExprScope top;
@@ -427,6 +428,13 @@ class Builder {
     return false;
   }
 
+  // Values read as written (aliases): an expression there would silently stay text.
+  void check_plain(const Json& v, const std::string& ptr) {
+    if (contains_expression(v))
+      diags_.error(pos(ptr), "'" + pointer_tokens(ptr).back() +
+                                 "' names a connection alias as written; expressions are not evaluated here");
+  }
+
   // ------------------------------------------------------------------------------------------
   // Durations
 
@@ -650,7 +658,10 @@ class Builder {
     step.timeout = timeout_at(v, ptr, "timeout");
     if (auto it = v.find("retry"); it != v.end() && it->is_object()) step.retry = build_retry(*it, child_pointer(ptr, "retry"));
     if (auto it = v.find("continue_on_error"); it != v.end() && it->is_boolean()) step.continue_on_error = it->get<bool>();
-    if (auto it = v.find("connection"); it != v.end() && it->is_string()) step.connection = it->get<std::string>();
+    if (auto it = v.find("connection"); it != v.end() && it->is_string()) {
+      step.connection = it->get<std::string>();
+      check_plain(*it, child_pointer(ptr, "connection"));
+    }
 
     auto with_template = [&](const Json& obj, const std::string& obj_ptr) {
       if (auto it = obj.find("with"); it != obj.end() && it->is_object())
@@ -852,7 +863,6 @@ class Builder {
     }
   }
 
-  std::string_view text_;
   const LocatedDoc& doc_;
   const SourceMap& map_;
   Diagnostics& diags_;
@@ -916,7 +926,7 @@ LoadResult load_flow_text(std::string_view text, const std::string& display_name
     SchemaCheck check;
     check_schema(*JsonSchema::embedded("flow.schema.json"), doc.root, check, doc, diags);
 
-    Builder builder(body, doc, map, diags, actions);
+    Builder builder(doc, map, diags, actions);
     std::shared_ptr<Flow> flow = builder.build();
     flow->source_file = display_name;
     flow->source_text = std::string(text);

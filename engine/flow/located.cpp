@@ -2,6 +2,7 @@
 #include "flow/located.hpp"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 namespace spokeflow::flow::detail {
 
@@ -280,6 +282,23 @@ bool tab_indented(std::string_view text, const SourceMap& map, int line) {
   return false;
 }
 
+// Counts documents without building them.
+struct DocumentCounter : YAML::EventHandler {
+  int documents = 0;
+  YAML::Mark second_start;
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second_start = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 class Converter {
  public:
   Converter(std::string_view text, const SourceMap& map, LocatedDoc& doc, Diagnostics& diags)
@@ -291,7 +310,8 @@ class Converter {
                                               " levels deep (or an alias refers to itself)");
       return false;
     }
-    if (++nodes_ > kMaxYamlNodes) {
+    pointer_bytes_ += ptr.size();
+    if (++nodes_ > kMaxYamlNodes || pointer_bytes_ > kMaxPointerBytes) {
       diags_.error(mark_pos(node.Mark()), "the document holds more than " + std::to_string(kMaxYamlNodes) +
                                               " values (are aliases multiplying it?)");
       return false;
@@ -428,39 +448,84 @@ class Converter {
   LocatedDoc& doc_;
   Diagnostics& diags_;
   std::size_t nodes_ = 0;
+  std::size_t pointer_bytes_ = 0;
 };
 
 }  // namespace
 
 bool parse_yaml(std::string_view text, const SourceMap& map, LocatedDoc& doc, Diagnostics& diags) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::DeepRecursion& e) {
-    diags.error(map.at_line_col(e.mark.line, e.mark.column), "the document is nested too deeply");
+  // yaml-cpp needs hundreds of bytes per value: refuse a file of millions of tiny values before
+  // parsing it. Separators bound the number of values from above, give or take a few.
+  std::size_t separators = 0;
+  for (char c : text) separators += (c == ',' || c == '\n') ? 1 : 0;
+  if (separators > 2 * kMaxYamlNodes) {
+    diags.error({}, "the flow file holds too many values (more than " + std::to_string(2 * kMaxYamlNodes) +
+                        " lines and commas)");
     return false;
-  } catch (const YAML::Exception& e) {
+  }
+  // YAML::LoadAll of yaml-cpp 0.7 loops forever, allocating, on a stray ',' at document level
+  // (jbeder/yaml-cpp#1040, fixed upstream by #1319): load the first document only, then count
+  // documents with a bounded number of parser calls.
+  const std::string input(text);
+  YAML::Node root;
+  auto yaml_error = [&](const YAML::Exception& e) {
     SourcePos pos = e.mark.is_null() ? SourcePos{} : map.at_line_col(e.mark.line, e.mark.column);
     std::string hint = yaml_hint(e.msg);
     if (!e.mark.is_null() && tab_indented(text, map, e.mark.line)) hint = " (YAML does not allow tabs for indentation)";
     diags.error(pos, "invalid YAML: " + e.msg + hint);
+  };
+  try {
+    root = YAML::Load(input);
+  } catch (const YAML::DeepRecursion& e) {
+    diags.error(map.at_line_col(e.mark.line, e.mark.column), "the document is nested too deeply");
+    return false;
+  } catch (const YAML::Exception& e) {
+    yaml_error(e);
     return false;
   } catch (const std::exception& e) {
     diags.error({}, std::string("invalid YAML: ") + e.what());
     return false;
   }
-  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+  if (root.IsNull() && root.Mark().is_null()) {
     diags.error(SourcePos{1, 1}, "the flow file is empty (it needs at least name: and steps:)");
     return false;
   }
-  if (docs.size() > 1) {
-    const YAML::Mark m = docs[1].Mark();
-    diags.error(map.at_line_col(m.line, m.column),
-                "a flow file holds one YAML document; remove the '---' separator and what follows");
+  if (root.IsNull()) {
+    // The first thing written: yaml-cpp reads a stray ',', ']' or '}' as an empty document.
+    std::size_t i = 0;
+    while (i < text.size()) {
+      if (text[i] == '#') {
+        while (i < text.size() && text[i] != '\n') ++i;
+      } else if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n') {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    if (i < text.size() && (text[i] == ',' || text[i] == ']' || text[i] == '}')) {
+      diags.error(map.at(i), std::string("invalid YAML: unexpected '") + text[i] + "'");
+      return false;
+    }
+  }
+  try {
+    std::istringstream in(input);
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    for (int n = 0; n < 2 && parser.HandleNextDocument(counter); ++n) {
+    }
+    if (counter.documents > 1) {
+      const YAML::Mark m = counter.second_start;
+      diags.error(map.at_line_col(m.line, m.column),
+                  "a flow file holds one YAML document; remove the '---' separator and what follows");
+    }
+  } catch (const YAML::Exception& e) {
+    yaml_error(e);  // in a later document
+  } catch (const std::exception& e) {
+    diags.error({}, std::string("invalid YAML: ") + e.what());
   }
   Converter converter(text, map, doc, diags);
   try {
-    return converter.convert(docs[0], "", doc.root, 0, nullptr);
+    return converter.convert(root, "", doc.root, 0, nullptr);
   } catch (const std::exception& e) {
     diags.error({}, std::string("cannot read the YAML document: ") + e.what());
     return false;

@@ -13,8 +13,10 @@ namespace spokeflow::flow::detail {
 
 // Deepest nesting of mappings and lists accepted in a flow file.
 inline constexpr int kMaxYamlDepth = 200;
-// Most values a flow file may expand to (aliases can multiply a small file).
-inline constexpr std::size_t kMaxYamlNodes = 1'000'000;
+// Most values a flow file may hold or expand to (aliases can multiply a small file).
+inline constexpr std::size_t kMaxYamlNodes = 250'000;
+// Most bytes of JSON pointers (one per value) a document may need: bounds deep alias expansions.
+inline constexpr std::size_t kMaxPointerBytes = 16u << 20;
 
 // "/a/b" pointer helpers (RFC 6901 escaping).
 std::string pointer_escape(std::string_view token);
