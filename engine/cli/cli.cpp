@@ -10,6 +10,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
@@ -332,12 +333,17 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<voi
   run::ExecutionOutcome outcome;
   std::vector<run::ExecutionOutcome> resumed;
   std::string owner = process_owner();
-  run_loop(rt, [&]() -> asio::awaitable<void> {
-    // Executions a crash left behind run first, then the new one.
-    resumed = co_await resume_all(rt, owner);
+  auto run_new = [&]() -> asio::awaitable<void> {
     std::string id = rt.engine->create(loaded.flow, *inputs, {{"type", "cli"}});
     if (!o.json) std::cout << "execution " << id << " started (flow " << loaded.flow->name << ")\n" << std::flush;
     outcome = co_await rt.engine->run(id, loaded.flow);
+  };
+  auto resume_others = [&]() -> asio::awaitable<void> { resumed = co_await resume_all(rt, owner); };
+  run_loop(rt, [&]() -> asio::awaitable<void> {
+    // Executions a crash left behind continue alongside the new one (not before it: a
+    // resumed execution may be in a long wait).
+    using namespace asio::experimental::awaitable_operators;
+    co_await (resume_others() && run_new());
   });
   if (o.json) {
     Json j = outcome_json(outcome);
