@@ -10,7 +10,10 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
@@ -182,8 +185,13 @@ void run_loop(Runtime& rt, Work work) {
 }
 
 // Resumes every unfinished top-level execution whose owner is gone.
+// They run concurrently, like the executions they were before the crash.
+asio::awaitable<void> resume_one(Runtime& rt, std::string id, run::ExecutionOutcome& out) {
+  out = co_await rt.engine->run(std::move(id));
+}
+
 asio::awaitable<std::vector<run::ExecutionOutcome>> resume_all(Runtime& rt, const std::string& owner) {
-  std::vector<run::ExecutionOutcome> outcomes;
+  std::vector<std::string> claimed;
   for (const auto& rec : rt.store->unfinished_executions()) {
     if (!rec.owner.empty() && owner_alive(rec.owner)) {
       spdlog::info("execution {} ({}) is still running in {}; leaving it", rec.id, rec.flow_name, rec.owner);
@@ -191,8 +199,18 @@ asio::awaitable<std::vector<run::ExecutionOutcome>> resume_all(Runtime& rt, cons
     }
     if (!rt.store->claim_execution(rec.id, rec.owner, owner)) continue;
     spdlog::warn("resuming execution {} ({})", rec.id, rec.flow_name);
-    outcomes.push_back(co_await rt.engine->run(rec.id));
+    claimed.push_back(rec.id);
   }
+  std::vector<run::ExecutionOutcome> outcomes(claimed.size());
+  if (claimed.empty()) co_return outcomes;
+  using Op = decltype(asio::co_spawn(rt.io, resume_one(rt, claimed[0], outcomes[0]), asio::deferred));
+  std::vector<Op> ops;
+  for (std::size_t i = 0; i < claimed.size(); ++i)
+    ops.push_back(asio::co_spawn(rt.io, resume_one(rt, claimed[i], outcomes[i]), asio::deferred));
+  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
   co_return outcomes;
 }
 
