@@ -103,6 +103,7 @@ class Frame final : public expr::Scope {
     local_[id] = std::move(entry);
     merged_valid_ = false;
   }
+  bool has_result(const std::string& id) const { return local_.contains(id); }
   void set_item(std::string name, const Json* item, std::size_t index) {
     item_name_ = std::move(name);
     item_ = item;
@@ -309,6 +310,7 @@ struct Engine::Impl {
           journal(ex, step, path, 1, "skipped", nullptr, &r, now, now);
         }
         frame.set_result(step.id, r);
+        mark_unrun(step, frame);
         co_return r;
       }
     }
@@ -358,7 +360,24 @@ struct Engine::Impl {
       ++attempt;
     }
     frame.set_result(step.id, r);
+    mark_unrun(step, frame);
     co_return r;
+  }
+
+  // Steps inside an if/else block or a try stay visible after it; those that did not run
+  // (a branch not taken, the rest of a failed try) read as skipped, not as unknown.
+  static void mark_unrun(const Step& step, Frame& frame) {
+    if (step.kind != Step::Kind::block && step.kind != Step::Kind::try_catch) return;
+    static const StepResult skipped = [] {
+      StepResult r;
+      r.status = "skipped";
+      return r;
+    }();
+    for (const StepList* list : {&step.steps, &step.else_steps, &step.try_steps, &step.catch_steps, &step.finally_steps})
+      for (const Step& inner : *list) {
+        if (!inner.id.empty() && !frame.has_result(inner.id)) frame.set_result(inner.id, skipped);
+        mark_unrun(inner, frame);
+      }
   }
 
   static StepResult fail_result(Error e, const std::string& path) {

@@ -39,6 +39,7 @@ expect_eq "for_each + set + until total" 6 "$(echo "$OUT" | jq -r .outputs.total
 expect_eq "collect in input order" '["a-0","b-1","c-2"]' "$(echo "$OUT" | jq -c .outputs.collected)"
 expect_eq "catch sees error" '{"code":"X42","kind":"action","step":"guarded.boom"}' "$(echo "$OUT" | jq -c .outputs.caught)"
 expect_eq "else branch" else "$(echo "$OUT" | jq -r .outputs.branch)"
+expect_eq "step in the branch not taken reads as skipped" skipped "$(echo "$OUT" | jq -r .outputs.never)"
 expect_eq "if false skips" skipped "$(echo "$OUT" | jq -r .outputs.skipped)"
 expect_eq "continue_on_error" failed "$(echo "$OUT" | jq -r .outputs.tolerated)"
 expect_eq "parallel branch" succeeded "$(echo "$OUT" | jq -r .outputs.right)"
