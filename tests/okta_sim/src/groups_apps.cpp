@@ -76,16 +76,7 @@ Response Sim::groups_collection(const Request& req, const Query& q) {
   if (qq && !query_get(q, "limit")) page.limit = 10000;
   Filter filter;
   bool has_expr = false;
-  for (const char* key : {"filter", "search"}) {
-    if (const auto* f = query_get(q, key)) {
-      if (f->empty()) continue;
-      std::string why;
-      Filter fl;
-      if (!fl.parse(*f, why)) return error(400, "E0000031", "Invalid search criteria.", {why});
-      filter = std::move(fl);
-      has_expr = true;
-    }
-  }
+  if (!parse_filter(q, filter, has_expr, r)) return r;
   std::vector<const Group*> out;
   for (auto it = page.after_seq ? group_order_.upper_bound(*page.after_seq) : group_order_.begin();
        it != group_order_.end(); ++it) {
@@ -152,16 +143,10 @@ Response Sim::group_item(const Request& req, const std::vector<std::string>& seg
       if (m != "GET") return method_not_allowed();
       Page page;
       if (!parse_page(q, 1000, 10000, page, r)) return r;
-      std::vector<const User*> out;
-      for (auto it = page.after_seq ? g->members.upper_bound(*page.after_seq) : g->members.begin();
-           it != g->members.end(); ++it) {
-        auto u = users_.find(it->second);
-        if (u == users_.end()) continue;
-        out.push_back(&u->second);
-        if (out.size() > page.limit) break;
-      }
-      const bool more = out.size() > page.limit;
-      if (more) out.resize(page.limit);
+      auto [out, more] = page_of(g->members, page, [&](const auto& entry) -> const User* {
+        auto u = users_.find(entry.second);
+        return u == users_.end() ? nullptr : &u->second;
+      });
       json arr = json::array();
       for (const auto* u : out) arr.push_back(user_json(*u, false));
       r.set_json(arr);
@@ -435,14 +420,7 @@ Response Sim::app_item(const Request& req, const std::vector<std::string>& seg, 
       if (m == "GET") {
         Page page;
         if (!parse_page(q, 50, 500, page, r)) return r;
-        std::vector<const AppUser*> out;
-        for (auto it = page.after_seq ? a->users.upper_bound(*page.after_seq) : a->users.begin(); it != a->users.end();
-             ++it) {
-          out.push_back(&it->second);
-          if (out.size() > page.limit) break;
-        }
-        const bool more = out.size() > page.limit;
-        if (more) out.resize(page.limit);
+        auto [out, more] = page_of(a->users, page, [](const auto& entry) { return &entry.second; });
         json arr = json::array();
         for (const auto* au : out) arr.push_back(app_user_json(*a, *au));
         r.set_json(arr);
@@ -511,14 +489,7 @@ Response Sim::app_item(const Request& req, const std::vector<std::string>& seg, 
       if (m != "GET") return method_not_allowed();
       Page page;
       if (!parse_page(q, 20, 200, page, r)) return r;
-      std::vector<const AppGroup*> out;
-      for (auto it = page.after_seq ? a->groups.upper_bound(*page.after_seq) : a->groups.begin(); it != a->groups.end();
-           ++it) {
-        out.push_back(&it->second);
-        if (out.size() > page.limit) break;
-      }
-      const bool more = out.size() > page.limit;
-      if (more) out.resize(page.limit);
+      auto [out, more] = page_of(a->groups, page, [](const auto& entry) { return &entry.second; });
       json arr = json::array();
       for (const auto* ag : out) arr.push_back(app_group_json(*a, *ag));
       r.set_json(arr);

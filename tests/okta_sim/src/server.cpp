@@ -215,6 +215,17 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
         const std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(body)};
         co_await asio::async_write(sock, bufs, use_tuple);
       }
+      // The client may still be sending the rest of what was refused (a body over the
+      // limit). Closing with unread input makes the kernel send a reset that can destroy
+      // the answer before the client reads it, so stop sending and drain (bounded) first.
+      sock.shutdown(tcp::socket::shutdown_send, ignored);
+      std::array<char, 16 * 1024> scratch;
+      for (std::size_t drained = 0; drained < (8u << 20);) {
+        auto [rec, got] = co_await sock.async_read_some(asio::buffer(scratch), use_tuple);
+        if (rec) break;
+        drained += got;
+        *last_activity = std::chrono::steady_clock::now();
+      }
       break;
     }
     auto& breq = parser.get();

@@ -17,6 +17,8 @@
 
 namespace oktasim {
 
+class Filter;
+
 using json = nlohmann::ordered_json;
 
 struct Request {
@@ -310,6 +312,26 @@ class Sim {
   bool parse_page(const Query& q, std::size_t def_limit, std::size_t max_limit, Page& page, Response& err);
   void add_links(Response& r, const Request& req, const Query& q, const std::optional<std::string>& next_after,
                  std::size_t limit);
+  // The `filter` / `search` parameter of a list call (the last one given wins). False with
+  // a 400 E0000031 in `err` when it does not parse; `has_expr` says whether there was one.
+  bool parse_filter(const Query& q, Filter& filter, bool& has_expr, Response& err);
+  // One page of `items` (a map keyed by creation sequence) after the page's cursor. `pick`
+  // turns an entry into a pointer, or null to leave it out. Returns the page and whether
+  // more entries follow it.
+  template <class Map, class Pick>
+  static auto page_of(const Map& items, const Page& page, Pick pick) {
+    using Ptr = decltype(pick(*items.begin()));
+    std::vector<Ptr> out;
+    for (auto it = page.after_seq ? items.upper_bound(*page.after_seq) : items.begin(); it != items.end(); ++it) {
+      Ptr p = pick(*it);
+      if (!p) continue;
+      out.push_back(p);
+      if (out.size() > page.limit) break;
+    }
+    const bool more = out.size() > page.limit;
+    if (more) out.resize(page.limit);
+    return std::pair<std::vector<Ptr>, bool>(std::move(out), more);
+  }
 
   // --- rate limits
   struct BucketState {

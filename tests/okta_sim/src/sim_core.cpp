@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "filter.hpp"
 #include "sim.hpp"
 
 namespace oktasim {
@@ -125,6 +126,24 @@ bool Sim::rate_check(const std::string& bucket, Response& out) {
 }
 
 // ---------------------------------------------------------------- pagination
+
+bool Sim::parse_filter(const Query& q, Filter& filter, bool& has_expr, Response& err) {
+  has_expr = false;
+  for (const char* key : {"filter", "search"}) {
+    if (const auto* f = query_get(q, key)) {
+      if (f->empty()) continue;
+      std::string why;
+      Filter parsed;
+      if (!parsed.parse(*f, why)) {
+        err = error(400, "E0000031", "Invalid search criteria.", {why});
+        return false;
+      }
+      filter = std::move(parsed);
+      has_expr = true;
+    }
+  }
+  return true;
+}
 
 bool Sim::parse_page(const Query& q, std::size_t def_limit, std::size_t max_limit, Page& page, Response& err) {
   page.limit = def_limit;

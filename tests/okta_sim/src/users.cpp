@@ -298,16 +298,7 @@ Response Sim::list_users(const Request& req, const Query& q) {
   if (!parse_page(q, qq ? 10 : 200, 200, page, err)) return err;
   Filter filter;
   bool has_expr = false;
-  for (const char* key : {"filter", "search"}) {
-    if (const auto* f = query_get(q, key)) {
-      if (f->empty()) continue;
-      std::string why;
-      Filter fl;
-      if (!fl.parse(*f, why)) return error(400, "E0000031", "Invalid search criteria.", {why});
-      filter = std::move(fl);
-      has_expr = true;
-    }
-  }
+  if (!parse_filter(q, filter, has_expr, err)) return err;
   std::vector<const User*> matches;
   for (auto it = page.after_seq ? user_order_.upper_bound(*page.after_seq) : user_order_.begin();
        it != user_order_.end(); ++it) {
