@@ -135,7 +135,6 @@ struct Runtime {
   std::unique_ptr<flow::FlowLibrary> library;
   asio::io_context io{1};
   std::unique_ptr<run::Engine> engine;
-  std::map<std::string, int> exit_codes;
 
   Runtime(const std::function<void(ActionRegistry&)>& extra) {
     actions::register_core_actions(actions);
@@ -169,19 +168,16 @@ template <class Work>
 void run_loop(Runtime& rt, Work work) {
   asio::cancellation_signal cancel;
   asio::signal_set signals(rt.io, SIGINT, SIGTERM);
-  bool done = false;
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::warn("signal {} received: cancelling", sig);
     cancel.emit(asio::cancellation_type::terminal);
   });
   asio::co_spawn(rt.io, work(), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
-                   done = true;
                    signals.cancel();
                    if (e) std::rethrow_exception(e);
                  }));
   rt.io.run();
-  (void)done;
 }
 
 // Resumes every unfinished top-level execution whose owner is gone.
