@@ -105,6 +105,9 @@ struct Step {
   std::string action;
   std::string flow_name;
   ValueTemplate with;
+  // Engine-internal: one page fetched for a `for_each: {action}` source. Its record keeps the
+  // page's count and cursor, not its items (a resume fetches the page again from its cursor).
+  bool stream_page = false;
 
   // block: `steps:` (+ `else:`); for_each, until: `steps:`
   StepList steps;

@@ -215,8 +215,13 @@ struct Engine::Impl {
       run.outputs = result->outputs;
       if (result->error) run.error = result->error->to_json();
       if (step.kind == Step::Kind::action && result->status == "succeeded") {
-        if (const Action* a = actions.find(step.action); a && a->info().outputs_sensitive)
+        if (step.stream_page && run.outputs.is_object()) {
+          Json summary = {{"count", run.outputs.contains("items") ? run.outputs["items"].size() : 0}};
+          summary["next"] = run.outputs.value("next", Json());
+          run.outputs = std::move(summary);
+        } else if (const Action* a = actions.find(step.action); a && a->info().outputs_sensitive) {
           run.outputs = redact_by_schema(run.outputs, a->info().output_schema);
+        }
       }
     }
     run.started_at = started;
@@ -579,7 +584,8 @@ struct Engine::Impl {
   // ---- for_each ---------------------------------------------------------------------------
 
   struct LoopState {
-    const Json* items = nullptr;
+    const Json* items = nullptr;  // the list, or the current page of a streamed source
+    std::size_t base = 0;         // index of items[0] among all items (pages before it)
     std::size_t next = 0;
     std::size_t failed = 0;
     Json results;
@@ -589,58 +595,109 @@ struct Engine::Impl {
 
   awaitable<StepResult> run_for_each(const Step& step, Frame& frame, const std::string& prefix, std::int64_t&,
                                      Json& record_inputs) {
-    Json items;
+    LoopState st;
+    st.results = Json::array();
+    std::size_t total = 0;
+    std::optional<Error> source_error;
     if (step.items) {
       auto v = step.items->evaluate(frame);
       if (!v.ok()) co_return fail_result(v.error(), prefix);
-      items = std::move(*v);
+      Json items = std::move(*v);
       if (items.is_null()) items = Json::array();
       if (!items.is_array())
         co_return fail_result(Error::make(ErrorKind::validation, "for_each needs a list, got " +
                                                                      std::string(items.type_name())),
                               prefix);
+      total = items.size();
+      st.items = &items;
+      st.results.get_ref<Json::array_t&>().resize(items.size());
+      co_await run_pool(step, frame, prefix, st);
     } else {
-      auto pages = co_await collect_pages(step, frame, prefix);
-      if (!pages.ok()) co_return fail_result(pages.error(), prefix);
-      items = std::move(*pages);
-    }
-    record_inputs = {{"count", items.size()}};
-
-    LoopState st;
-    st.items = &items;
-    st.results = Json::array();
-    st.results.get_ref<Json::array_t&>().resize(items.size());
-    std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, step.concurrency)), items.size());
-    if (workers <= 1) {
-      co_await loop_worker(step, frame, prefix, st);
-    } else {
-      std::vector<SpawnOp> ops;
-      for (std::size_t i = 0; i < workers; ++i)
-        ops.push_back(asio::co_spawn(co_await asio::this_coro::executor, loop_worker(step, frame, prefix, st),
+      // A list action streamed page by page: only the page being worked on (and the next one,
+      // fetched while it is) is held in memory, however long the list.
+      Json base_inputs = Json::object();
+      if (!step.items_with.empty()) {
+        auto w = step.items_with.evaluate(frame);
+        if (!w.ok()) co_return fail_result(w.error(), prefix);
+        base_inputs = std::move(*w);
+      }
+      PageFetch fetch;
+      co_await fetch_page(step, frame, prefix, base_inputs, 0, Json(), fetch);
+      for (int page = 0;; ++page) {
+        if (!fetch.error.empty()) {
+          source_error = Error::from_json(fetch.error);
+          break;
+        }
+        Json items = std::move(fetch.items);
+        Json cursor = std::move(fetch.next);
+        st.items = &items;
+        st.base = total;
+        st.next = 0;
+        total += items.size();
+        st.results.get_ref<Json::array_t&>().resize(total);
+        fetch = PageFetch{};
+        if (cursor.is_null()) {
+          co_await run_pool(step, frame, prefix, st);
+          break;
+        }
+        // Work on this page while the next one is fetched.
+        std::vector<SpawnOp> ops;
+        auto ex = co_await asio::this_coro::executor;
+        ops.push_back(asio::co_spawn(ex, run_pool(step, frame, prefix, st), asio::deferred));
+        ops.push_back(asio::co_spawn(ex, fetch_page(step, frame, prefix, base_inputs, page + 1, cursor, fetch),
                                      asio::deferred));
-      auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                                 .async_wait(asio::experimental::wait_for_all(), use_awaitable);
-      for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
+        auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                   .async_wait(asio::experimental::wait_for_all(), use_awaitable);
+        for (auto& e : errors)
+          if (e) std::rethrow_exception(e);
+        if (st.ended || frame.ex().end_requested) break;
+      }
     }
+    record_inputs = {{"count", total}};
+
     StepResult r;
-    r.outputs = {{"count", items.size()}, {"failed", st.failed}, {"results", std::move(st.results)}};
+    r.outputs = {{"count", total}, {"failed", st.failed}, {"results", std::move(st.results)}};
     r.ended = st.ended;
-    if (st.failed > 0) {
+    if (source_error) {
+      r.status = "failed";
+      Error e = std::move(*source_error);
+      e.message = "for_each source " + step.items_action + " failed after " + std::to_string(total) +
+                  " items: " + e.message;
+      r.error = std::move(e);
+    } else if (st.failed > 0) {
       r.status = "failed";
       Error e = *st.first_error;
-      e.message = std::to_string(st.failed) + " of " + std::to_string(items.size()) +
+      e.message = std::to_string(st.failed) + " of " + std::to_string(total) +
                   " iterations failed; first: " + e.message;
       r.error = std::move(e);
     }
     co_return r;
   }
 
+  // Runs the loop body over st.items with the step's concurrency.
+  awaitable<void> run_pool(const Step& step, Frame& frame, const std::string& prefix, LoopState& st) {
+    std::size_t workers =
+        std::min<std::size_t>(static_cast<std::size_t>(std::max(1, step.concurrency)), st.items->size());
+    if (workers <= 1) {
+      co_await loop_worker(step, frame, prefix, st);
+      co_return;
+    }
+    std::vector<SpawnOp> ops;
+    for (std::size_t i = 0; i < workers; ++i)
+      ops.push_back(asio::co_spawn(co_await asio::this_coro::executor, loop_worker(step, frame, prefix, st),
+                                   asio::deferred));
+    auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                               .async_wait(asio::experimental::wait_for_all(), use_awaitable);
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
   awaitable<void> loop_worker(const Step& step, Frame& frame, const std::string& prefix, LoopState& st) {
     while (st.next < st.items->size() && !frame.ex().end_requested) {
-      std::size_t i = st.next++;
+      std::size_t local = st.next++;
+      std::size_t i = st.base + local;
       Frame iter(frame.ex(), &frame);
-      iter.set_item(step.as, &(*st.items)[i], i);
+      iter.set_item(step.as, &(*st.items)[local], i);
       std::string iter_prefix = prefix + "[" + std::to_string(i) + "]";
       BlockOutcome o = co_await run_block(step.steps, iter, iter_prefix);
       if (o.flow == Flow::ended) st.ended = true;
@@ -661,46 +718,51 @@ struct Engine::Impl {
     }
   }
 
-  // `for_each: {action, with}`: a list action's pages, following its `next` cursor.
-  // Protocol: the action returns {items: [...], next: <cursor or null>} and takes `after`.
-  awaitable<Result<Json>> collect_pages(const Step& step, Frame& frame, const std::string& prefix) {
-    const Action* action = actions.find(step.items_action);
-    if (!action) co_return Error::make(ErrorKind::validation, "unknown action '" + step.items_action + "'");
-    Json base = Json::object();
-    if (!step.items_with.empty()) {
-      auto w = step.items_with.evaluate(frame);
-      if (!w.ok()) co_return w.error();
-      base = std::move(*w);
-    }
-    Json all = Json::array();
-    Json cursor;
-    for (int page = 0;; ++page) {
-      Json inputs = base;
-      if (!cursor.is_null()) inputs["after"] = cursor;
-      Step page_step;
-      page_step.kind = Step::Kind::action;
-      page_step.action = step.items_action;
-      page_step.connection = step.connection;
-      std::string path = prefix + ".page[" + std::to_string(page) + "]";
-      const store::StepRun* prior = frame.ex().prior(path);
-      Json out;
-      if (prior && prior->status == "succeeded") {
-        out = prior->outputs;
-      } else {
-        flow::ValueTemplate::Node node;
-        node.literal = inputs;
-        page_step.with = flow::ValueTemplate(std::move(node));
-        StepResult r = co_await run_attempt(page_step, frame, path, prior ? prior->attempt + 1 : 1, nullptr);
-        if (r.status != "succeeded") co_return *r.error;
-        out = std::move(r.outputs);
+  struct PageFetch {
+    Json items = Json::array();
+    Json next;   // the cursor for the page after, null at the end
+    Json error;  // set when the page could not be had
+  };
+
+  // One page of a `for_each: {action, with}` source. Protocol: the action takes `stream: true`
+  // and `after` (the previous page's cursor) and returns {items: [...], next: cursor or null}.
+  awaitable<void> fetch_page(const Step& step, Frame& frame, const std::string& prefix, const Json& base_inputs,
+                             int page, Json cursor, PageFetch& out) {
+    Json inputs = base_inputs;
+    inputs["stream"] = true;
+    if (!cursor.is_null()) inputs["after"] = cursor;
+    Step page_step;
+    page_step.kind = Step::Kind::action;
+    page_step.action = step.items_action;
+    page_step.connection = step.connection;
+    page_step.stream_page = true;
+    std::string path = prefix + ".page[" + std::to_string(page) + "]";
+    const store::StepRun* prior = frame.ex().prior(path);
+    Json result;
+    if (prior && prior->status == "succeeded" && prior->outputs.is_object() && prior->outputs.contains("items") &&
+        prior->outputs["items"].is_array()) {
+      result = prior->outputs;
+    } else {
+      // (Also for a page journaled as fetched: its record holds the cursor, not the items.)
+      flow::ValueTemplate::Node node;
+      node.literal = std::move(inputs);
+      page_step.with = flow::ValueTemplate(std::move(node));
+      StepResult r = co_await run_attempt(page_step, frame, path, prior ? prior->attempt + 1 : 1, nullptr);
+      if (r.status != "succeeded") {
+        out.error = r.error ? r.error->to_json() : Error::make(ErrorKind::internal, "page failed").to_json();
+        co_return;
       }
-      if (!out.is_object() || !out.contains("items") || !out["items"].is_array())
-        co_return Error::make(ErrorKind::validation, step.items_action + " is not a list action (no `items` list in its outputs)");
-      for (auto& item : out["items"]) all.push_back(std::move(item));
-      cursor = out.value("next", Json());
-      if (cursor.is_null() || (cursor.is_string() && cursor.get<std::string>().empty())) break;
+      result = std::move(r.outputs);
     }
-    co_return all;
+    if (!result.is_object() || !result.contains("items") || !result["items"].is_array()) {
+      out.error = Error::make(ErrorKind::validation,
+                              step.items_action + " is not a list action (no `items` list in its outputs)")
+                      .to_json();
+      co_return;
+    }
+    out.items = std::move(result["items"]);
+    out.next = result.value("next", Json());
+    if (out.next.is_string() && out.next.get<std::string>().empty()) out.next = nullptr;
   }
 
   // ---- parallel ---------------------------------------------------------------------------

@@ -40,10 +40,38 @@ struct Counter final : Action {
   }
 };
 
+// A list action: `total` items in pages of `size`, following the stream protocol.
+struct Pager final : Action {
+  ActionInfo info_;
+  int total = 0;
+  int size = 1;
+  mutable int calls = 0;
+  mutable bool saw_non_stream = false;
+  Pager() {
+    info_.name = "test.pages";
+    info_.input_schema = Json::parse(R"({"type":"object"})");
+    info_.output_schema = Json::parse(R"({"type":"object"})");
+    info_.inputs_checker = JsonSchema::compile(info_.input_schema);
+    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
+  }
+  const ActionInfo& info() const override { return info_; }
+  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
+    ++calls;
+    if (!ctx.inputs.value("stream", false)) saw_non_stream = true;
+    int from = ctx.inputs.contains("after") ? std::stoi(ctx.inputs["after"].get<std::string>()) : 0;
+    Json items = Json::array();
+    for (int i = from; i < std::min(total, from + size); ++i) items.push_back({{"n", i}, {"tag", ctx.inputs.value("tag", "")}});
+    Json out = {{"items", items}};
+    out["next"] = from + size < total ? Json(std::to_string(from + size)) : Json();
+    co_return out;
+  }
+};
+
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
   ActionRegistry registry;
   Counter* counter = nullptr;
+  Pager* pager = nullptr;
   std::unique_ptr<store::ExecutionStore> store;
   Fixture() {
     fs::create_directories(dir);
@@ -51,6 +79,9 @@ struct Fixture {
     auto c = std::make_unique<Counter>();
     counter = c.get();
     registry.add(std::move(c));
+    auto p = std::make_unique<Pager>();
+    pager = p.get();
+    registry.add(std::move(p));
     store = store::open_sqlite_store((dir / "s.db").string());
   }
   ~Fixture() { fs::remove_all(dir); }
@@ -291,4 +322,63 @@ steps:
   auto unknown = engine.check_inputs(*f, Json{{"email", "a@b.co"}, {"bogus", 1}}, false);
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().message.find("unknown input 'bogus'") != std::string::npos);
+}
+
+TEST_CASE("for_each streams a list action page by page") {
+  Fixture fx;
+  fx.pager->total = 23;
+  fx.pager->size = 5;
+  auto out = fx.run_flow(R"(
+name: stream
+steps:
+  - id: each
+    for_each: { action: test.pages, with: { tag: x } }
+    as: row
+    concurrency: 3
+    collect: "${{ row.n * 10 }}"
+    steps:
+      - id: touch
+        action: test.count
+outputs:
+  count: ${{ steps.each.outputs.count }}
+  results: ${{ steps.each.outputs.results }}
+)");
+  REQUIRE(out.status == "succeeded");
+  CHECK(out.outputs["count"] == 23);
+  REQUIRE(out.outputs["results"].size() == 23);
+  for (int i = 0; i < 23; ++i) CHECK(out.outputs["results"][i] == i * 10);
+  CHECK(fx.pager->calls == 5);
+  CHECK_FALSE(fx.pager->saw_non_stream);
+  CHECK(fx.counter->calls.size() == 23);
+  CHECK(fx.counter->calls.count("each[22].touch") == 1);
+  // Page records keep the count and the cursor, not the items.
+  auto runs = fx.store->step_runs(out.id);
+  int pages = 0;
+  for (const auto& r : runs) {
+    if (r.path.find(".page[") == std::string::npos || r.status != "succeeded") continue;
+    ++pages;
+    CHECK_FALSE(r.outputs.contains("items"));
+    CHECK(r.outputs.contains("count"));
+    CHECK(r.outputs.contains("next"));
+  }
+  CHECK(pages == 5);
+}
+
+TEST_CASE("an empty streamed list runs no iteration") {
+  Fixture fx;
+  fx.pager->total = 0;
+  auto out = fx.run_flow(R"(
+name: stream_empty
+steps:
+  - id: each
+    for_each: { action: test.pages }
+    steps:
+      - id: touch
+        action: test.count
+outputs:
+  count: ${{ steps.each.outputs.count }}
+)");
+  REQUIRE(out.status == "succeeded");
+  CHECK(out.outputs["count"] == 0);
+  CHECK(fx.counter->calls.empty());
 }
