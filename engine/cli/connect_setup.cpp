@@ -1,0 +1,139 @@
+#include "cli/connect_setup.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace spokeflow::cli {
+namespace fs = std::filesystem;
+
+ConnectSetup ConnectSetup::load(const std::string& given, boost::asio::any_io_executor executor) {
+  ConnectSetup s;
+  if (!given.empty()) {
+    s.path = given;
+    s.explicit_path = true;
+  } else if (const char* env = std::getenv("SPOKEFLOW_CONNECTIONS"); env && *env) {
+    s.path = env;
+    s.explicit_path = true;
+  } else {
+    s.path = connect::default_connections_path();
+  }
+  std::error_code ec;
+  if (!s.explicit_path && !fs::exists(s.path, ec)) {
+    s.path.clear();  // no file: flows that use no connection still run
+  }
+
+  // The vault needs the master key; without one, {secret: ...} references cannot resolve,
+  // which only matters to credentials that use them.
+  auto key = connect::MasterKey::from_environment();
+  if (key.ok()) {
+    auto vault = connect::Vault::open(connect::Vault::default_path(), *key);
+    if (vault.ok()) s.vault = std::make_shared<connect::Vault>(std::move(*vault));
+    else s.vault_problem = vault.error().message;
+  } else {
+    s.vault_problem = key.error().message;
+  }
+
+  if (s.path.empty()) return s;
+  Diagnostics diags(s.path);
+  auto cfg = connect::load_connections_file(s.path, diags);
+  if (!cfg.ok() || !diags.empty()) {
+    if (diags.empty()) diags.error({}, cfg.ok() ? std::string("unusable connections file") : cfg.error().message);
+    s.problems = std::move(diags);
+    return s;
+  }
+  s.config = std::move(*cfg);
+  s.secrets = std::make_shared<connect::SecretResolver>(s.vault, s.config->base_dir);
+  s.connections = std::make_shared<connect::Connections>(executor, *s.config, s.secrets);
+  return s;
+}
+
+void ConnectSetup::add_sealer(run::EngineOptions& options) const {
+  if (!vault) return;
+  std::shared_ptr<connect::Vault> v = vault;
+  options.seal = [v](const std::string& aad, const std::string& plain) { return connect::seal(v->key(), aad, plain); };
+  options.unseal = [v](const std::string& aad, const std::string& sealed) -> std::optional<std::string> {
+    auto r = connect::unseal(v->key(), aad, sealed);
+    if (!r.ok()) return std::nullopt;
+    return std::move(*r);
+  };
+}
+
+namespace {
+
+struct AliasUse {
+  SourcePos pos;
+  std::string step;
+};
+
+void collect_aliases(const flow::StepList& steps, const std::string& flow_default, std::map<std::string, AliasUse>& out,
+                     std::vector<std::pair<SourcePos, std::string>>& missing) {
+  for (const auto& step : steps) {
+    std::string action = step.kind == flow::Step::Kind::action ? step.action : std::string();
+    if (action.empty() && step.kind == flow::Step::Kind::for_each) action = step.items_action;
+    if (!action.empty()) {
+      std::string alias = step.connection;
+      if (alias.empty() && action.rfind("okta.", 0) == 0) alias = flow_default;
+      if (alias.empty() && action == "core.http")
+        missing.emplace_back(step.pos, "step '" + step.id + "': core.http needs `connection:` (an alias from the connections file)");
+      if (!alias.empty()) out.try_emplace(alias, AliasUse{step.pos, step.id});
+    }
+    for (const auto* list : {&step.steps, &step.else_steps, &step.try_steps, &step.catch_steps, &step.finally_steps})
+      collect_aliases(*list, flow_default, out, missing);
+    for (const auto& b : step.branches) collect_aliases(b.steps, flow_default, out, missing);
+  }
+}
+
+std::vector<const connect::SecretRef*> secret_refs(const connect::Credential& c) {
+  std::vector<const connect::SecretRef*> refs;
+  for (const auto* r : {&c.token, &c.client_secret, &c.private_key, &c.refresh_token, &c.password})
+    if (r->has_value()) refs.push_back(&**r);
+  return refs;
+}
+
+}  // namespace
+
+void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags) {
+  std::map<std::string, AliasUse> used;
+  std::vector<std::pair<SourcePos, std::string>> missing;
+  collect_aliases(flow.steps, flow.connection, used, missing);
+  for (auto& [pos, msg] : missing) diags.error(pos, msg);
+  if (used.empty()) return;
+  if (!setup.config) {
+    const auto& [alias, use] = *used.begin();
+    if (!setup.problems.empty()) {
+      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', but the connections file " + setup.path +
+                               " has errors (see below)");
+      diags.append(setup.problems);
+    } else {
+      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias +
+                               "', but no connections file was found (give --connections FILE, set SPOKEFLOW_CONNECTIONS "
+                               "or create ./connections.yaml; see examples/connections/)");
+    }
+    return;
+  }
+  for (const auto& [alias, use] : used) {
+    const connect::Alias* a = setup.config->alias(alias);
+    if (!a) {
+      std::string known;
+      for (const auto& [name, _] : setup.config->aliases) known += (known.empty() ? "" : ", ") + name;
+      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', which " + setup.path +
+                               " does not define (it defines: " + (known.empty() ? "none" : known) + ")");
+      continue;
+    }
+    const connect::Connection* c = setup.config->connection_of(*a);
+    const connect::Credential* cred = c ? setup.config->credential_of(*c) : nullptr;
+    if (!cred) continue;  // the loader already reported it
+    for (const connect::SecretRef* ref : secret_refs(*cred)) {
+      // A refresh token that `auth login` has not stored yet is not an error of the flow.
+      auto v = setup.secrets->resolve(*ref);
+      if (!v.ok())
+        diags.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message);
+    }
+  }
+}
+
+}  // namespace spokeflow::cli

@@ -1,0 +1,42 @@
+#pragma once
+// The CLI's side of connections: finds and loads the connections file, opens the vault when a
+// master key is at hand, and builds the live Connections on the command's io_context.
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/diagnostics.hpp"
+#include "connect/client.hpp"
+#include "connect/config.hpp"
+#include "connect/secrets.hpp"
+#include "connect/vault.hpp"
+#include "flow/model.hpp"
+#include "run/engine.hpp"
+
+namespace spokeflow::cli {
+
+struct ConnectSetup {
+  std::string path;                 // the connections file used ("" when none)
+  bool explicit_path = false;       // given with --connections / SPOKEFLOW_CONNECTIONS
+  Diagnostics problems;             // why the file could not be used
+  std::optional<connect::ConnectionsConfig> config;
+  std::shared_ptr<connect::Vault> vault;  // null without a master key
+  std::string vault_problem;              // why there is no vault
+  std::shared_ptr<connect::SecretResolver> secrets;
+  std::shared_ptr<connect::Connections> connections;  // null without a usable file
+
+  // `given`: --connections value ("" = $SPOKEFLOW_CONNECTIONS or the default places).
+  static ConnectSetup load(const std::string& given, boost::asio::any_io_executor executor);
+
+  bool ok() const { return problems.empty(); }
+  // Sealing for the execution store, when a master key is at hand.
+  void add_sealer(run::EngineOptions& options) const;
+};
+
+// Every alias the flow's steps use (okta.* default to the flow's `connection`, core.http needs
+// one), each with the position of the first step naming it. Checks each exists and that its
+// credential's secrets resolve; problems go to `diags` at the step's file:line:col.
+void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags);
+
+}  // namespace spokeflow::cli

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The flows that ship (flows/), run through the real CLI against okta-sim, checking the
+# simulator's resulting state; and a search of everything written for the secrets used.
+source "$(dirname "$0")/lib.sh"
+: "${OKTA_SIM:?path to the okta-sim binary}"
+
+TOKEN="sim-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export SPOKEFLOW_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export SPOKEFLOW_VAULT="$WORK/vault.json"
+export SPOKEFLOW_MASTER_KEY_FILE="$WORK/no-such-key-file"
+
+cat > "$WORK/seed.yaml" <<'YAML'
+admin: { login: admin@example.com, firstName: Ada, lastName: Admin }
+groups:
+  - { name: Engineering }
+  - { name: Eng }
+  - { name: Sales }
+users:
+  - { login: alice@example.com, firstName: Alice, lastName: Smith, password: Alice-Passw0rd, groups: [Engineering] }
+  - { login: dave@example.com, firstName: Dave, lastName: Doe, password: Dave-Passw0rd, groups: [Engineering, Sales] }
+  - { login: frank@example.com, firstName: Frank, lastName: Fox, password: Frank-Passw0rd, groups: [Sales, Eng] }
+  - { login: erin@example.com, firstName: Erin, lastName: Ek, password: Erin-Passw0rd }
+  - { login: gina@example.com, firstName: Gina, lastName: Gray, password: Gina-Passw0rd }
+apps:
+  - { label: Company Wiki, url: "https://wiki.example.com", users: [dave@example.com] }
+  - { label: CRM, url: "https://crm.example.com", users: [dave@example.com, alice@example.com] }
+YAML
+
+"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed "$WORK/seed.yaml" --log-level error > "$WORK/sim.out" 2> "$WORK/sim.err" &
+SIM_PID=$!
+trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.05; done
+BASE=$(sed -n 's/^listening on //p' "$WORK/sim.out")
+[ -n "$BASE" ] || { echo "okta-sim did not start"; cat "$WORK/sim.err"; exit 1; }
+
+okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" "$@"; }
+user_json() { okta "$BASE/api/v1/users/$1"; }
+user_status() { user_json "$1" | jq -r .status; }
+user_group_names() { okta "$BASE/api/v1/users/$1/groups" | jq -r '[.[].profile.name] | sort | join(",")'; }
+app_id() { okta "$BASE/api/v1/apps?q=$(jq -rn --arg v "$1" '$v|@uri')" | jq -r --arg l "$1" '.[] | select(.label == $l) | .id'; }
+user_app_labels() { okta "$BASE/api/v1/apps?filter=user.id+eq+%22$1%22" | jq -r '[.[].label] | sort | join(",")'; }
+
+# The token lives in the vault; the connections file names it only.
+printf '%s\n' "$TOKEN" | "$SPOKEFLOW" secrets set sim_token > /dev/null
+cat > "$WORK/connections.yaml" <<YAML
+aliases:
+  okta: { connection: sim, retry: { max_attempts: 3, initial_interval: 100ms } }
+connections:
+  sim: { base_url: "$BASE", credential: sim_token, allow_insecure_http: true }
+credentials:
+  sim_token: { type: okta_api_token, token: { secret: sim_token } }
+YAML
+export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
+LOG="$WORK/all-output.txt"
+: > "$LOG"
+sf() {
+  local cmd=$1; shift
+  run_stdout "$SPOKEFLOW" --log-level trace "$cmd" --flows-dir "$SRC_DIR/flows" "$@"
+  printf '%s\n%s\n' "$OUT" "$ERR" >> "$LOG"
+}
+
+echo "# connections"
+run_stdout "$SPOKEFLOW" connections test okta
+expect_eq "connections test exits 0" 0 "$RC"
+expect_contains "connections test names the token's user" "admin@example.com" "$OUT"
+run_stdout "$SPOKEFLOW" connections list --json
+expect_eq "connections list shows the alias" "okta_api_token" "$(echo "$OUT" | jq -r '.aliases[0].credential_type')"
+printf '%s\n%s\n' "$OUT" "$ERR" >> "$LOG"
+
+echo "# validate every shipped flow against the connections"
+for f in "$SRC_DIR"/flows/*.yaml; do
+  run_stdout "$SPOKEFLOW" validate --flows-dir "$SRC_DIR/flows" "$f"
+  expect_eq "validate $(basename "$f")" 0 "$RC"
+  [ "$RC" -eq 0 ] || echo "$ERR"
+done
+
+echo "# onboard_user"
+WIKI=$(app_id "Company Wiki"); CRM=$(app_id "CRM")
+jq -n --arg a "$WIKI" --arg b "$CRM" '{app_ids: [$a, $b]}' > "$WORK/apps.json"
+sf run onboard_user --input email=nina@example.com --input first_name=Nina --input last_name=New \
+  --input department=Eng --inputs-file "$WORK/apps.json" --json
+expect_eq "onboard_user exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$OUT $ERR" | tail -20
+NINA=$(echo "$OUT" | jq -r .outputs.user_id)
+expect_eq "nina is PROVISIONED (activated, waiting for her)" "PROVISIONED" "$(user_status "$NINA")"
+expect_eq "nina is in Eng (exact name, not Engineering)" "Eng,Everyone" "$(user_group_names "$NINA")"
+expect_eq "nina has both apps" "CRM,Company Wiki" "$(user_app_labels "$NINA")"
+expect_eq "the activation link is redacted in the output" "[REDACTED]" "$(echo "$OUT" | jq -r .outputs.activation_url)"
+EXEC=$(echo "$OUT" | jq -r .execution_id)
+run_stdout "$SPOKEFLOW" executions show "$EXEC" --json
+expect_not_contains "no sealed copy is shown" '$sealed' "$OUT"
+expect_eq "stored flow outputs show the link redacted" "[REDACTED]" "$(echo "$OUT" | jq -r .outputs.activation_url)"
+printf '%s\n' "$OUT" >> "$LOG"
+sf run onboard_user --input email=nina@example.com --input first_name=Nina --input last_name=New --input department=Eng --json
+expect_eq "onboard_user again converges" 0 "$RC"
+expect_eq "...and says the user already existed" "true" "$(echo "$OUT" | jq -r .outputs.already_existed)"
+
+echo "# add_user_to_group"
+sf run add_user_to_group --input login=alice@example.com --input group=Sales --json
+expect_eq "add_user_to_group exits 0" 0 "$RC"
+expect_eq "alice is in Sales" "Engineering,Everyone,Sales" "$(user_group_names alice@example.com)"
+sf run add_user_to_group --input login=alice@example.com --input group=Sales --json
+expect_eq "adding again converges" 0 "$RC"
+sf run add_user_to_group --input login=alice@example.com --input group=Nope --json
+expect_eq "an unknown group fails the flow" 1 "$RC"
+expect_contains "...saying which group" "no Okta group named Nope" "$OUT"
+
+echo "# offboard_user"
+sf run offboard_user --input user=dave@example.com --json
+expect_eq "offboard_user exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$OUT $ERR" | tail -20
+expect_eq "dave is DEPROVISIONED" "DEPROVISIONED" "$(user_status dave@example.com)"
+DAVE=$(user_json dave@example.com | jq -r .id)
+expect_eq "dave is only in Everyone" "Everyone" "$(user_group_names "$DAVE")"
+expect_eq "dave has no apps" "" "$(user_app_labels "$DAVE")"
+sf run offboard_user --input user=dave@example.com --input delete=true --json
+expect_eq "offboard_user again, with delete, converges" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$OUT $ERR" | tail -20
+expect_eq "dave is gone" "E0000007" "$(user_json "$DAVE" | jq -r .errorCode)"
+
+echo "# remove_group_memberships_on_deactivation"
+FRANK=$(user_json frank@example.com | jq -r .id)
+okta -X POST "$BASE/api/v1/users/$FRANK/lifecycle/deactivate" > /dev/null
+sf run remove_group_memberships_on_deactivation --input user_id="$FRANK" --json
+expect_eq "remove_group_memberships_on_deactivation exits 0" 0 "$RC"
+expect_eq "frank is only in Everyone" "Everyone" "$(user_group_names "$FRANK")"
+
+echo "# sync_groups"
+sf run sync_groups --json
+expect_eq "sync_groups (all) exits 0" 0 "$RC"
+expect_eq "all four groups read" 4 "$(echo "$OUT" | jq -r .outputs.count)"
+SINCE=$(echo "$OUT" | jq -r .outputs.next_since)
+sleep 1.1
+SALES=$(okta "$BASE/api/v1/groups?q=Sales" | jq -r '.[0].id')
+okta -X PUT -H "Content-Type: application/json" -d '{"profile":{"name":"Sales","description":"changed"}}' "$BASE/api/v1/groups/$SALES" > /dev/null
+sf run sync_groups --input since="$SINCE" --json
+expect_eq "sync_groups (delta) exits 0" 0 "$RC"
+expect_eq "only the changed group is read" "Sales" "$(echo "$OUT" | jq -r '[.outputs.groups[].name] | join(",")')"
+
+echo "# bulk_deactivate_inactive_users"
+FUTURE="2100-01-01T00:00:00.000Z"
+echo '{"keep": ["admin@example.com", "erin@example.com"]}' > "$WORK/keep.json"
+sf run bulk_deactivate_inactive_users --input last_login_before=$FUTURE --json
+expect_eq "dry run exits 0" 0 "$RC"
+MATCHED=$(echo "$OUT" | jq -r .outputs.matched)
+expect_eq "dry run matches the active users (admin, alice, erin, gina)" 4 "$MATCHED"
+expect_eq "dry run deactivates nobody" "ACTIVE" "$(user_status gina@example.com)"
+sf run bulk_deactivate_inactive_users --input last_login_before=$FUTURE --input dry_run=false \
+  --inputs-file "$WORK/keep.json" --json
+expect_eq "real run exits 0" 0 "$RC"
+expect_eq "gina deactivated" "DEPROVISIONED" "$(user_status gina@example.com)"
+expect_eq "alice deactivated" "DEPROVISIONED" "$(user_status alice@example.com)"
+expect_eq "erin kept" "ACTIVE" "$(user_status erin@example.com)"
+expect_eq "admin kept" "ACTIVE" "$(user_status admin@example.com)"
+
+echo "# unlock_if_locked"
+curl -s -X POST "$BASE/__sim/users/erin@example.com/lock" > /dev/null
+expect_eq "erin is locked" "LOCKED_OUT" "$(user_status erin@example.com)"
+sf run unlock_if_locked --input user=erin@example.com --json
+expect_eq "unlock_if_locked exits 0" 0 "$RC"
+expect_eq "it saw the lock" "true" "$(echo "$OUT" | jq -r .outputs.was_locked)"
+expect_eq "erin is ACTIVE again" "ACTIVE" "$(user_status erin@example.com)"
+sf run unlock_if_locked --input user=erin@example.com --json
+expect_eq "a user who is not locked is left alone" "false" "$(echo "$OUT" | jq -r .outputs.was_locked)"
+
+echo "# password_reset"
+sf run password_reset --input user=erin@example.com --input method=link --json
+expect_eq "password_reset (link) exits 0" 0 "$RC"
+expect_eq "erin is in RECOVERY" "RECOVERY" "$(user_status erin@example.com)"
+expect_eq "the reset link is redacted" "[REDACTED]" "$(echo "$OUT" | jq -r .outputs.reset_password_url)"
+sf run password_reset --input user=erin@example.com --input method=temporary --json
+expect_eq "password_reset (temporary) exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$OUT $ERR" | tail -20
+expect_eq "the temporary password is redacted" "[REDACTED]" "$(echo "$OUT" | jq -r .outputs.temp_password)"
+
+echo "# secrets: nothing written holds one"
+LINKS=$(curl -s "$BASE/__sim/requests" | jq -r '.. | strings' | grep -oE '(activationToken|tempPassword|resetPasswordUrl|activationUrl)"?:"[^"]+' | sed 's/.*:"//' | sort -u || true)
+[ -n "$LINKS" ] || LINKS=""
+for f in "$LOG" "$SPOKEFLOW_STORE" "$SPOKEFLOW_STORE-wal" "$SPOKEFLOW_VAULT"; do
+  [ -f "$f" ] || continue
+  if grep -aqF "$TOKEN" "$f"; then fail "the API token appears in $(basename "$f")"; else pass "no API token in $(basename "$f")"; fi
+  if grep -aqF "$SPOKEFLOW_MASTER_KEY" "$f"; then fail "the master key appears in $(basename "$f")"; else pass "no master key in $(basename "$f")"; fi
+  leaked=0
+  while IFS= read -r s; do [ -n "$s" ] && grep -aqF "$s" "$f" && leaked=1; done <<< "$LINKS"
+  if [ "$leaked" -eq 0 ]; then pass "no activation/reset value in $(basename "$f")"; else fail "a sensitive value appears in $(basename "$f")"; fi
+done
+echo "($(echo "$LINKS" | grep -c . || true) sensitive values from okta-sim's answers searched for)"
+
+finish
