@@ -202,6 +202,29 @@ struct Engine::Impl {
     }
   }
 
+  // `shown` (a redacted copy of `clear`) plus, when something was hidden and a sealer is set,
+  // the clear value sealed under "$sealed", bound to `aad` (the execution and step path).
+  Json sealed_copy(const Json& clear, Json shown, const std::string& aad) const {
+    if (!options.seal || !shown.is_object() || shown == clear) return shown;
+    shown[kSealedKey] = options.seal(aad, clear.dump());
+    return shown;
+  }
+  // Puts the clear value back from its sealed copy when it can; drops the copy either way.
+  void reveal(Json& value, const std::string& aad) const {
+    if (!value.is_object() || !value.contains(kSealedKey)) return;
+    if (options.unseal && value[kSealedKey].is_string()) {
+      if (auto clear = options.unseal(aad, value[kSealedKey].get<std::string>())) {
+        Json parsed = Json::parse(*clear, nullptr, false);
+        if (!parsed.is_discarded()) {
+          value = std::move(parsed);
+          return;
+        }
+      }
+      spdlog::warn("cannot unseal the record of {}: its sensitive values stay redacted", aad);
+    }
+    value.erase(kSealedKey);
+  }
+
   void journal(ExecState& ex, const Step& step, const std::string& path, int attempt, const std::string& status,
                const Json& inputs, const StepResult* result, std::int64_t started, std::int64_t finished) {
     store::StepRun run;
@@ -232,6 +255,8 @@ struct Engine::Impl {
       run.outputs = scrubber.scrub(run.outputs);
       run.error = scrubber.scrub(run.error);
     }
+    if (result && result->status == "succeeded" && !step.stream_page)
+      run.outputs = sealed_copy(result->outputs, std::move(run.outputs), ex.id + "/" + path);
     if (needs_durable_record(step, status)) {
       store.record_step(run);
     } else {
@@ -995,14 +1020,15 @@ struct Engine::Impl {
     rec.flow_file = flow->source_file;
     rec.flow_source = flow->source_text;
     rec.flow_hash = flow->source_hash;
-    rec.inputs = redacted_inputs(*flow, inputs);
+    rec.inputs = sealed_copy(inputs, redacted_inputs(*flow, inputs), rec.id + "/inputs");
     rec.status = "queued";
     rec.trigger = trigger;
     rec.created_at = now_unix_ms();
     rec.parent_id = parent_id;
     rec.parent_step = parent_step;
     store.create_execution(rec);
-    // Sensitive inputs are stored redacted; the clear values live only for this process.
+    // Sensitive inputs are stored redacted (and sealed when a sealer is set); the clear values
+    // stay at hand for this process.
     clear_inputs.emplace(rec.id, inputs);
     return rec.id;
   }
@@ -1021,7 +1047,7 @@ struct Engine::Impl {
     outcome.flow = rec->flow_name;
     if (rec->status == "succeeded" || rec->status == "failed" || rec->status == "cancelled") {
       outcome.status = rec->status;
-      outcome.outputs = rec->outputs;
+      outcome.outputs = without_sealed(rec->outputs);
       outcome.error = rec->error;
       co_return outcome;
     }
@@ -1047,6 +1073,7 @@ struct Engine::Impl {
       clear_inputs.erase(it);
     } else {
       ex.inputs = rec->inputs;
+      reveal(ex.inputs, id + "/inputs");
     }
     for (const auto& d : flow->inputs)
       if (d.sensitive && ex.inputs.contains(d.name)) SecretScrubber::instance().add_all(ex.inputs[d.name]);
@@ -1057,6 +1084,7 @@ struct Engine::Impl {
                         {"trigger", rec->trigger.value("type", "")}};
     if (rec->status == "running") {
       for (auto& run : store.step_runs(id)) {
+        reveal(run.outputs, id + "/" + run.path);
         auto [it, inserted] = ex.journal.try_emplace(run.path, run);
         if (!inserted && run.attempt >= it->second.attempt) it->second = std::move(run);
       }
@@ -1120,14 +1148,19 @@ struct Engine::Impl {
         outputs[name] = std::move(*v);
       }
     }
-    store.finish_execution(id, status, SecretScrubber::instance().scrub(outputs), SecretScrubber::instance().scrub(error),
-                           now_unix_ms());
+    store.finish_execution(id, status, sealed_copy(outputs, SecretScrubber::instance().scrub(outputs), id + "/outputs"),
+                           SecretScrubber::instance().scrub(error), now_unix_ms());
     outcome.status = status;
     outcome.outputs = std::move(outputs);
     outcome.error = std::move(error);
     co_return outcome;
   }
 };
+
+Json without_sealed(Json value) {
+  if (value.is_object()) value.erase(kSealedKey);
+  return value;
+}
 
 Engine::Engine(asio::any_io_executor executor, const ActionRegistry& actions, store::ExecutionStore& store,
                flow::FlowLibrary* library, EngineOptions options)

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "action/action.hpp"
@@ -32,7 +33,17 @@ struct StepEvent {
 struct EngineOptions {
   std::function<void(const StepEvent&)> on_step;  // may be empty
   std::string owner;  // written on the executions this engine runs ("host:pid")
+  // Seal values that records show as [REDACTED] (sensitive inputs and outputs), kept beside the
+  // redacted copy under the key "$sealed", so that a resumed execution gets them back in clear.
+  // Both empty: such values are only redacted, and a resume sees "[REDACTED]".
+  std::function<std::string(const std::string& aad, const std::string& plaintext)> seal;
+  std::function<std::optional<std::string>(const std::string& aad, const std::string& sealed)> unseal;
 };
+
+// The key under which a record keeps the sealed clear copy of what it shows redacted.
+inline constexpr const char* kSealedKey = "$sealed";
+// A copy of a recorded value without its sealed copy (what people and APIs are shown).
+Json without_sealed(Json value);
 
 struct ExecutionOutcome {
   std::string id;

@@ -8,6 +8,7 @@
 
 #include "core/core.hpp"
 #include "common/ids.hpp"
+#include "common/scrub.hpp"
 #include "flow/loader.hpp"
 #include "run/engine.hpp"
 
@@ -381,4 +382,59 @@ outputs:
   REQUIRE(out.status == "succeeded");
   CHECK(out.outputs["count"] == 0);
   CHECK(fx.counter->calls.empty());
+}
+
+TEST_CASE("sensitive values are sealed in the store and come back in clear for a resume") {
+  Fixture fx;
+  auto f = fx.load(R"(
+name: sealed
+inputs:
+  pw: { type: string, sensitive: true, required: true }
+steps:
+  - id: copy
+    action: core.echo
+    with: { value: "${{ inputs.pw }}" }
+outputs:
+  pw: ${{ inputs.pw }}
+)");
+  // A toy sealer: reversible, bound to the aad, and obviously not the clear text.
+  run::EngineOptions opts;
+  opts.seal = [](const std::string& aad, const std::string& plain) {
+    std::string out = aad + "|";
+    for (char c : plain) out += static_cast<char>(c ^ 0x55);
+    return out;
+  };
+  opts.unseal = [](const std::string& aad, const std::string& sealed) -> std::optional<std::string> {
+    if (sealed.rfind(aad + "|", 0) != 0) return std::nullopt;
+    std::string out;
+    for (char c : sealed.substr(aad.size() + 1)) out += static_cast<char>(c ^ 0x55);
+    return out;
+  };
+  std::string id;
+  {
+    asio::io_context io;
+    run::Engine engine(io.get_executor(), fx.registry, *fx.store, nullptr, opts);
+    auto checked = engine.check_inputs(*f, {{"pw", "Hunter2-secret"}}, false);
+    REQUIRE(checked.ok());
+    id = engine.create(f, *checked, {{"type", "test"}});
+  }
+  auto rec = fx.store->get_execution(id);
+  REQUIRE(rec);
+  CHECK(rec->inputs["pw"] == "[REDACTED]");
+  CHECK(rec->inputs.contains(run::kSealedKey));
+  CHECK(rec->inputs.dump().find("Hunter2-secret") == std::string::npos);
+  // Another engine (another process, say) runs it: the clear value comes from the seal.
+  asio::io_context io;
+  run::Engine engine(io.get_executor(), fx.registry, *fx.store, nullptr, opts);
+  run::ExecutionOutcome out;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, f); }, asio::detached);
+  io.run();
+  REQUIRE(out.status == "succeeded");
+  CHECK(out.outputs["pw"] == "Hunter2-secret");
+  auto done = fx.store->get_execution(id);
+  CHECK(done->outputs["pw"] == "[REDACTED]");
+  CHECK(done->outputs.contains(run::kSealedKey));
+  CHECK(run::without_sealed(done->outputs).dump() == R"({"pw":"[REDACTED]"})");
+  for (const auto& r : fx.store->step_runs(id)) CHECK(r.outputs.dump().find("Hunter2-secret") == std::string::npos);
+  SecretScrubber::instance().clear();
 }
