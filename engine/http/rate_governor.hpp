@@ -29,6 +29,9 @@ class RateGovernor {
  public:
   // max_in_flight 0 = no cap.
   RateGovernor(boost::asio::any_io_executor executor, int max_in_flight);
+  // An alias's extra cap: at most `max_in_flight` of its requests at once, paced and capped
+  // by the connection's governor `parent` as well (whose buckets and stats it shares).
+  RateGovernor(const std::shared_ptr<RateGovernor>& parent, int max_in_flight);
   ~RateGovernor();
 
   // Held while one request is in flight; releases its concurrency slot on destruction.
@@ -54,8 +57,9 @@ class RateGovernor {
   std::chrono::milliseconds retry_after(const std::string& bucket) const;
   const GovernorStats& stats() const;
 
- private:
   struct Impl;
+
+ private:
   std::shared_ptr<Impl> impl_;
 };
 

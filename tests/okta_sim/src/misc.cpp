@@ -95,6 +95,8 @@ void Sim::reset() {
   used_jtis_.clear();
   dpop_nonces_.clear();
   dpop_jtis_.clear();
+  auth_codes_.clear();
+  refresh_tokens_.clear();
   buckets_.clear();
   outbox_.clear();
   clients_.clear();
@@ -244,8 +246,12 @@ void Sim::reset() {
     for (const auto& s : cj.value("scopes", json::array())) c.scopes.insert(s.get<std::string>());
     c.dpop = cj.value("dpop", true);
     c.refresh_token = cj.value("refresh_token", "");
+    c.client_secret = cj.value("client_secret", "");
+    for (const auto& u : cj.value("redirect_uris", json::array())) c.redirect_uris.push_back(u.get<std::string>());
+    c.rotate_refresh_token = cj.value("rotate_refresh_token", false);
     clients_[c.client_id] = c;
   }
+  seed_refresh_tokens();
 }
 
 namespace {
@@ -275,7 +281,20 @@ void Sim::load_seed(const json& seed) {
   each("groups", {"id", "name", "description", "type"}, {"name"});
   each("users", {"id", "login", "email", "firstName", "lastName", "status", "password", "profile", "groups"}, {"login"});
   each("apps", {"id", "label", "signOnMode", "url", "status", "users", "groups", "app"}, {"label"});
-  each("oauth_clients", {"client_id", "public_key_pem", "public_jwk", "scopes", "dpop", "refresh_token"}, {"client_id"});
+  each("oauth_clients", {"client_id", "public_key_pem", "public_jwk", "scopes", "dpop", "refresh_token", "client_secret",
+                         "redirect_uris", "rotate_refresh_token"}, {"client_id"});
+  for (const auto& c : seed.value("oauth_clients", json::array())) {
+    if (!c.contains("redirect_uris")) continue;
+    if (!c["redirect_uris"].is_array()) throw std::runtime_error("seed.oauth_clients: redirect_uris must be a list");
+    for (const auto& u : c["redirect_uris"]) {
+      const std::string uri = u.is_string() ? u.get<std::string>() : std::string();
+      // The sim only ever redirects to loopback: a browser following it never leaves the machine.
+      if (uri.rfind("http://127.0.0.1:", 0) != 0 && uri.rfind("http://localhost:", 0) != 0 &&
+          uri.rfind("http://[::1]:", 0) != 0)
+        throw std::runtime_error("seed.oauth_clients: redirect URI " + u.dump() +
+                                 " is not a loopback http URL (http://127.0.0.1:PORT/..., localhost or [::1])");
+    }
+  }
   if (seed.contains("admin")) check_seed_keys(seed["admin"], {"id", "login", "firstName", "lastName", "password"}, "seed.admin");
   if (seed.contains("schema")) check_seed_keys(seed["schema"], {"custom"}, "seed.schema");
   static const std::set<std::string> statuses = {"STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED",

@@ -163,6 +163,24 @@ struct OAuthClient {
   std::set<std::string> scopes;
   bool dpop = true;
   std::string refresh_token;  // a web app's refresh token accepted by grant_type=refresh_token
+  std::string client_secret;  // a web app's secret (client_secret_post or Basic); "" = none
+  std::vector<std::string> redirect_uris;  // loopback only; enables /oauth2/v1/authorize
+  bool rotate_refresh_token = false;       // each refresh_token grant issues a new refresh token
+};
+
+// An authorization code from /oauth2/v1/authorize, redeemed once within 60 s.
+struct AuthCode {
+  std::string client_id, redirect_uri, code_challenge, user_id;
+  std::set<std::string> scopes;
+  std::int64_t expires_at = 0;
+};
+
+// A refresh token (seeded, or issued by the authorization_code / refresh_token grants).
+struct RefreshGrant {
+  std::string client_id;
+  std::set<std::string> scopes;
+  std::string user_id;
+  std::int64_t expires_at = 0;  // 0 = no expiry; set to the grace period's end once rotated
 };
 
 struct IssuedToken {
@@ -170,6 +188,7 @@ struct IssuedToken {
   std::set<std::string> scopes;
   std::int64_t expires_at = 0;
   std::optional<std::string> jkt;  // DPoP key thumbprint
+  std::string user_id;             // the signed-in user (code / refresh grants); "" for client_credentials
 };
 
 struct RoleAssignment {
@@ -287,6 +306,18 @@ class Sim {
   Response schema(const Request& req, const std::vector<std::string>& seg);
   json schema_json() const;
   Response oauth_token(const Request& req);
+  Response oauth_authorize(const Request& req, const Query& q);
+  Response oauth_revoke(const Request& req);
+  // Client authentication at the OAuth endpoints: a private-key JWT (aud = the endpoint's URL)
+  // or client_id + client_secret (form or Basic). Sets `client`; false with the error in `err`.
+  bool oauth_client_auth(const Request& req, const Query& form, const std::string& path, const OAuthClient*& client,
+                         Response& err);
+  // Checks a client assertion; the client it names in `client`. Returns false with `err` set.
+  bool check_client_assertion(const std::string& assertion, const std::string& form_client_id, const std::string& path,
+                              const OAuthClient*& client, Response& err);
+  void seed_refresh_tokens();
+  // `me` in /api/v1/users/me: the API token's owner, or the user an OAuth token was issued for.
+  User* me_user(const Request& req);
   bool verify_dpop_for_api(const Request& req, const IssuedToken& tok, const std::string& token, Response& out);
   Response sessions(const Request& req, const std::vector<std::string>& seg);
   Response org_factor(const Request& req, const std::vector<std::string>& seg);
@@ -380,6 +411,8 @@ class Sim {
   std::set<std::string> used_jtis_;
   std::set<std::string> dpop_nonces_;
   std::set<std::string> dpop_jtis_;
+  std::unordered_map<std::string, AuthCode> auth_codes_;
+  std::unordered_map<std::string, RefreshGrant> refresh_tokens_;
 
   std::map<std::string, BucketState> buckets_;
   std::deque<LogEntry> request_log_;

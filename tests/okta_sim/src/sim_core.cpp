@@ -319,6 +319,14 @@ Response Sim::dispatch(const Request& req, const std::vector<std::string>& seg, 
     if (m != "POST") return method_not_allowed();
     return oauth_token(req);
   }
+  if (seg.size() == 3 && seg[0] == "oauth2" && seg[1] == "v1" && seg[2] == "authorize") {
+    if (m != "GET") return method_not_allowed();
+    return oauth_authorize(req, q);
+  }
+  if (seg.size() == 3 && seg[0] == "oauth2" && seg[1] == "v1" && seg[2] == "revoke") {
+    if (m != "POST") return method_not_allowed();
+    return oauth_revoke(req);
+  }
   if (seg.size() >= 3 && seg[0] == "api" && seg[1] == "v1") {
     const std::string& r = seg[2];
     if (r == "users") {

@@ -360,7 +360,7 @@ void Sim::delete_user(const std::string& id) {
 
 Response Sim::user_item(const Request& req, const std::vector<std::string>& seg, const Query& q) {
   const std::string& m = req.method;
-  User* u = find_user(seg[3]);
+  User* u = seg[3] == "me" ? me_user(req) : find_user(seg[3]);
   if (!u) return not_found(seg[3], "User");
   if (seg.size() == 4) {
     if (m == "GET") {
