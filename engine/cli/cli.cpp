@@ -24,11 +24,14 @@
 #include <set>
 #include <sstream>
 
+#include "cli/connect_commands.hpp"
+#include "cli/connect_setup.hpp"
 #include "cli/logging.hpp"
 #include "common/ids.hpp"
 #include "common/scrub.hpp"
 #include "common/utf8.hpp"
 #include "core/core.hpp"
+#include "okta/okta.hpp"
 #include "flow/loader.hpp"
 #include "run/engine.hpp"
 #include "store/store.hpp"
@@ -49,6 +52,7 @@ constexpr std::uintmax_t kMaxInputsFileBytes = 16u << 20;
 
 struct GlobalOptions {
   std::string store_path;
+  std::string connections_path;  // "" = $SPOKEFLOW_CONNECTIONS or the default places
   std::string log_format = "text";
   std::string log_level = "warn";
 };
@@ -134,10 +138,14 @@ struct Runtime {
   std::unique_ptr<store::ExecutionStore> store;
   std::unique_ptr<flow::FlowLibrary> library;
   asio::io_context io{1};
+  ConnectSetup connect;
   std::unique_ptr<run::Engine> engine;
 
-  Runtime(const std::function<void(ActionRegistry&)>& extra) {
+  Runtime(const GlobalOptions& g, const std::function<void(ActionRegistry&)>& extra)
+      : connect(ConnectSetup::load(g.connections_path, io.get_executor())) {
     actions::register_core_actions(actions);
+    actions::register_http_action(actions, connect.connections);
+    okta::register_actions(actions, connect.connections);
     if (extra) extra(actions);
   }
 };
@@ -241,6 +249,7 @@ void make_engine(Runtime& rt, const std::string& flows_dir, bool print_steps) {
   rt.library = std::make_unique<flow::FlowLibrary>(flows_dir, rt.actions);
   run::EngineOptions opts;
   opts.owner = process_owner();
+  rt.connect.add_sealer(opts);
   if (print_steps) {
     opts.on_step = [](const run::StepEvent& ev) {
       std::string line = "  " + status_mark(ev.status) + " " + std::string(ev.path) + "  (" + std::string(ev.kind);
@@ -259,9 +268,9 @@ void make_engine(Runtime& rt, const std::string& flows_dir, bool print_steps) {
 
 // ---- validate -----------------------------------------------------------------------------
 
-int cmd_validate(const GlobalOptions&, const std::vector<std::string>& files, const std::string& flows_dir, bool json,
+int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, const std::string& flows_dir, bool json,
                  const std::function<void(ActionRegistry&)>& extra) {
-  Runtime rt(extra);
+  Runtime rt(g, extra);
   flow::FlowLibrary library(flows_dir, rt.actions);
   Json report = Json::array();
   bool all_ok = true;
@@ -269,12 +278,20 @@ int cmd_validate(const GlobalOptions&, const std::vector<std::string>& files, co
     flow::LoadResult r = flow::load_flow_file(file, rt.actions);
     Diagnostics diags = r.diagnostics;
     if (r.flow) library.check_subflows(*r.flow, diags);
+    std::vector<std::string> unchecked;
+    if (r.flow) check_flow_aliases(*r.flow, rt.connect, diags, false, &unchecked);
+    if (!unchecked.empty() && !json) {
+      std::string names;
+      for (const auto& n : unchecked) names += (names.empty() ? "" : ", ") + n;
+      std::cerr << file << ": note: aliases not checked (" << names
+                << "): no connections file (give --connections FILE or set SPOKEFLOW_CONNECTIONS)\n";
+    }
     diags.sort_unique();
     bool ok = r.flow && diags.empty();
     all_ok = all_ok && ok;
     if (json) {
       report.push_back({{"file", file}, {"ok", ok}, {"flow", r.flow ? Json(r.flow->name) : Json(nullptr)},
-                        {"errors", diagnostics_json(diags)}});
+                        {"errors", diagnostics_json(diags)}, {"aliases_unchecked", unchecked}});
     } else if (ok) {
       std::cout << file << ": ok (flow " << r.flow->name << ", " << r.flow->steps.size() << " top-level steps)\n";
     } else {
@@ -298,7 +315,7 @@ struct RunOptions {
 };
 
 int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<void(ActionRegistry&)>& extra) {
-  Runtime rt(extra);
+  Runtime rt(g, extra);
   // Load and check everything before touching the store: bad input writes nothing.
   flow::LoadResult loaded;
   flow::FlowLibrary library(o.flows_dir, rt.actions);
@@ -306,6 +323,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<voi
   else loaded = library.load(o.flow_ref);
   Diagnostics diags = loaded.diagnostics;
   if (loaded.flow) library.check_subflows(*loaded.flow, diags);
+  if (loaded.flow) check_flow_aliases(*loaded.flow, rt.connect, diags);
   if (!loaded.flow || !diags.empty()) {
     diags.sort_unique();
     if (o.json) std::cout << Json{{"status", "invalid"}, {"errors", diagnostics_json(diags)}}.dump(2) << "\n";
@@ -377,7 +395,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<voi
 
 int cmd_resume(const GlobalOptions& g, const std::string& flows_dir, bool json, bool quiet,
                const std::function<void(ActionRegistry&)>& extra) {
-  Runtime rt(extra);
+  Runtime rt(g, extra);
   rt.store = open_store_or_report(g);
   if (!rt.store) return kExitEnvironment;
   make_engine(rt, flows_dir, !json && !quiet);
@@ -404,8 +422,8 @@ Json execution_json(const store::ExecutionRecord& r, bool with_source) {
             {"flow_hash", r.flow_hash},
             {"status", r.status},
             {"trigger", r.trigger},
-            {"inputs", r.inputs},
-            {"outputs", r.outputs},
+            {"inputs", run::without_sealed(r.inputs)},
+            {"outputs", run::without_sealed(r.outputs)},
             {"error", r.error},
             {"created_at", format_timestamp(r.created_at)},
             {"started_at", r.started_at ? Json(format_timestamp(r.started_at)) : Json(nullptr)},
@@ -423,7 +441,7 @@ Json step_json(const store::StepRun& s) {
           {"kind", s.kind},
           {"status", s.status},
           {"inputs", s.inputs},
-          {"outputs", s.outputs},
+          {"outputs", run::without_sealed(s.outputs)},
           {"error", s.error},
           {"started_at", s.started_at ? Json(format_timestamp(s.started_at)) : Json(nullptr)},
           {"finished_at", s.finished_at ? Json(format_timestamp(s.finished_at)) : Json(nullptr)},
@@ -460,7 +478,18 @@ std::string indent_json(const Json& j, const std::string& pad) {
   return out;
 }
 
-int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
+// Replaces recorded values by their sealed clear copies (for `executions show --reveal`).
+bool reveal_record(Json& value, const connect::MasterKey& key, const std::string& aad) {
+  if (!value.is_object() || !value.contains(run::kSealedKey) || !value[run::kSealedKey].is_string()) return true;
+  auto clear = connect::unseal(key, aad, value[run::kSealedKey].get<std::string>());
+  if (!clear.ok()) return false;
+  Json parsed = Json::parse(*clear, nullptr, false);
+  if (parsed.is_discarded()) return false;
+  value = std::move(parsed);
+  return true;
+}
+
+int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal) {
   auto st = open_store_or_report(g);
   if (!st) return kExitEnvironment;
   auto rec = st->get_execution(id);
@@ -469,6 +498,19 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
     return kExitInvalid;
   }
   auto steps = st->step_runs(id);
+  if (reveal) {
+    // The owner asked for the sensitive values (an activation link to hand over, say): they
+    // come from the sealed copies, with the master key; nothing else ever shows them.
+    auto key = connect::MasterKey::from_environment();
+    if (!key.ok()) {
+      std::cerr << "error: --reveal needs the master key: " << key.error().message << "\n";
+      return kExitEnvironment;
+    }
+    bool all = reveal_record(rec->inputs, *key, id + "/inputs") && reveal_record(rec->outputs, *key, id + "/outputs");
+    for (auto& s : steps) all = reveal_record(s.outputs, *key, id + "/" + s.path) && all;
+    if (!all) std::cerr << "warning: some sealed values could not be opened with this master key\n";
+    std::cerr << "warning: showing sensitive values in clear\n";
+  }
   if (json) {
     Json j = execution_json(*rec, true);
     j["steps"] = Json::array();
@@ -481,8 +523,8 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
             << "\n  started:  " << (rec->started_at ? format_timestamp(rec->started_at) : "-") << "\n  finished: "
             << (rec->finished_at ? format_timestamp(rec->finished_at) : "-") << "\n";
   if (!rec->parent_id.empty()) std::cout << "  parent:   " << rec->parent_id << " (step " << rec->parent_step << ")\n";
-  std::cout << "  inputs:   " << indent_json(rec->inputs, "  ") << "\n";
-  if (!rec->outputs.is_null()) std::cout << "  outputs:  " << indent_json(rec->outputs, "  ") << "\n";
+  std::cout << "  inputs:   " << indent_json(run::without_sealed(rec->inputs), "  ") << "\n";
+  if (!rec->outputs.is_null()) std::cout << "  outputs:  " << indent_json(run::without_sealed(rec->outputs), "  ") << "\n";
   if (!rec->error.is_null()) std::cout << "  error:    " << indent_json(rec->error, "  ") << "\n";
   std::cout << "steps:\n";
   // A tree: each run sits under the nearest enclosing step that has a record
@@ -516,7 +558,7 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
       std::cout << pad << status_mark(st->status) << " " << st->path << "  " << st->kind << "  attempt " << st->attempt
                 << "  " << dur << "\n";
       if (!st->inputs.is_null()) std::cout << pad << "    inputs:  " << st->inputs.dump() << "\n";
-      if (!st->outputs.is_null()) std::cout << pad << "    outputs: " << st->outputs.dump() << "\n";
+      if (!st->outputs.is_null()) std::cout << pad << "    outputs: " << run::without_sealed(st->outputs).dump() << "\n";
       if (!st->error.is_null()) std::cout << pad << "    error:   " << st->error.dump() << "\n";
       // The children of a step are printed once, after its last attempt.
       if (i + 1 == list.size() || list[i + 1]->path != st->path) print_level(st->path, depth + 1);
@@ -528,8 +570,8 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json) {
 
 // ---- actions ------------------------------------------------------------------------------
 
-int cmd_actions_list(bool json, const std::function<void(ActionRegistry&)>& extra) {
-  Runtime rt(extra);
+int cmd_actions_list(const GlobalOptions& g, bool json, const std::function<void(ActionRegistry&)>& extra) {
+  Runtime rt(g, extra);
   if (json) {
     Json out = Json::array();
     for (const Action* a : rt.actions.list())
@@ -541,8 +583,9 @@ int cmd_actions_list(bool json, const std::function<void(ActionRegistry&)>& extr
   return kExitOk;
 }
 
-int cmd_actions_show(const std::string& name, bool json, const std::function<void(ActionRegistry&)>& extra) {
-  Runtime rt(extra);
+int cmd_actions_show(const GlobalOptions& g, const std::string& name, bool json,
+                     const std::function<void(ActionRegistry&)>& extra) {
+  Runtime rt(g, extra);
   const Action* a = rt.actions.find(name);
   if (!a) {
     std::cerr << "error: no action named '" << name << "' (see `spokeflow actions list`)\n";
@@ -568,6 +611,9 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   app.fallthrough();  // global options may come after the command too
   GlobalOptions g;
   app.add_option("--store", g.store_path, "Execution store (SQLite file); default $SPOKEFLOW_STORE or " + default_store_path());
+  app.add_option("--connections", g.connections_path,
+                 "Connections file (aliases, connections, credentials); default $SPOKEFLOW_CONNECTIONS, "
+                 "./connections.yaml or " + connect::default_connections_path());
   app.add_option("--log-format", g.log_format, "Log format on stderr")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", g.log_level, "Log level")->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
@@ -611,6 +657,8 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   std::string show_id;
   show->add_option("id", show_id, "Execution id")->required();
   show->add_flag("--json", json, "Machine-readable output");
+  bool reveal = false;
+  show->add_flag("--reveal", reveal, "Show sensitive values in clear, from their sealed copies (needs the master key)");
 
   auto* acts = app.add_subcommand("actions", "The actions this build knows");
   acts->require_subcommand(1);
@@ -620,6 +668,32 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   std::string action_name;
   ashow->add_option("name", action_name, "Action name")->required();
   ashow->add_flag("--json", json, "Machine-readable output");
+
+  auto* secrets = app.add_subcommand("secrets", "The encrypted secrets vault (AES-256-GCM; master key from "
+                                                "SPOKEFLOW_MASTER_KEY or a 0600 key file)");
+  secrets->require_subcommand(1);
+  auto* sinit = secrets->add_subcommand("init", "Create a new master key file (mode 0600)");
+  auto* sset = secrets->add_subcommand("set", "Store a secret; the value is read from stdin (not echoed)");
+  std::string secret_name;
+  sset->add_option("name", secret_name, "Secret name")->required();
+  auto* slist = secrets->add_subcommand("list", "Secret names (never values)");
+  slist->add_flag("--json", json, "Machine-readable output");
+  auto* srm = secrets->add_subcommand("rm", "Remove a secret");
+  srm->add_option("name", secret_name, "Secret name")->required();
+
+  auto* conns = app.add_subcommand("connections", "Aliases, connections and credentials");
+  conns->require_subcommand(1);
+  auto* clist = conns->add_subcommand("list", "Aliases with their connection and credential type");
+  clist->add_flag("--json", json, "Machine-readable output");
+  auto* ctest = conns->add_subcommand("test", "Check reachability and authentication with a harmless call");
+  std::string alias_name;
+  ctest->add_option("alias", alias_name, "Alias")->required();
+  ctest->add_flag("--json", json, "Machine-readable output");
+
+  auto* auth = app.add_subcommand("auth", "Sign in for credentials that need a user");
+  auth->require_subcommand(1);
+  auto* login = auth->add_subcommand("login", "Authorization code flow with PKCE; stores the refresh token in the vault");
+  login->add_option("alias", alias_name, "Alias of an okta_oauth_refresh credential")->required();
 
   try {
     app.parse(argc, argv);
@@ -637,9 +711,16 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*runc) code = cmd_run(g, ro, extra);
     else if (*resume) code = cmd_resume(g, resume_dir, json, resume_quiet, extra);
     else if (*list) code = cmd_list(g, filter, json);
-    else if (*show) code = cmd_show(g, show_id, json);
-    else if (*alist) code = cmd_actions_list(json, extra);
-    else if (*ashow) code = cmd_actions_show(action_name, json, extra);
+    else if (*show) code = cmd_show(g, show_id, json, reveal);
+    else if (*alist) code = cmd_actions_list(g, json, extra);
+    else if (*ashow) code = cmd_actions_show(g, action_name, json, extra);
+    else if (*sinit) code = cmd_secrets_init();
+    else if (*sset) code = cmd_secrets_set(secret_name);
+    else if (*slist) code = cmd_secrets_list(json);
+    else if (*srm) code = cmd_secrets_rm(secret_name);
+    else if (*clist) code = cmd_connections_list(g.connections_path, json);
+    else if (*ctest) code = cmd_connections_test(g.connections_path, alias_name, json);
+    else if (*login) code = cmd_auth_login(g.connections_path, alias_name);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitEnvironment;

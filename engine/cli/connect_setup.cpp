@@ -96,7 +96,8 @@ std::vector<const connect::SecretRef*> secret_refs(const connect::Credential& c)
 
 }  // namespace
 
-void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags) {
+void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags, bool require_file,
+                        std::vector<std::string>* unchecked) {
   std::map<std::string, AliasUse> used;
   std::vector<std::pair<SourcePos, std::string>> missing;
   collect_aliases(flow.steps, flow.connection, used, missing);
@@ -108,6 +109,9 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
       diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', but the connections file " + setup.path +
                                " has errors (see below)");
       diags.append(setup.problems);
+    } else if (!require_file) {
+      if (unchecked)
+        for (const auto& [name, _] : used) unchecked->push_back(name);
     } else {
       diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias +
                                "', but no connections file was found (give --connections FILE, set SPOKEFLOW_CONNECTIONS "

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/diagnostics.hpp"
 #include "connect/client.hpp"
@@ -37,6 +38,9 @@ struct ConnectSetup {
 // Every alias the flow's steps use (okta.* default to the flow's `connection`, core.http needs
 // one), each with the position of the first step naming it. Checks each exists and that its
 // credential's secrets resolve; problems go to `diags` at the step's file:line:col.
-void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags);
+// Without any connections file, `require_file` false only notes (in `unchecked`) the aliases
+// that could not be checked: `validate` on an author's machine checks the flow itself.
+void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags,
+                        bool require_file = true, std::vector<std::string>* unchecked = nullptr);
 
 }  // namespace spokeflow::cli
