@@ -60,19 +60,26 @@ asio::awaitable<Result<Json>> Call::list(connect::ApiRequest first, std::functio
     for (auto& item : body) {
       if (keep && !keep(item)) continue;
       if (!stream && items.size() >= max_items) {
+        // Cut inside this page: Okta's cursor leads past the whole page, so offering it
+        // would skip the items left out here.
         truncated = true;
+        next.clear();
         break;
       }
       items.push_back(std::move(item));
     }
     if (stream || truncated || next.empty()) break;
+    if (items.size() >= max_items) {
+      truncated = true;  // full at a page's end: `next` continues right after the last item
+      break;
+    }
     connect::ApiRequest req;
     req.method = "GET";
     req.path = next;
     page = co_await send(std::move(req));
   }
-  if (!stream && !truncated) next.clear();
-  // A plain step that filled max_items exactly with more pages left is truncated too.
+  // A plain step that filled max_items exactly at a page's end with more pages left is
+  // truncated too; its `next` then continues exactly after the last item returned.
   if (!stream && !next.empty()) truncated = true;
   Json out = {{"count", items.size()}, {"truncated", truncated}};
   out["next"] = next.empty() ? Json() : Json(next);

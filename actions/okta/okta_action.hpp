@@ -31,7 +31,8 @@ class Call {
   // A list endpoint, honouring the list inputs every list action takes:
   //  - `stream: true` (set by for_each when the action is its source): one page only, the
   //    page's items and `next` (the opaque cursor, null at the end); `after` continues from a cursor;
-  //  - otherwise every page up to `max_items` (default 1000): `truncated` says more were left.
+  //  - otherwise every page up to `max_items` (default 1000): `truncated` says more were left
+  //    (`next` then continues after the last item when the cut fell at a page end, else null).
   // `keep` filters items (an exact-name match over a prefix search, say); `limit` is the page
   // size sent to Okta (inputs may override with `page_size`).
   // Outputs: {items, count, truncated, next}.
