@@ -201,6 +201,8 @@ void Sim::reset() {
       u.password = uj["password"].get<std::string>();
       u.passwordChanged = u.created;
     }
+    // Sign-ins are not simulated: a seed says when a user last signed in (ISO 8601), if ever.
+    if (uj.contains("lastLogin")) u.lastLogin = uj["lastLogin"].get<std::string>();
     const std::string login = lower(profile["login"].get<std::string>());
     if (login_index_.count(login)) throw std::runtime_error("seed: duplicate user login " + login);
     login_index_[login] = u.id;
@@ -279,7 +281,7 @@ void Sim::load_seed(const json& seed) {
     }
   };
   each("groups", {"id", "name", "description", "type"}, {"name"});
-  each("users", {"id", "login", "email", "firstName", "lastName", "status", "password", "profile", "groups"}, {"login"});
+  each("users", {"id", "login", "email", "firstName", "lastName", "status", "password", "profile", "groups", "lastLogin"}, {"login"});
   each("apps", {"id", "label", "signOnMode", "url", "status", "users", "groups", "app"}, {"label"});
   each("oauth_clients", {"client_id", "public_key_pem", "public_jwk", "scopes", "dpop", "refresh_token", "client_secret",
                          "redirect_uris", "rotate_refresh_token"}, {"client_id"});
