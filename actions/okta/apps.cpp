@@ -93,10 +93,7 @@ asio::awaitable<Result<Json>> list_app_groups(Call& c) {
 }
 
 Json assignment_outputs(const Call& c, const std::string& uid, Json assignment, bool already) {
-  return {{"app_id", c.in()["app_id"]},
-          {"user_id", uid},
-          {"assignment", std::move(assignment)},
-          {"already", already}};
+  return {{"app_id", c.in()["app_id"]}, {"user_id", uid}, {"assignment", std::move(assignment)}, {"already", already}};
 }
 
 // Okta answers a second assignment with 200 and overwrites it (an assignment without a
@@ -154,8 +151,8 @@ asio::awaitable<Result<Json>> assign_group_to_app(Call& c) {
   auto r = co_await c.send(make_request("PUT", app_path(c) + "/groups/" + seg(in["group_id"]), body));
   if (!r.ok()) co_return r.error();
   // A PUT of an existing assignment answers 200 too: `already` cannot be told from Okta's answer.
-  co_return c.finish({{"app_id", in["app_id"]}, {"group_id", in["group_id"]}, {"assignment", std::move(r->json)},
-                      {"already", false}});
+  co_return c.finish(
+      {{"app_id", in["app_id"]}, {"group_id", in["group_id"]}, {"assignment", std::move(r->json)}, {"already", false}});
 }
 
 asio::awaitable<Result<Json>> unassign_group_from_app(Call& c) {

@@ -55,7 +55,8 @@ void apply_inputs(const Json& in, Json& body) {
     if (a.is_null()) {
       config.erase("authScheme");
     } else {
-      config["authScheme"] = {{"type", "HEADER"}, {"key", a.value("key", std::string("Authorization"))}, {"value", a["value"]}};
+      config["authScheme"] = {
+          {"type", "HEADER"}, {"key", a.value("key", std::string("Authorization"))}, {"value", a["value"]}};
       SecretScrubber::instance().add(a["value"].get<std::string>());
     }
   }
@@ -85,8 +86,9 @@ asio::awaitable<Result<Json>> update_event_hook(Call& c) {
   const Json& in = c.in();
   if (!in.contains("name") && !in.contains("url") && !in.contains("events") && !in.contains("headers") &&
       !in.contains("auth_header"))
-    co_return Error::make(ErrorKind::validation, "okta.update_event_hook: nothing to change: give `name`, `url`, "
-                                                 "`events`, `headers` and/or `auth_header`");
+    co_return Error::make(ErrorKind::validation,
+                          "okta.update_event_hook: nothing to change: give `name`, `url`, "
+                          "`events`, `headers` and/or `auth_header`");
   // PUT replaces the hook: start from the current one. Okta never shows the auth header's
   // value; an authScheme sent without one keeps the stored value.
   auto cur = co_await c.send(make_request("GET", hook_path(c)));

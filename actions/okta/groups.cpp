@@ -29,8 +29,9 @@ std::string group_path(const Call& c) { return "/api/v1/groups/" + seg(c.in()["g
 std::string group_name(const Json& group) {
   if (!group.is_object()) return {};
   const Json profile = group.value("profile", Json::object());
-  return profile.is_object() && profile.contains("name") && profile["name"].is_string() ? profile["name"].get<std::string>()
-                                                                                       : std::string();
+  return profile.is_object() && profile.contains("name") && profile["name"].is_string()
+             ? profile["name"].get<std::string>()
+             : std::string();
 }
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -175,11 +176,14 @@ asio::awaitable<Result<Json>> update_group(Call& c) {
   // does not mention stays as it is.
   auto cur = co_await c.send(make_request("GET", group_path(c)));
   if (!cur.ok()) co_return cur.error();
-  Json profile = cur->json.value("profile", Json::object());
+  Json profile = cur->json.is_object() ? cur->json.value("profile", Json::object()) : Json::object();
+  if (!profile.is_object()) profile = Json::object();
   if (in.contains("profile"))
     for (const auto& [k, v] : in["profile"].items()) {
-      if (v.is_null()) profile.erase(k);
-      else profile[k] = v;
+      if (v.is_null())
+        profile.erase(k);
+      else
+        profile[k] = v;
     }
   if (in.contains("name")) profile["name"] = in["name"];
   if (in.contains("description")) profile["description"] = in["description"];
@@ -209,7 +213,9 @@ asio::awaitable<Result<Json>> lookup_group_id_by_name(Call& c) {
   const Json& items = (*found)["items"];
   if (items.size() > 1) {
     std::string ids;
-    for (const auto& g : items) ids += (ids.empty() ? "" : ", ") + g.value("id", std::string("?")) + " (" + g.value("type", std::string("?")) + ")";
+    for (const auto& g : items)
+      ids +=
+          (ids.empty() ? "" : ", ") + g.value("id", std::string("?")) + " (" + g.value("type", std::string("?")) + ")";
     Error e = Error::make(ErrorKind::validation, "okta.lookup_group_id_by_name: " + std::to_string(items.size()) +
                                                      " groups are named exactly \"" + name + "\": " + ids +
                                                      "; give `type` to choose one, or use the group id");
@@ -241,7 +247,8 @@ asio::awaitable<Result<Json>> list_groups(Call& c) {
                                                        "\" is not an ISO 8601 timestamp with a zone (e.g. "
                                                        "2024-01-31T08:00:00Z, 2024-01-31T09:00:00+01:00) or a date");
     // A profile change moves lastUpdated, a membership change lastMembershipUpdated.
-    const std::string changed = "lastUpdated gt " + filter_literal(*ts) + " or lastMembershipUpdated gt " + filter_literal(*ts);
+    const std::string changed =
+        "lastUpdated gt " + filter_literal(*ts) + " or lastMembershipUpdated gt " + filter_literal(*ts);
     // Okta reads `search` or `filter`, not both: add the condition to the one in use.
     std::string& target = search.empty() ? filter : search;
     target = target.empty() ? changed : "(" + target + ") and (" + changed + ")";

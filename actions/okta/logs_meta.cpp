@@ -47,35 +47,38 @@ asio::awaitable<Result<Json>> poll_logs(Call& c, ApiRequest first) {
     req = make_request("GET", after);
   }
   Json items = Json::array();
-  std::string next, last_link = after;
+  // `fetched_from` is the link of the page being read ("" for the first request of a run).
+  std::string next, fetched_from = after, poll_next;
   bool truncated = false;
   for (;;) {
     auto page = co_await c.send(std::move(req));
     if (!page.ok()) co_return page.error();
     if (!page->json.is_array())
-      co_return Error::make(ErrorKind::http, "okta.list_logs: expected a JSON list from " + c.client().alias() + ", got " +
-                                                 std::string(page->json.type_name()));
+      co_return Error::make(ErrorKind::http, "okta.list_logs: expected a JSON list from " + c.client().alias() +
+                                                 ", got " + std::string(page->json.type_name()));
     const bool empty = page->json.empty();
-    if (!page->next_url.empty()) last_link = page->next_url;
+    poll_next = page->next_url.empty() ? fetched_from : page->next_url;
     const std::size_t room = stream ? page->json.size() : max_items - std::min(max_items, items.size());
-    if (page->json.size() > room) truncated = true;
-    for (std::size_t i = 0; i < page->json.size() && i < room; ++i) items.push_back(std::move(page->json[i]));
-    if (truncated) {
-      next = page->next_url;
-      break;
+    if (page->json.size() > room) {
+      // Cut inside this page: its next link leads past the whole page and would skip the
+      // events left out, so there is no `next`, and polling resumes by reading the page again.
+      truncated = true;
+      poll_next = fetched_from;
     }
-    if (empty || page->next_url.empty()) break;  // caught up with the log
+    for (std::size_t i = 0; i < page->json.size() && i < room; ++i) items.push_back(std::move(page->json[i]));
+    if (truncated || empty || page->next_url.empty()) break;  // cut, or caught up with the log
     if (stream || items.size() >= max_items) {
-      // Full: stop before a page that could not be kept whole, and hand its link over.
+      // Full at a page's end: its link continues right after the last event returned.
       truncated = !stream;
       next = page->next_url;
       break;
     }
+    fetched_from = page->next_url;
     req = make_request("GET", page->next_url);
   }
   Json out = {{"count", items.size()}, {"truncated", truncated}};
   out["next"] = next.empty() ? Json() : Json(next);
-  out["poll_next"] = last_link.empty() ? Json() : Json(last_link);
+  out["poll_next"] = poll_next.empty() ? Json() : Json(poll_next);
   out["items"] = std::move(items);
   co_return c.finish(std::move(out));
 }

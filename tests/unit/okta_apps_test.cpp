@@ -110,8 +110,10 @@ TEST_CASE("okta.get_app, okta.list_app_users, okta.list_app_groups") {
 
 TEST_CASE("okta.assign_user_to_app assigns, leaves an existing assignment alone, merges given fields") {
   OktaFixture f(kSeed);
-  Json out = ok(f.run("okta.assign_user_to_app",
-                      {{"app_id", kCrm}, {"user_id", kCarol}, {"credentials", {{"userName", "carol.lee"}}}, {"profile", {{"region", "EMEA"}}}}));
+  Json out = ok(f.run("okta.assign_user_to_app", {{"app_id", kCrm},
+                                                  {"user_id", kCarol},
+                                                  {"credentials", {{"userName", "carol.lee"}}},
+                                                  {"profile", {{"region", "EMEA"}}}}));
   CHECK(out["already"] == false);
   CHECK(out["assignment"]["id"] == kCarol);
   Json au = f.raw_json("GET", path("apps", kCrm, "users", kCarol));
@@ -127,7 +129,8 @@ TEST_CASE("okta.assign_user_to_app assigns, leaves an existing assignment alone,
   CHECK(au["credentials"]["userName"] == "carol.lee");
 
   // With a profile: merged into the assignment.
-  Json merged = ok(f.run("okta.assign_user_to_app", {{"app_id", kCrm}, {"user_id", kCarol}, {"profile", {{"costCenter", "42"}}}}));
+  Json merged = ok(
+      f.run("okta.assign_user_to_app", {{"app_id", kCrm}, {"user_id", kCarol}, {"profile", {{"costCenter", "42"}}}}));
   CHECK(merged["already"] == true);
   au = f.raw_json("GET", path("apps", kCrm, "users", kCarol));
   CHECK(au["profile"]["region"] == "EMEA");
@@ -173,8 +176,9 @@ TEST_CASE("okta.revoke_user_app_access removes the assignment and converges when
 
 TEST_CASE("okta.assign_group_to_app and okta.unassign_group_from_app") {
   OktaFixture f(kSeed);
-  Json out = ok(f.run("okta.assign_group_to_app",
-                      {{"app_id", kCrm}, {"group_id", "00gEng00000000000001"}, {"priority", 3}, {"profile", {{"role", "viewer"}}}}));
+  Json out = ok(f.run(
+      "okta.assign_group_to_app",
+      {{"app_id", kCrm}, {"group_id", "00gEng00000000000001"}, {"priority", 3}, {"profile", {{"role", "viewer"}}}}));
   CHECK(out["assignment"]["id"] == "00gEng00000000000001");
   Json ag = f.raw_json("GET", path("apps", kCrm, "groups", "00gEng00000000000001"));
   CHECK(ag["priority"] == 3);
@@ -195,7 +199,8 @@ TEST_CASE("okta.assign_group_to_app and okta.unassign_group_from_app") {
   // Not assigned any more: the simulator answers 204 like the first time.
   Json again = ok(f.run("okta.unassign_group_from_app", {{"app_id", kCrm}, {"group_id", "00gEng00000000000001"}}));
   CHECK(again["already"] == false);
-  auto no_app = f.run("okta.unassign_group_from_app", {{"app_id", "0oaNoSuchApp00000001"}, {"group_id", "00gEng00000000000001"}});
+  auto no_app =
+      f.run("okta.unassign_group_from_app", {{"app_id", "0oaNoSuchApp00000001"}, {"group_id", "00gEng00000000000001"}});
   CHECK(failed(no_app).code == "E0000007");
 }
 

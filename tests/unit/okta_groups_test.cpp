@@ -64,14 +64,36 @@ int groups_named(OktaFixture& f, const std::string& name) {
 
 TEST_CASE("every group, app, log, schema and event hook action is registered with a usable schema") {
   OktaFixture f;
-  const char* names[] = {
-      "okta.create_group", "okta.get_group", "okta.update_group", "okta.delete_group", "okta.lookup_group_id_by_name",
-      "okta.list_groups", "okta.list_group_members", "okta.list_user_groups", "okta.add_user_to_group",
-      "okta.remove_user_from_group", "okta.is_user_in_group", "okta.list_apps", "okta.get_app", "okta.list_app_users",
-      "okta.list_app_groups", "okta.assign_user_to_app", "okta.revoke_user_app_access", "okta.assign_group_to_app",
-      "okta.unassign_group_from_app", "okta.list_user_app_links", "okta.list_logs", "okta.get_user_schema",
-      "okta.create_event_hook", "okta.get_event_hook", "okta.list_event_hooks", "okta.update_event_hook",
-      "okta.activate_event_hook", "okta.deactivate_event_hook", "okta.verify_event_hook", "okta.delete_event_hook"};
+  const char* names[] = {"okta.create_group",
+                         "okta.get_group",
+                         "okta.update_group",
+                         "okta.delete_group",
+                         "okta.lookup_group_id_by_name",
+                         "okta.list_groups",
+                         "okta.list_group_members",
+                         "okta.list_user_groups",
+                         "okta.add_user_to_group",
+                         "okta.remove_user_from_group",
+                         "okta.is_user_in_group",
+                         "okta.list_apps",
+                         "okta.get_app",
+                         "okta.list_app_users",
+                         "okta.list_app_groups",
+                         "okta.assign_user_to_app",
+                         "okta.revoke_user_app_access",
+                         "okta.assign_group_to_app",
+                         "okta.unassign_group_from_app",
+                         "okta.list_user_app_links",
+                         "okta.list_logs",
+                         "okta.get_user_schema",
+                         "okta.create_event_hook",
+                         "okta.get_event_hook",
+                         "okta.list_event_hooks",
+                         "okta.update_event_hook",
+                         "okta.activate_event_hook",
+                         "okta.deactivate_event_hook",
+                         "okta.verify_event_hook",
+                         "okta.delete_event_hook"};
   for (const char* name : names) {
     CAPTURE(name);
     const auto* a = f.registry.find(name);
@@ -90,7 +112,8 @@ TEST_CASE("every group, app, log, schema and event hook action is registered wit
     }
     const std::string n = name;
     if (n.find(".list_") != std::string::npos) {
-      for (const char* k : {"max_items", "page_size", "stream", "after"}) CHECK(info.input_schema["properties"].contains(k));
+      for (const char* k : {"max_items", "page_size", "stream", "after"})
+        CHECK(info.input_schema["properties"].contains(k));
       for (const char* k : {"items", "count", "truncated", "next"}) CHECK(info.output_schema["properties"].contains(k));
     }
     // Unknown inputs are refused.
@@ -246,7 +269,8 @@ TEST_CASE("okta.list_groups: q, filter, paging and streaming") {
   CHECK(all["next"].is_null());
 
   Json q = ok(f.run("okta.list_groups", {{"q", "eng"}}));
-  CHECK(ids_of(q["items"]) == std::set<std::string>{"00gEng00000000000001", "00gEngineering000001", "00gEngOps00000000001"});
+  CHECK(ids_of(q["items"]) ==
+        std::set<std::string>{"00gEng00000000000001", "00gEngineering000001", "00gEngOps00000000001"});
 
   Json builtin = ok(f.run("okta.list_groups", {{"filter", "type eq \"BUILT_IN\""}}));
   REQUIRE(builtin["count"] == 1);
@@ -297,7 +321,8 @@ TEST_CASE("okta.list_groups changed_since keeps groups whose profile or membersh
   CHECK(target.find("%20or%20lastMembershipUpdated%20gt%20%22") != std::string::npos);
 
   // Combined with a filter of the step's own.
-  Json only_sales = ok(f.run("okta.list_groups", {{"changed_since", newest}, {"filter", "id eq \"00gSales000000000001\""}}));
+  Json only_sales =
+      ok(f.run("okta.list_groups", {{"changed_since", newest}, {"filter", "id eq \"00gSales000000000001\""}}));
   CHECK(ids_of(only_sales["items"]) == std::set<std::string>{"00gSales000000000001"});
   // Or with a search.
   Json searched = ok(f.run("okta.list_groups", {{"changed_since", newest}, {"search", "profile.name sw \"Eng\""}}));
@@ -321,7 +346,8 @@ TEST_CASE("okta.list_group_members and okta.list_user_groups") {
   Json members = ok(f.run("okta.list_group_members", {{"group_id", "00gBig0000000000001x"}, {"page_size", 3}}));
   CHECK(members["count"] == 7);
   CHECK(members["items"][0]["profile"]["login"] == "alice@example.com");
-  Json capped = ok(f.run("okta.list_group_members", {{"group_id", "00gBig0000000000001x"}, {"page_size", 3}, {"max_items", 5}}));
+  Json capped =
+      ok(f.run("okta.list_group_members", {{"group_id", "00gBig0000000000001x"}, {"page_size", 3}, {"max_items", 5}}));
   CHECK(capped["count"] == 5);
   CHECK(capped["truncated"] == true);
 
@@ -339,53 +365,62 @@ TEST_CASE("okta.list_group_members and okta.list_user_groups") {
 
 TEST_CASE("okta.add_user_to_group and okta.remove_user_from_group") {
   OktaFixture f(kSeed);
-  Json out = ok(f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
+  Json out =
+      ok(f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
   CHECK(out["member"] == true);
   CHECK(out["already"] == false);
   CHECK(member_ids(f, "00gSales000000000001").count("00uHeidi000000000001") == 1);
 
   // Okta answers 204 again: harmless, and the membership is there once.
-  Json again = ok(f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
+  Json again =
+      ok(f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
   CHECK(again["already"] == false);
   CHECK(member_ids(f, "00gSales000000000001").size() == 1);
 
-  auto no_user = f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uNoSuchUser0000001"}});
+  auto no_user =
+      f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uNoSuchUser0000001"}});
   CHECK(failed(no_user).kind == ErrorKind::okta);
   CHECK(failed(no_user).code == "E0000007");
   CHECK(failed(no_user).http_status == 404);
-  auto no_group = f.run("okta.add_user_to_group", {{"group_id", "00gNoSuchGroup000001"}, {"user_id", "00uHeidi000000000001"}});
+  auto no_group =
+      f.run("okta.add_user_to_group", {{"group_id", "00gNoSuchGroup000001"}, {"user_id", "00uHeidi000000000001"}});
   CHECK(failed(no_group).code == "E0000007");
   CHECK(failed(no_group).message.find("UserGroup") != std::string::npos);
 
-  Json removed =
-      ok(f.run("okta.remove_user_from_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
+  Json removed = ok(f.run("okta.remove_user_from_group",
+                          {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
   CHECK(removed["member"] == false);
   CHECK(member_ids(f, "00gSales000000000001").empty());
   // Not a member any more: Okta answers 204 all the same.
-  Json removed_again =
-      ok(f.run("okta.remove_user_from_group", {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
+  Json removed_again = ok(f.run("okta.remove_user_from_group",
+                                {{"group_id", "00gSales000000000001"}, {"user_id", "00uHeidi000000000001"}}));
   CHECK(removed_again["member"] == false);
-  auto gone = f.run("okta.remove_user_from_group", {{"group_id", "00gNoSuchGroup000001"}, {"user_id", "00uHeidi000000000001"}});
+  auto gone =
+      f.run("okta.remove_user_from_group", {{"group_id", "00gNoSuchGroup000001"}, {"user_id", "00uHeidi000000000001"}});
   CHECK(failed(gone).code == "E0000007");
 
   // A login is read first to find the id, which Okta's membership endpoint needs.
-  Json by_login = ok(f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "Heidi@Example.com"}}));
+  Json by_login =
+      ok(f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "Heidi@Example.com"}}));
   CHECK(by_login["user_id"] == "00uHeidi000000000001");
   CHECK(member_ids(f, "00gSales000000000001") == std::set<std::string>{"00uHeidi000000000001"});
   ok(f.run("okta.remove_user_from_group", {{"group_id", "00gSales000000000001"}, {"user_id", "heidi@example.com"}}));
   CHECK(member_ids(f, "00gSales000000000001").empty());
-  auto unknown_login = f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "nobody@example.com"}});
+  auto unknown_login =
+      f.run("okta.add_user_to_group", {{"group_id", "00gSales000000000001"}, {"user_id", "nobody@example.com"}});
   CHECK(failed(unknown_login).code == "E0000007");
 }
 
 TEST_CASE("okta.is_user_in_group reads both lists in turn and every page") {
   OktaFixture f(kSeed);
   SUBCASE("auto: the user's groups settle it in one request") {
-    Json yes = ok(f.run("okta.is_user_in_group", {{"user_id", "00uAlice000000000001"}, {"group_id", "00gBig0000000000001x"}}));
+    Json yes =
+        ok(f.run("okta.is_user_in_group", {{"user_id", "00uAlice000000000001"}, {"group_id", "00gBig0000000000001x"}}));
     CHECK(yes["member"] == true);
     CHECK(yes["settled_by"] == "user_groups");
     CHECK(yes["pages_read"] == 1);
-    Json no = ok(f.run("okta.is_user_in_group", {{"user_id", "00uHeidi000000000001"}, {"group_id", "00gBig0000000000001x"}}));
+    Json no =
+        ok(f.run("okta.is_user_in_group", {{"user_id", "00uHeidi000000000001"}, {"group_id", "00gBig0000000000001x"}}));
     CHECK(no["member"] == false);
     CHECK(no["pages_read"] == 1);
   }
@@ -418,14 +453,17 @@ TEST_CASE("okta.is_user_in_group reads both lists in turn and every page") {
   }
   SUBCASE("a membership added by another step is seen") {
     ok(f.run("okta.add_user_to_group", {{"group_id", "00gBig0000000000001x"}, {"user_id", "00uHeidi000000000001"}}));
-    Json yes = ok(f.run("okta.is_user_in_group", {{"user_id", "00uHeidi000000000001"}, {"group_id", "00gBig0000000000001x"}}));
+    Json yes =
+        ok(f.run("okta.is_user_in_group", {{"user_id", "00uHeidi000000000001"}, {"group_id", "00gBig0000000000001x"}}));
     CHECK(yes["member"] == true);
   }
   SUBCASE("unknown user or group") {
-    auto u = f.run("okta.is_user_in_group", {{"user_id", "00uNoSuchUser0000001"}, {"group_id", "00gBig0000000000001x"}});
+    auto u =
+        f.run("okta.is_user_in_group", {{"user_id", "00uNoSuchUser0000001"}, {"group_id", "00gBig0000000000001x"}});
     CHECK(failed(u).code == "E0000007");
-    auto g = f.run("okta.is_user_in_group",
-                   {{"user_id", "00uAlice000000000001"}, {"group_id", "00gNoSuchGroup000001"}, {"via", "group_members"}});
+    auto g =
+        f.run("okta.is_user_in_group",
+              {{"user_id", "00uAlice000000000001"}, {"group_id", "00gNoSuchGroup000001"}, {"via", "group_members"}});
     CHECK(failed(g).code == "E0000007");
   }
 }

@@ -141,6 +141,26 @@ TEST_CASE("okta.list_logs: filter, polling until an empty page, resuming, descen
   Json none = ok(f.run("okta.list_logs", {{"after", more["poll_next"]}}));
   CHECK(none["count"] == 0);
 
+  // Full at a page's end: `next` continues right after the last event.
+  Json two = ok(f.run("okta.list_logs", {{"filter", filter}, {"page_size", 2}, {"max_items", 2}}));
+  CHECK(two["count"] == 2);
+  CHECK(two["truncated"] == true);
+  REQUIRE(two["next"].is_string());
+  CHECK(two["poll_next"] == two["next"]);
+  Json rest = ok(f.run("okta.list_logs", {{"after", two["next"]}}));
+  REQUIRE(rest["count"] == 2);
+  CHECK(rest["items"][0]["target"][0]["alternateId"] == "Gamma");
+  // Cut inside a page: no `next` that would skip events; poll_next reads that page again.
+  Json three = ok(f.run("okta.list_logs", {{"filter", filter}, {"page_size", 2}, {"max_items", 3}}));
+  CHECK(three["count"] == 3);
+  CHECK(three["truncated"] == true);
+  CHECK(three["next"].is_null());
+  REQUIRE(three["poll_next"].is_string());
+  Json again = ok(f.run("okta.list_logs", {{"after", three["poll_next"]}}));
+  REQUIRE(again["count"] == 2);
+  CHECK(again["items"][0]["target"][0]["alternateId"] == "Gamma");
+  CHECK(again["items"][1]["target"][0]["alternateId"] == "Delta");
+
   // Newest first, capped.
   Json desc = ok(f.run("okta.list_logs", {{"filter", filter}, {"sort_order", "DESCENDING"}, {"max_items", 2}}));
   CHECK(desc["count"] == 2);
@@ -151,7 +171,9 @@ TEST_CASE("okta.list_logs: filter, polling until an empty page, resuming, descen
   CHECK(f.raw_json("GET", "/__sim/requests").back()["target"].get<std::string>().find("limit=2") != std::string::npos);
 
   // A bounded window (until) ends without a next link.
-  Json window = ok(f.run("okta.list_logs", {{"filter", filter}, {"since", iso_from_now(-600)}, {"until", iso_from_now(600)}, {"page_size", 3}}));
+  Json window =
+      ok(f.run("okta.list_logs",
+               {{"filter", filter}, {"since", iso_from_now(-600)}, {"until", iso_from_now(600)}, {"page_size", 3}}));
   CHECK(window["count"] == 4);
   CHECK(window["next"].is_null());
   Json later = ok(f.run("okta.list_logs", {{"since", iso_from_now(600)}}));
@@ -239,7 +261,9 @@ TEST_CASE("event hooks: create, get, list, update, activate, deactivate") {
   CHECK(list["next"].is_null());
 
   // Update: only what is given changes.
-  Json up = ok(f.run("okta.update_event_hook", {{"event_hook_id", id}, {"name", "Renamed"}, {"events", Json::array({"group.user_membership.add"})}}));
+  Json up =
+      ok(f.run("okta.update_event_hook",
+               {{"event_hook_id", id}, {"name", "Renamed"}, {"events", Json::array({"group.user_membership.add"})}}));
   CHECK(up["event_hook"]["name"] == "Renamed");
   h = f.raw_json("GET", "/api/v1/eventHooks/" + id);
   CHECK(h["name"] == "Renamed");
@@ -324,7 +348,8 @@ TEST_CASE("okta.delete_event_hook deletes an ACTIVE hook and converges on a miss
     CHECK(again["already"] == true);
     auto strict = f.run("okta.delete_event_hook", {{"event_hook_id", id}, {"if_already", "fail"}});
     CHECK(failed(strict).code == "E0000007");
-    auto strict2 = f.run("okta.delete_event_hook", {{"event_hook_id", id}, {"if_already", "fail"}, {"deactivate_first", false}});
+    auto strict2 =
+        f.run("okta.delete_event_hook", {{"event_hook_id", id}, {"if_already", "fail"}, {"deactivate_first", false}});
     CHECK(failed(strict2).code == "E0000007");
   }
 }
