@@ -12,14 +12,6 @@ namespace {
 
 using connect::ApiRequest;
 
-ApiRequest make_request(std::string method, std::string path, std::optional<Json> body = std::nullopt) {
-  ApiRequest r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  r.json_body = std::move(body);
-  return r;
-}
-
 std::string app_path(const Call& c) { return "/api/v1/apps/" + seg(c.in()["app_id"]); }
 
 // True when the error text names `what` (Okta's E0000007 summaries end with "(<type>)").
@@ -50,7 +42,7 @@ Json app_outputs(Json app) {
 
 asio::awaitable<Result<Json>> list_apps(Call& c) {
   const Json& in = c.in();
-  ApiRequest req = make_request("GET", "/api/v1/apps");
+  ApiRequest req = request("GET", "/api/v1/apps");
   if (in.contains("q")) req.query.emplace_back("q", in["q"].get<std::string>());
   int relations = 0;
   std::string filter;
@@ -77,18 +69,18 @@ asio::awaitable<Result<Json>> list_apps(Call& c) {
 }
 
 asio::awaitable<Result<Json>> get_app(Call& c) {
-  auto r = co_await c.send(make_request("GET", app_path(c)));
+  auto r = co_await c.send(request("GET", app_path(c)));
   if (!r.ok()) co_return r.error();
   co_return c.finish(app_outputs(std::move(r->json)));
 }
 
 asio::awaitable<Result<Json>> list_app_users(Call& c) {
-  auto r = co_await c.list(make_request("GET", app_path(c) + "/users"));
+  auto r = co_await c.list(request("GET", app_path(c) + "/users"));
   co_return r;
 }
 
 asio::awaitable<Result<Json>> list_app_groups(Call& c) {
-  auto r = co_await c.list(make_request("GET", app_path(c) + "/groups"));
+  auto r = co_await c.list(request("GET", app_path(c) + "/groups"));
   co_return r;
 }
 
@@ -105,14 +97,14 @@ asio::awaitable<Result<Json>> assign_user_to_app(Call& c) {
   if (!found.ok()) co_return found.error();
   const std::string uid = *found;
   const std::string user_path = app_path(c) + "/users/" + connect::escape_path_segment(uid);
-  auto cur = co_await c.send(make_request("GET", user_path));
+  auto cur = co_await c.send(request("GET", user_path));
   if (cur.ok()) {
     if (!in.contains("credentials") && !in.contains("profile"))
       co_return c.finish(assignment_outputs(c, uid, std::move(cur->json), true));
     Json body = Json::object();
     if (in.contains("credentials")) body["credentials"] = in["credentials"];
     if (in.contains("profile")) body["profile"] = in["profile"];
-    auto upd = co_await c.send(make_request("POST", user_path, body));
+    auto upd = co_await c.send(request("POST", user_path, body));
     if (!upd.ok()) co_return upd.error();
     co_return c.finish(assignment_outputs(c, uid, std::move(upd->json), true));
   }
@@ -122,7 +114,7 @@ asio::awaitable<Result<Json>> assign_user_to_app(Call& c) {
   Json body = {{"id", uid}, {"scope", in.value("scope", std::string("USER"))}};
   if (in.contains("credentials")) body["credentials"] = in["credentials"];
   if (in.contains("profile")) body["profile"] = in["profile"];
-  auto r = co_await c.send(make_request("POST", app_path(c) + "/users", body));
+  auto r = co_await c.send(request("POST", app_path(c) + "/users", body));
   if (!r.ok()) co_return r.error();
   co_return c.finish(assignment_outputs(c, uid, std::move(r->json), false));
 }
@@ -132,7 +124,7 @@ asio::awaitable<Result<Json>> revoke_user_app_access(Call& c) {
   auto found = co_await user_id_of(c, in["user_id"]);
   if (!found.ok()) co_return found.error();
   const std::string uid = *found;
-  ApiRequest req = make_request("DELETE", app_path(c) + "/users/" + connect::escape_path_segment(uid));
+  ApiRequest req = request("DELETE", app_path(c) + "/users/" + connect::escape_path_segment(uid));
   req.query.emplace_back("sendEmail", in.value("send_email", false) ? "true" : "false");
   auto r = co_await c.send(std::move(req));
   Json out = {{"app_id", in["app_id"]}, {"user_id", uid}, {"already", false}};
@@ -148,7 +140,7 @@ asio::awaitable<Result<Json>> assign_group_to_app(Call& c) {
   Json body = Json::object();
   if (in.contains("priority")) body["priority"] = in["priority"];
   if (in.contains("profile")) body["profile"] = in["profile"];
-  auto r = co_await c.send(make_request("PUT", app_path(c) + "/groups/" + seg(in["group_id"]), body));
+  auto r = co_await c.send(request("PUT", app_path(c) + "/groups/" + seg(in["group_id"]), body));
   if (!r.ok()) co_return r.error();
   // A PUT of an existing assignment answers 200 too: `already` cannot be told from Okta's answer.
   co_return c.finish(
@@ -157,7 +149,7 @@ asio::awaitable<Result<Json>> assign_group_to_app(Call& c) {
 
 asio::awaitable<Result<Json>> unassign_group_from_app(Call& c) {
   const Json& in = c.in();
-  auto r = co_await c.send(make_request("DELETE", app_path(c) + "/groups/" + seg(in["group_id"])));
+  auto r = co_await c.send(request("DELETE", app_path(c) + "/groups/" + seg(in["group_id"])));
   Json out = {{"app_id", in["app_id"]}, {"group_id", in["group_id"]}, {"already", false}};
   if (r.ok()) co_return c.finish(std::move(out));
   if (names_type(r.error(), "AppInstance") || !c.already(r.error(), {"E0000007"})) co_return r.error();
@@ -167,7 +159,7 @@ asio::awaitable<Result<Json>> unassign_group_from_app(Call& c) {
 
 asio::awaitable<Result<Json>> list_user_app_links(Call& c) {
   // Not paginated in Okta: one answer holds every link (a page_size is sent only when given).
-  auto r = co_await c.list(make_request("GET", "/api/v1/users/" + seg(c.in()["user_id"]) + "/appLinks"), {}, 0);
+  auto r = co_await c.list(request("GET", "/api/v1/users/" + seg(c.in()["user_id"]) + "/appLinks"), {}, 0);
   co_return r;
 }
 

@@ -12,14 +12,6 @@ namespace {
 
 using connect::ApiRequest;
 
-ApiRequest make_request(std::string method, std::string path, std::optional<Json> body = std::nullopt) {
-  ApiRequest r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  r.json_body = std::move(body);
-  return r;
-}
-
 std::string hook_path(const Call& c) { return "/api/v1/eventHooks/" + seg(c.in()["event_hook_id"]); }
 
 Json hook_outputs(Json hook) {
@@ -65,20 +57,20 @@ void apply_inputs(const Json& in, Json& body) {
 asio::awaitable<Result<Json>> create_event_hook(Call& c) {
   Json body = Json::object();
   apply_inputs(c.in(), body);
-  auto r = co_await c.send(make_request("POST", "/api/v1/eventHooks", body));
+  auto r = co_await c.send(request("POST", "/api/v1/eventHooks", body));
   if (!r.ok()) co_return r.error();
   co_return c.finish(hook_outputs(std::move(r->json)));
 }
 
 asio::awaitable<Result<Json>> get_event_hook(Call& c) {
-  auto r = co_await c.send(make_request("GET", hook_path(c)));
+  auto r = co_await c.send(request("GET", hook_path(c)));
   if (!r.ok()) co_return r.error();
   co_return c.finish(hook_outputs(std::move(r->json)));
 }
 
 asio::awaitable<Result<Json>> list_event_hooks(Call& c) {
   // Okta answers every hook at once (the list is not paged): no limit is sent unless given.
-  auto r = co_await c.list(make_request("GET", "/api/v1/eventHooks"), {}, 0);
+  auto r = co_await c.list(request("GET", "/api/v1/eventHooks"), {}, 0);
   co_return r;
 }
 
@@ -91,13 +83,13 @@ asio::awaitable<Result<Json>> update_event_hook(Call& c) {
                           "`events`, `headers` and/or `auth_header`");
   // PUT replaces the hook: start from the current one. Okta never shows the auth header's
   // value; an authScheme sent without one keeps the stored value.
-  auto cur = co_await c.send(make_request("GET", hook_path(c)));
+  auto cur = co_await c.send(request("GET", hook_path(c)));
   if (!cur.ok()) co_return cur.error();
   Json body = Json::object();
   for (const char* k : {"name", "events", "channel"})
     if (cur->json.contains(k)) body[k] = cur->json[k];
   apply_inputs(in, body);
-  auto r = co_await c.send(make_request("PUT", hook_path(c), body));
+  auto r = co_await c.send(request("PUT", hook_path(c), body));
   if (!r.ok()) co_return r.error();
   co_return c.finish(hook_outputs(std::move(r->json)));
 }
@@ -105,7 +97,7 @@ asio::awaitable<Result<Json>> update_event_hook(Call& c) {
 // Okta answers 200 with the hook when it is already in the asked-for state, so running
 // either twice is harmless and there is nothing to converge.
 asio::awaitable<Result<Json>> lifecycle(Call& c, const char* op) {
-  auto r = co_await c.send(make_request("POST", hook_path(c) + "/lifecycle/" + op));
+  auto r = co_await c.send(request("POST", hook_path(c) + "/lifecycle/" + op));
   if (!r.ok()) co_return r.error();
   co_return c.finish(hook_outputs(std::move(r->json)));
 }
@@ -130,13 +122,13 @@ asio::awaitable<Result<Json>> delete_event_hook(Call& c) {
   Json gone = {{"event_hook_id", in["event_hook_id"]}, {"deleted", false}, {"already", true}};
   // Okta deletes only INACTIVE hooks (E0000001 otherwise).
   if (in.value("deactivate_first", true)) {
-    auto d = co_await c.send(make_request("POST", hook_path(c) + "/lifecycle/deactivate"));
+    auto d = co_await c.send(request("POST", hook_path(c) + "/lifecycle/deactivate"));
     if (!d.ok()) {
       if (c.already(d.error(), {"E0000007"})) co_return c.finish(std::move(gone));
       co_return d.error();
     }
   }
-  auto r = co_await c.send(make_request("DELETE", hook_path(c)));
+  auto r = co_await c.send(request("DELETE", hook_path(c)));
   if (!r.ok()) {
     if (c.already(r.error(), {"E0000007"})) co_return c.finish(std::move(gone));
     co_return r.error();

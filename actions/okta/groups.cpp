@@ -16,14 +16,6 @@ namespace {
 
 using connect::ApiRequest;
 
-ApiRequest make_request(std::string method, std::string path, std::optional<Json> body = std::nullopt) {
-  ApiRequest r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  r.json_body = std::move(body);
-  return r;
-}
-
 std::string group_path(const Call& c) { return "/api/v1/groups/" + seg(c.in()["group_id"]); }
 
 std::string group_name(const Json& group) {
@@ -119,7 +111,7 @@ std::string filter_literal(const std::string& v) {
 // kept when `keep` says so. q answers cannot be paged in Okta and stop at 300 by default,
 // so the largest page Okta allows is asked for; a next link, if any, is followed all the same.
 asio::awaitable<Result<Json>> groups_named(Call& c, const std::string& name, std::function<bool(const Json&)> keep) {
-  ApiRequest req = make_request("GET", "/api/v1/groups");
+  ApiRequest req = request("GET", "/api/v1/groups");
   req.query.emplace_back("q", name);
   auto r = co_await c.list(std::move(req), std::move(keep), 10000);
   co_return r;
@@ -134,7 +126,7 @@ asio::awaitable<Result<Json>> create_group(Call& c) {
   profile["name"] = name;
   if (in.contains("description")) profile["description"] = in["description"];
   // (Bodies are built before co_await: GCC 12 miscompiles braced JSON literals inside it.)
-  ApiRequest req = make_request("POST", "/api/v1/groups", Json{{"profile", profile}});
+  ApiRequest req = request("POST", "/api/v1/groups", Json{{"profile", profile}});
   auto r = co_await c.send(std::move(req));
   if (r.ok()) {
     Json out = group_outputs(std::move(r->json));
@@ -162,7 +154,7 @@ asio::awaitable<Result<Json>> create_group(Call& c) {
 }
 
 asio::awaitable<Result<Json>> get_group(Call& c) {
-  auto r = co_await c.send(make_request("GET", group_path(c)));
+  auto r = co_await c.send(request("GET", group_path(c)));
   if (!r.ok()) co_return r.error();
   co_return c.finish(group_outputs(std::move(r->json)));
 }
@@ -174,7 +166,7 @@ asio::awaitable<Result<Json>> update_group(Call& c) {
                           "okta.update_group: nothing to change: give `name`, `description` and/or `profile`");
   // Okta's PUT replaces the whole profile: start from the current one so that what the step
   // does not mention stays as it is.
-  auto cur = co_await c.send(make_request("GET", group_path(c)));
+  auto cur = co_await c.send(request("GET", group_path(c)));
   if (!cur.ok()) co_return cur.error();
   Json profile = cur->json.is_object() ? cur->json.value("profile", Json::object()) : Json::object();
   if (!profile.is_object()) profile = Json::object();
@@ -187,14 +179,14 @@ asio::awaitable<Result<Json>> update_group(Call& c) {
     }
   if (in.contains("name")) profile["name"] = in["name"];
   if (in.contains("description")) profile["description"] = in["description"];
-  ApiRequest req = make_request("PUT", group_path(c), Json{{"profile", profile}});
+  ApiRequest req = request("PUT", group_path(c), Json{{"profile", profile}});
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();
   co_return c.finish(group_outputs(std::move(r->json)));
 }
 
 asio::awaitable<Result<Json>> delete_group(Call& c) {
-  auto r = co_await c.send(make_request("DELETE", group_path(c)));
+  auto r = co_await c.send(request("DELETE", group_path(c)));
   if (r.ok()) co_return c.finish({{"group_id", c.in()["group_id"]}, {"deleted", true}, {"already", false}});
   if (!c.already(r.error(), {"E0000007"})) co_return r.error();
   co_return c.finish({{"group_id", c.in()["group_id"]}, {"deleted", false}, {"already", true}});
@@ -236,7 +228,7 @@ asio::awaitable<Result<Json>> lookup_group_id_by_name(Call& c) {
 
 asio::awaitable<Result<Json>> list_groups(Call& c) {
   const Json& in = c.in();
-  ApiRequest req = make_request("GET", "/api/v1/groups");
+  ApiRequest req = request("GET", "/api/v1/groups");
   std::string filter = in.value("filter", std::string());
   std::string search = in.value("search", std::string());
   if (in.contains("changed_since")) {
@@ -267,13 +259,13 @@ asio::awaitable<Result<Json>> list_groups(Call& c) {
 }
 
 asio::awaitable<Result<Json>> list_group_members(Call& c) {
-  auto r = co_await c.list(make_request("GET", group_path(c) + "/users"));
+  auto r = co_await c.list(request("GET", group_path(c) + "/users"));
   co_return r;
 }
 
 asio::awaitable<Result<Json>> list_user_groups(Call& c) {
   // The endpoint takes no limit in Okta's contract: only a page_size the step gives is sent.
-  auto r = co_await c.list(make_request("GET", "/api/v1/users/" + seg(c.in()["user_id"]) + "/groups"), {}, 0);
+  auto r = co_await c.list(request("GET", "/api/v1/users/" + seg(c.in()["user_id"]) + "/groups"), {}, 0);
   co_return r;
 }
 
@@ -283,7 +275,7 @@ asio::awaitable<Result<Json>> add_user_to_group(Call& c) {
   const Json& in = c.in();
   auto uid = co_await user_id_of(c, in["user_id"]);
   if (!uid.ok()) co_return uid.error();
-  auto r = co_await c.send(make_request("PUT", group_path(c) + "/users/" + connect::escape_path_segment(*uid)));
+  auto r = co_await c.send(request("PUT", group_path(c) + "/users/" + connect::escape_path_segment(*uid)));
   if (!r.ok()) co_return r.error();
   // Okta answers 204 whether or not the user was a member: nothing tells the cases apart.
   co_return c.finish({{"group_id", in["group_id"]}, {"user_id", *uid}, {"member", true}, {"already", false}});
@@ -293,7 +285,7 @@ asio::awaitable<Result<Json>> remove_user_from_group(Call& c) {
   const Json& in = c.in();
   auto uid = co_await user_id_of(c, in["user_id"]);
   if (!uid.ok()) co_return uid.error();
-  auto r = co_await c.send(make_request("DELETE", group_path(c) + "/users/" + connect::escape_path_segment(*uid)));
+  auto r = co_await c.send(request("DELETE", group_path(c) + "/users/" + connect::escape_path_segment(*uid)));
   if (!r.ok()) co_return r.error();
   co_return c.finish({{"group_id", in["group_id"]}, {"user_id", *uid}, {"member", false}, {"already", false}});
 }
@@ -324,12 +316,12 @@ asio::awaitable<Result<Json>> is_user_in_group(Call& c) {
     Walk& w = user_turn ? by_user : by_group;
     ApiRequest req;
     if (w.started) {
-      req = make_request("GET", w.next);
+      req = request("GET", w.next);
     } else if (user_turn) {
-      req = make_request("GET", "/api/v1/users/" + seg(in["user_id"]) + "/groups");
+      req = request("GET", "/api/v1/users/" + seg(in["user_id"]) + "/groups");
       if (in.contains("page_size")) req.query.emplace_back("limit", std::to_string(page_size));
     } else {
-      req = make_request("GET", group_path(c) + "/users");
+      req = request("GET", group_path(c) + "/users");
       req.query.emplace_back("limit", std::to_string(page_size));
     }
     auto r = co_await c.send(std::move(req));

@@ -14,13 +14,6 @@ using connect::ApiRequest;
 
 constexpr int kLogPageLimit = 1000;  // Okta's largest System Log page
 
-ApiRequest make_request(std::string method, std::string path) {
-  ApiRequest r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  return r;
-}
-
 // Without a page_size, a plain step asks for no more than it may keep, so that a small
 // max_items does not cut a page in two (a cut page's `next` resumes after the whole page).
 int first_page_limit(const Json& in) {
@@ -44,7 +37,7 @@ asio::awaitable<Result<Json>> poll_logs(Call& c, ApiRequest first) {
     req = std::move(first);
     req.query.emplace_back("limit", std::to_string(page_size));
   } else {
-    req = make_request("GET", after);
+    req = request("GET", after);
   }
   Json items = Json::array();
   // `fetched_from` is the link of the page being read ("" for the first request of a run).
@@ -74,7 +67,7 @@ asio::awaitable<Result<Json>> poll_logs(Call& c, ApiRequest first) {
       break;
     }
     fetched_from = page->next_url;
-    req = make_request("GET", page->next_url);
+    req = request("GET", page->next_url);
   }
   Json out = {{"count", items.size()}, {"truncated", truncated}};
   out["next"] = next.empty() ? Json() : Json(next);
@@ -85,7 +78,7 @@ asio::awaitable<Result<Json>> poll_logs(Call& c, ApiRequest first) {
 
 asio::awaitable<Result<Json>> list_logs(Call& c) {
   const Json& in = c.in();
-  ApiRequest req = make_request("GET", "/api/v1/logs");
+  ApiRequest req = request("GET", "/api/v1/logs");
   for (const char* key : {"since", "until", "filter", "q"})
     if (in.contains(key)) req.query.emplace_back(key, in[key].get<std::string>());
   const std::string order = in.value("sort_order", std::string("ASCENDING"));
@@ -100,7 +93,7 @@ asio::awaitable<Result<Json>> list_logs(Call& c) {
 }
 
 asio::awaitable<Result<Json>> get_user_schema(Call& c) {
-  auto r = co_await c.send(make_request("GET", "/api/v1/meta/schemas/user/default"));
+  auto r = co_await c.send(request("GET", "/api/v1/meta/schemas/user/default"));
   if (!r.ok()) co_return r.error();
   Json custom = Json::array();
   const Json& schema = r->json;

@@ -19,6 +19,14 @@ bool text_contains(const Json& v, std::string_view needle) {
 
 }  // namespace
 
+connect::ApiRequest request(std::string method, std::string path, std::optional<Json> body) {
+  connect::ApiRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.json_body = std::move(body);
+  return r;
+}
+
 asio::awaitable<Result<connect::ApiResponse>> Call::send(connect::ApiRequest request) {
   auto r = co_await client_.call(std::move(request));
   if (r.ok()) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,9 @@ class OktaAction : public Action {
 // An action written as a function, for the many that are one or two calls.
 using RunFn = std::function<boost::asio::awaitable<Result<Json>>(Call&)>;
 std::unique_ptr<Action> make_action(const char* schema_path, ConnectionsPtr connections, RunFn run);
+
+// A request to `path` (relative to the connection's base URL, or a same-origin `next` link).
+connect::ApiRequest request(std::string method, std::string path, std::optional<Json> body = std::nullopt);
 
 // Path helpers: "/api/v1/users/" + seg(id).
 inline std::string seg(const Json& v) { return connect::escape_path_segment(v.get<std::string>()); }

@@ -8,13 +8,6 @@
 
 namespace spokeflow::okta {
 
-inline connect::ApiRequest request(std::string method, std::string path) {
-  connect::ApiRequest r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  return r;
-}
-
 inline const char* flag(bool b) { return b ? "true" : "false"; }
 
 inline std::string user_path(const Json& id_or_login) { return "/api/v1/users/" + seg(id_or_login); }

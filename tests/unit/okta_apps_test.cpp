@@ -10,6 +10,9 @@ using spokeflow::ErrorKind;
 using spokeflow::Json;
 using spokeflow::Result;
 using spokeflow::test::OktaFixture;
+using spokeflow::test::failed;
+using spokeflow::test::ids_of;
+using spokeflow::test::ok;
 
 namespace {
 
@@ -31,22 +34,6 @@ constexpr const char* kWiki = "0oaWiki0000000000001";
 constexpr const char* kCrm = "0oaCrm00000000000001";
 constexpr const char* kAlice = "00uAlice000000000001";
 constexpr const char* kCarol = "00uCarol000000000001";
-
-Json ok(Result<Json> r) {
-  REQUIRE_MESSAGE(r.ok(), r.error().message);
-  return std::move(*r);
-}
-
-const spokeflow::Error& failed(const Result<Json>& r) {
-  REQUIRE_MESSAGE(!r.ok(), "expected a failure, got " << r.value().dump());
-  return r.error();
-}
-
-std::set<std::string> ids_of(const Json& items) {
-  std::set<std::string> out;
-  for (const auto& i : items) out.insert(i.value("id", std::string()));
-  return out;
-}
 
 std::string path(const std::string& a, const std::string& b, const std::string& c = {}, const std::string& d = {}) {
   std::string p = "/api/v1/" + a + "/" + b;

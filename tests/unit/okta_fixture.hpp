@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "action/action.hpp"
@@ -111,5 +112,24 @@ class OktaFixture {
   std::shared_ptr<http::HttpClient> http;
   ActionRegistry registry;
 };
+
+// The outputs of a run that must succeed (the test stops with the error otherwise).
+inline Json ok(Result<Json> r) {
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  return std::move(*r);
+}
+
+// The error of a run that must fail.
+inline const Error& failed(const Result<Json>& r) {
+  REQUIRE_MESSAGE(!r.ok(), "expected a failure, got " << r.value().dump());
+  return r.error();
+}
+
+// The `id`s of a list of Okta objects.
+inline std::set<std::string> ids_of(const Json& items) {
+  std::set<std::string> out;
+  for (const auto& i : items) out.insert(i.value("id", std::string()));
+  return out;
+}
 
 }  // namespace spokeflow::test

@@ -12,6 +12,9 @@ using spokeflow::ErrorKind;
 using spokeflow::Json;
 using spokeflow::Result;
 using spokeflow::test::OktaFixture;
+using spokeflow::test::failed;
+using spokeflow::test::ids_of;
+using spokeflow::test::ok;
 
 namespace {
 
@@ -32,22 +35,6 @@ users:
   - {id: 00uGrace000000000001, login: grace@example.com, groups: [Big]}
   - {id: 00uHeidi000000000001, login: heidi@example.com}
 )";
-
-Json ok(Result<Json> r) {
-  REQUIRE_MESSAGE(r.ok(), r.error().message);
-  return std::move(*r);
-}
-
-const spokeflow::Error& failed(const Result<Json>& r) {
-  REQUIRE_MESSAGE(!r.ok(), "expected a failure, got " << r.value().dump());
-  return r.error();
-}
-
-std::set<std::string> ids_of(const Json& items) {
-  std::set<std::string> out;
-  for (const auto& i : items) out.insert(i.value("id", std::string()));
-  return out;
-}
 
 std::set<std::string> member_ids(OktaFixture& f, const std::string& gid) {
   return ids_of(f.raw_json("GET", "/api/v1/groups/" + gid + "/users"));

@@ -21,6 +21,9 @@ using spokeflow::ErrorKind;
 using spokeflow::Json;
 using spokeflow::Result;
 using spokeflow::test::OktaFixture;
+using spokeflow::test::failed;
+using spokeflow::test::ids_of;
+using spokeflow::test::ok;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -28,16 +31,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-Json ok(Result<Json> r) {
-  REQUIRE_MESSAGE(r.ok(), r.error().message);
-  return std::move(*r);
-}
-
-const spokeflow::Error& failed(const Result<Json>& r) {
-  REQUIRE_MESSAGE(!r.ok(), "expected a failure, got " << r.value().dump());
-  return r.error();
-}
 
 std::string iso_from_now(int seconds) {
   const std::time_t t = std::time(nullptr) + seconds;
