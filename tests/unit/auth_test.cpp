@@ -787,15 +787,16 @@ awaitable<void> browser(std::shared_ptr<http::HttpClient> http, std::string url,
 awaitable<void> login_flow(Fixture& f, Credential cred, std::shared_ptr<Vault> vault) {
   std::string shown, page, location;
   long status = 0;
-  auto http = f.http;
   auto ex = co_await asio::this_coro::executor;
-  auto refresh = co_await authorization_code_login(
-      f.connection, cred, f.secrets, f.http, [&shown, &page, &status, &location, http, ex](const std::string& url) {
-        shown = url;
-        asio::co_spawn(ex, browser(http, url, page, status, location), [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-      });
+  // A named std::function capturing only references: GCC 12 destroys a temporary lambda that
+  // is converted to a coroutine argument twice.
+  std::function<void(const std::string&)> show = [&shown, &page, &status, &location, &f, ex](const std::string& url) {
+    shown = url;
+    asio::co_spawn(ex, browser(f.http, url, page, status, location), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  };
+  auto refresh = co_await authorization_code_login(f.connection, cred, f.secrets, f.http, show);
   REQUIRE_MESSAGE(refresh.ok(), (refresh.ok() ? "" : refresh.error().message));
   CHECK(shown.rfind(f.sim.base_url() + "/oauth2/v1/authorize?response_type=code&client_id=" + kWebClient, 0) == 0);
   CHECK(shown.find("code_challenge_method=S256") != std::string::npos);

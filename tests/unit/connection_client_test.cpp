@@ -105,16 +105,20 @@ template <class T>
 T run(asio::io_context& io, std::function<awaitable<T>()> body, milliseconds limit = milliseconds(45000)) {
   std::optional<T> out;
   std::exception_ptr failure;
+  bool finished = false;  // the completion handler ran: nothing of this call is left in the loop
   asio::co_spawn(
       io,
       [&]() -> awaitable<void> {
         auto v = co_await body();
         out.emplace(std::move(v));
       },
-      [&](std::exception_ptr e) { failure = e; });
+      [&](std::exception_ptr e) {
+        failure = e;
+        finished = true;
+      });
   io.restart();
   const auto t0 = Clock::now();
-  while (!out && !failure) {
+  while (!finished) {
     io.run_one_for(milliseconds(100));
     REQUIRE_MESSAGE(Clock::now() - t0 < limit, "the test's coroutine did not finish in time");
   }
