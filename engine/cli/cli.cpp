@@ -134,11 +134,13 @@ bool looks_like_file(const std::string& ref) {
 
 // Everything a command that runs flows needs, wired once.
 struct Runtime {
+  // Declared in the order they must be built; destroyed in reverse, so the io_context
+  // outlives every timer and socket the connections and actions hold.
+  asio::io_context io{1};
+  ConnectSetup connect;
   ActionRegistry actions;
   std::unique_ptr<store::ExecutionStore> store;
   std::unique_ptr<flow::FlowLibrary> library;
-  asio::io_context io{1};
-  ConnectSetup connect;
   std::unique_ptr<run::Engine> engine;
 
   Runtime(const GlobalOptions& g, const std::function<void(ActionRegistry&)>& extra)

@@ -1,5 +1,7 @@
 #include "connect/auth.hpp"
 
+#include "common/url_encode.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -36,47 +38,13 @@ std::int64_t epoch_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// application/x-www-form-urlencoded and query components: everything but unreserved escaped.
-std::string form_escape(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3 / 2);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string form_unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 std::string encode_params(const Params& params) {
   std::string out;
   for (const auto& [k, v] : params) {
     if (!out.empty()) out.push_back('&');
-    out += form_escape(k) + "=" + form_escape(v);
+    out += percent_encode(k) + "=" + percent_encode(v);
   }
   return out;
 }
@@ -89,8 +57,8 @@ Params parse_params(std::string_view query) {
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (part.empty()) continue;
     auto eq = part.find('=');
-    out.emplace_back(form_unescape(part.substr(0, eq)),
-                     eq == std::string_view::npos ? std::string() : form_unescape(part.substr(eq + 1)));
+    out.emplace_back(percent_decode(part.substr(0, eq)),
+                     eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1)));
   }
   return out;
 }

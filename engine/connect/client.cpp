@@ -1,5 +1,7 @@
 #include "connect/client.hpp"
 
+#include "common/url_encode.hpp"
+
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
@@ -31,23 +33,6 @@ bool iequals(std::string_view a, std::string_view b) {
 bool icontains(std::string_view hay, std::string_view needle) {
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
                      [](char x, char y) { return lower(x) == lower(y); }) != hay.end();
-}
-
-// RFC 3986 unreserved characters stay; everything else is percent-encoded.
-std::string percent_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() + s.size() / 2);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
 }
 
 // "scheme://" at the start: an absolute URL rather than a path.
