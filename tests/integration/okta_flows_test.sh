@@ -184,6 +184,38 @@ TEMP=$("$SPOKEFLOW" executions show "$(echo "$OUT" | jq -r .execution_id)" --jso
 if [ -n "$TEMP" ] && [ "$TEMP" != "null" ] && [ "$TEMP" != "[REDACTED]" ]; then pass "the sealed temporary password opens"; else fail "the sealed temporary password opens: got [$TEMP]"; fi
 SENSITIVE+=("$TEMP")
 
+echo "# rate limits: 300 calls through a flow against a 50-per-2-s users bucket"
+cat > "$WORK/paced.yaml" <<'YAML'
+name: paced
+steps:
+  - id: calls
+    for_each: ${{ inputs.n }}
+    concurrency: 20
+    steps:
+      - id: one
+        action: okta.list_users
+        with: { max_items: 1, page_size: 1 }
+inputs:
+  n: { type: array, required: true }
+outputs:
+  count: ${{ steps.calls.outputs.count }}
+  failed: ${{ steps.calls.outputs.failed }}
+YAML
+curl -s -X PUT -H "Content-Type: application/json" -d '{"rate_limits": {"window_seconds": 2, "buckets": {"users": 50}}}' "$BASE/__sim/config" > /dev/null
+curl -s -X DELETE "$BASE/__sim/requests" > /dev/null
+seq 1 300 | jq -s '{n: .}' > "$WORK/n.json"
+T0=$(date +%s%N)
+run_stdout "$SPOKEFLOW" run "$WORK/paced.yaml" --inputs-file "$WORK/n.json" --json
+MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+expect_eq "300 paced calls succeed" "300/0" "$(echo "$OUT" | jq -r '"\(.outputs.count)/\(.outputs.failed)"')"
+SERVED=$(curl -s "$BASE/__sim/requests" | jq '[.. | objects | select(has("status") and has("target")) | select(.target | startswith("/api/v1/users"))] | length')
+THROTTLED=$(curl -s "$BASE/__sim/requests" | jq '[.. | objects | select(has("status") and has("target")) | select(.status == 429)] | length')
+echo "  (300 calls in $MS ms; okta-sim served $SERVED requests, $THROTTLED answered 429)"
+if [ "$THROTTLED" -le 3 ]; then pass "at most 3 answers of 429 ($THROTTLED)"; else fail "too many 429s: $THROTTLED"; fi
+# 300 calls at 50 per 2 s need 5 full windows after the first: about 10-12 s.
+if [ "$MS" -ge 9000 ] && [ "$MS" -le 20000 ]; then pass "paced to the limit (${MS} ms)"; else fail "300 calls took ${MS} ms (expected about 12 s)"; fi
+curl -s -X PUT -H "Content-Type: application/json" -d '{"rate_limits": {"window_seconds": 60, "buckets": {"users": 600}}}' "$BASE/__sim/config" > /dev/null
+
 echo "# secrets: nothing written holds one"
 # The activation link, reset link and temporary password the flows produced (opened above
 # with --reveal, which this loop's files do not include), plus the token in the links.
