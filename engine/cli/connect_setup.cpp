@@ -35,6 +35,9 @@ ConnectSetup ConnectSetup::load(const std::string& given, boost::asio::any_io_ex
     else s.vault_problem = vault.error().message;
   } else {
     s.vault_problem = key.error().message;
+    // A key that is there but refused (a loose file mode, a malformed value) deserves a word
+    // now: otherwise it only shows up later as "secret not found".
+    if (key.error().message.rfind("no master key", 0) != 0) spdlog::warn("vault unavailable: {}", s.vault_problem);
   }
 
   if (s.path.empty()) return s;
@@ -132,10 +135,11 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
     const connect::Credential* cred = c ? setup.config->credential_of(*c) : nullptr;
     if (!cred) continue;  // the loader already reported it
     for (const connect::SecretRef* ref : secret_refs(*cred)) {
-      // A refresh token that `auth login` has not stored yet is not an error of the flow.
       auto v = setup.secrets->resolve(*ref);
-      if (!v.ok())
-        diags.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message);
+      if (!v.ok()) {
+        std::string hint = cred->refresh_token && ref == &*cred->refresh_token ? " (run `spokeflow auth login " + alias + "` to sign in)" : "";
+        diags.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message + hint);
+      }
     }
   }
 }

@@ -3,7 +3,9 @@
 # Markdown table (also written to build/bench/results.md).
 #   bash tests/bench/run.sh           quick: smaller counts, a 10 s rate-limit window
 #   bash tests/bench/run.sh --full    the issue's sizes and Okta's 60 s window
-# Not part of the test command. Still missing: the Okta Node.js SDK baseline (issue 6).
+# Not part of the test command. Each Okta workload is followed by the same workload through the
+# Okta Node.js SDK (tests/bench/node, installed from npm on first use) against a fresh okta-sim
+# with the same seed and config; its rows start with "Node SDK:". Without node/npm they say skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FULL=0
@@ -51,6 +53,31 @@ YAML
 }
 stop_sim() { kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; SIM_PID=; }
 export BENCH_OKTA_TOKEN=bench-token-0123456789 SPOKEFLOW_CONNECTIONS=$WORK/connections.yaml
+
+# The Node SDK baseline: install once (node_modules is kept between runs); any problem turns the
+# baseline rows into "skipped" rows that say why, the spokeflow rows still run.
+NODE_DIR=$PWD/tests/bench/node
+NODE_SKIP=
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  NODE_SKIP="node or npm not found on PATH"
+elif [ ! -d "$NODE_DIR/node_modules/@okta/okta-sdk-nodejs" ]; then
+  echo "# installing the Okta Node.js SDK baseline into $NODE_DIR/node_modules"
+  if ! (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error) > "$OUTDIR/npm-install.log" 2>&1; then
+    NODE_SKIP="npm install failed, see $OUTDIR/npm-install.log"
+  fi
+fi
+NODE_VERSIONS=
+[ -z "$NODE_SKIP" ] && NODE_VERSIONS="@okta/okta-sdk-nodejs $(jq -r .version "$NODE_DIR/node_modules/@okta/okta-sdk-nodejs/package.json") on node $(node --version)"
+ratio() { awk "BEGIN{ if ($2 > 0) printf \"spokeflow %.1fx\", $1/$2; else print \"no ratio\" }"; }  # ratio SPOKEFLOW_RATE NODE_RATE
+node_baseline() {  # node_baseline MODE ARGS...: runs baseline.mjs against $BASE, sets NODE_OUT or NODE_ERR
+  NODE_OUT=; NODE_ERR=
+  if NODE_OUT=$(cd "$NODE_DIR" && node baseline.mjs "$1" "$BASE" "$BENCH_OKTA_TOKEN" "${@:2}" 2> "$WORK/node.err"); then
+    return 0
+  fi
+  NODE_ERR="baseline.mjs failed: $(head -c 300 "$WORK/node.err" | tr '\n|' '  ')"
+  return 1
+}
+
 UNLIMITED='rate_limits: { window_seconds: 60, concurrency: 100000, default: 100000000,
   buckets: { users: 100000000, user_get: 100000000, user: 100000000, groups: 100000000, apps: 100000000,
              logs: 100000000, event_hooks: 100000000, schemas: 100000000, oauth_token: 100000000, default: 100000000 } }'
@@ -99,8 +126,24 @@ YAML
   stop_sim
   lat=$("$SPOKEFLOW" executions list --flow bench_onboard --limit $EXECS --json | jq -r '[.[].duration_ms] | sort | "\(.[(length*0.5|floor)]) \(.[(length*0.99|floor)])"')
   cpu=$(awk '{printf "%.0f", ($1+$2)*1000000/'"$EXECS"'}' "$WORK/cpu.txt")
+  sf_rate=$(awk "BEGIN{printf \"%.0f\", $EXECS*1000/$ms}")
   row "executions/s at concurrency $conc ($EXECS executions, $(jq -r .status "$WORK/tp.json"))" \
-      "$(awk "BEGIN{printf \"%.0f\", $EXECS*1000/$ms}")/s" "p50 ${lat% *} ms, p99 ${lat#* } ms, ${cpu} us CPU per execution"
+      "$sf_rate/s" "p50 ${lat% *} ms, p99 ${lat#* } ms, ${cpu} us CPU per execution"
+  if [ -n "$NODE_SKIP" ]; then
+    row "Node SDK: executions/s at concurrency $conc" "skipped" "$NODE_SKIP"
+    continue
+  fi
+  start_sim "$WORK/seed.yaml" "$WORK/unlimited.yaml"
+  gid=$(curl -s -H "Authorization: SSWS $BENCH_OKTA_TOKEN" "$BASE/api/v1/groups?q=Bench" | jq -r '.[0].id')
+  if node_baseline throughput "$gid" $EXECS $conc; then
+    o=$NODE_OUT
+    row "Node SDK: executions/s at concurrency $conc ($EXECS executions, $(jq -r .failed <<< "$o") failed)" \
+        "$(jq -r '.per_s | round' <<< "$o")/s" \
+        "$(jq -r '"p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, \(.cpu_us_per_exec) us CPU per execution"' <<< "$o"); $(ratio "$sf_rate" "$(jq -r .per_s <<< "$o")")"
+  else
+    row "Node SDK: executions/s at concurrency $conc" "failed" "$NODE_ERR"
+  fi
+  stop_sim
 done
 
 echo "# rate pacing: activations against a $LIMIT-per-${WINDOW}s bucket, concurrency cap 35"
@@ -136,9 +179,28 @@ t0=$(now_ms)
 ms=$(( $(now_ms) - t0 ))
 n429=$(curl -s "$BASE/__sim/requests" | jq '[.. | objects | select(has("status") and has("target")) | select(.status == 429)] | length')
 stop_sim
+sf_rate=$(awk "BEGIN{printf \"%.1f\", $STAGED*1000/$ms}")
 row "activations paced ($STAGED; $(jq -r '"\(.outputs.count) done, \(.outputs.failed) failed"' "$WORK/paced.json"))" \
-    "$(awk "BEGIN{printf \"%.1f\", $STAGED*1000/$ms}")/s, $n429 x 429" \
+    "$sf_rate/s, $n429 x 429" \
     "limit $LIMIT per ${WINDOW}s; $STAGED in $ms ms"
+if [ -n "$NODE_SKIP" ]; then
+  row "Node SDK: activations paced ($STAGED)" "skipped" "$NODE_SKIP"
+else
+  # Same staged seed and limits, fresh sim (fresh rate windows); 35 activations in flight, the
+  # SDK's default 429 handling (wait for X-Rate-Limit-Reset + 1 s, at most 2 retries).
+  start_sim "$WORK/staged.json" "$WORK/paced.yaml"
+  curl -s -X DELETE "$BASE/__sim/requests" > /dev/null
+  if node_baseline pacing 35; then
+    o=$NODE_OUT
+    n429=$(curl -s "$BASE/__sim/requests" | jq '[.. | objects | select(has("status") and has("target")) | select(.status == 429)] | length')
+    row "Node SDK: activations paced ($STAGED; $(jq -r '"\(.n - .failed) done, \(.failed) failed"' <<< "$o"))" \
+        "$(jq -r .per_s <<< "$o")/s, $n429 x 429" \
+        "limit $LIMIT per ${WINDOW}s; $(jq -r .n <<< "$o") in $(jq -r .ms <<< "$o") ms; $(ratio "$sf_rate" "$(jq -r .per_s <<< "$o")")"
+  else
+    row "Node SDK: activations paced ($STAGED)" "failed" "$NODE_ERR"
+  fi
+  stop_sim
+fi
 
 echo "# streaming okta.list_users"
 line=$(BUILD=$BUILD bash tests/bench/okta_stream_bench.sh $STREAM 8 | tail -1)
@@ -153,7 +215,12 @@ row "okta.list_users as a for_each source ($STREAM users)" "$(echo "$line" | gre
   echo "| --- | --- | --- |"
   printf '%s\n' "${ROWS[@]}"
   echo
-  echo "Okta Node.js SDK baseline: not measured yet."
+  if [ -n "$NODE_SKIP" ]; then
+    echo "Okta Node.js SDK baseline: skipped ($NODE_SKIP)."
+  else
+    echo "Okta Node.js SDK baseline (\"Node SDK:\" rows): $NODE_VERSIONS, default client and 429 retry policy (maxRetries 2),"
+    echo "each run against a fresh okta-sim with the same seed and config as the spokeflow row above it; \"spokeflow Nx\" is spokeflow's rate over the SDK's."
+  fi
 } > "$OUTDIR/results.md"
 echo
 cat "$OUTDIR/results.md"
