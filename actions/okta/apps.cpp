@@ -21,16 +21,6 @@ bool names_type(const Error& e, const std::string& what) {
   return e.details.is_object() && e.details.value("errorSummary", std::string()).find(tag) != std::string::npos;
 }
 
-std::string filter_literal(const std::string& v) {
-  std::string out = "\"";
-  for (char ch : v) {
-    if (ch == '"' || ch == '\\') out.push_back('\\');
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
-}
-
 Json app_outputs(Json app) {
   Json out = Json::object();
   out["app_id"] = app.is_object() ? app.value("id", Json()) : Json();

@@ -97,16 +97,6 @@ std::optional<std::string> normalize_timestamp(const std::string& text) {
   return std::string(buf);
 }
 
-std::string filter_literal(const std::string& v) {
-  std::string out = "\"";
-  for (char ch : v) {
-    if (ch == '"' || ch == '\\') out.push_back('\\');
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
-}
-
 // Every group whose name starts with `name` (Okta's q is a prefix match, case-insensitive),
 // kept when `keep` says so. q answers cannot be paged in Okta and stop at 300 by default,
 // so the largest page Okta allows is asked for; a next link, if any, is followed all the same.

@@ -27,6 +27,16 @@ connect::ApiRequest request(std::string method, std::string path, std::optional<
   return r;
 }
 
+std::string filter_literal(std::string_view text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  out.push_back('"');
+  return out;
+}
+
 asio::awaitable<Result<connect::ApiResponse>> Call::send(connect::ApiRequest request) {
   auto r = co_await client_.call(std::move(request));
   if (r.ok()) {

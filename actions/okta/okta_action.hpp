@@ -80,6 +80,10 @@ std::unique_ptr<Action> make_action(const char* schema_path, ConnectionsPtr conn
 // A request to `path` (relative to the connection's base URL, or a same-origin `next` link).
 connect::ApiRequest request(std::string method, std::string path, std::optional<Json> body = std::nullopt);
 
+// `text` as a double-quoted literal of an Okta `filter`/`search` expression (quotes and
+// backslashes escaped).
+std::string filter_literal(std::string_view text);
+
 // Path helpers: "/api/v1/users/" + seg(id).
 inline std::string seg(const Json& v) { return connect::escape_path_segment(v.get<std::string>()); }
 

@@ -24,17 +24,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// A value inside a double-quoted Okta filter/search literal.
-std::string filter_literal(std::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    if (ch == '"' || ch == '\\') out.push_back('\\');
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string login_of(const Json& user) {
   if (!user.is_object()) return {};
   auto p = user.find("profile");

@@ -14,6 +14,7 @@
 #include "connect/config.hpp"
 #include "connect/secrets.hpp"
 #include "connect/vault.hpp"
+#include "test_util.hpp"
 
 // Failed comparisons of diagnostic lists print every line.
 namespace doctest {
@@ -32,34 +33,12 @@ using namespace spokeflow::connect;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+using EnvVar = spokeflow::test::EnvVar;
+
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("spokeflow-conncfg-" + new_sortable_id());
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-struct EnvVar {
-  std::string name;
-  std::optional<std::string> old;
-  EnvVar(std::string n, const char* value) : name(std::move(n)) {
-    if (const char* v = std::getenv(name.c_str())) old = v;
-    if (value)
-      ::setenv(name.c_str(), value, 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-  ~EnvVar() {
-    if (old)
-      ::setenv(name.c_str(), old->c_str(), 1);
-    else
-      ::unsetenv(name.c_str());
-  }
+struct TempDir : spokeflow::test::TempDir {
+  TempDir() : spokeflow::test::TempDir("spokeflow-conncfg-") {}
 };
 
 void write_file(const std::string& path, const std::string& text) {

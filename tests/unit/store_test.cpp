@@ -5,20 +5,16 @@
 
 #include "common/ids.hpp"
 #include "store/store.hpp"
+#include "test_util.hpp"
 
 using namespace spokeflow;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("spokeflow-store-" + new_sortable_id());
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
+struct TempDir : spokeflow::test::TempDir {
+  TempDir() : spokeflow::test::TempDir("spokeflow-store-") {}
+};
 store::ExecutionRecord make_exec(const std::string& flow, const std::string& parent = {}) {
   store::ExecutionRecord r;
   r.id = new_sortable_id();

@@ -15,44 +15,22 @@
 #include "common/scrub.hpp"
 #include "connect/secrets.hpp"
 #include "connect/vault.hpp"
+#include "test_util.hpp"
 
 using namespace spokeflow;
 using namespace spokeflow::connect;
 namespace fs = std::filesystem;
 
+using EnvVar = spokeflow::test::EnvVar;
+
 namespace {
+
+struct TempDir : spokeflow::test::TempDir {
+  TempDir() : spokeflow::test::TempDir("spokeflow-vault-") {}
+};
 
 constexpr const char* kHexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 constexpr const char* kOtherHexKey = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("spokeflow-vault-" + new_sortable_id());
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-// Sets (or unsets) an environment variable for one scope.
-struct EnvVar {
-  std::string name;
-  std::optional<std::string> old;
-  EnvVar(std::string n, const char* value) : name(std::move(n)) {
-    if (const char* v = std::getenv(name.c_str())) old = v;
-    if (value)
-      ::setenv(name.c_str(), value, 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-  ~EnvVar() {
-    if (old)
-      ::setenv(name.c_str(), old->c_str(), 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-};
 
 MasterKey key(const char* hex = kHexKey) { return MasterKey::from_text(hex).value(); }
 
