@@ -2,21 +2,61 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bitset>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <shared_mutex>
-#include <set>
+#include <unordered_map>
+#include <vector>
 
 #include "common/redact.hpp"
 
 namespace spokeflow {
 namespace {
 
+// Secrets are indexed by their first kMinLength bytes, so that a text is scanned once whatever
+// the number of secrets: a long run registers a few per execution (activation tokens, reset
+// links), and checking each one against every journaled string made scrubbing quadratic.
+constexpr std::size_t kPrefix = SecretScrubber::kMinLength;
+static_assert(kPrefix == sizeof(std::uint32_t));
+
+std::uint32_t prefix_at(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
 struct Registry {
   mutable std::shared_mutex mu;
-  // Longest first, so that a secret containing another is replaced whole.
-  std::set<std::string, bool (*)(const std::string&, const std::string&)> secrets{
-      [](const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() > b.size() : a < b; }};
+  // prefix -> secrets starting with it, longest first, so that a secret containing another
+  // is replaced whole.
+  std::unordered_map<std::uint32_t, std::vector<std::string>> by_prefix;
+  // One bit per hashed prefix: most positions of most texts are rejected here.
+  std::bitset<1 << 16> maybe;
   std::atomic<bool> any{false};
+
+  static std::size_t bit(std::uint32_t prefix) { return (prefix * 2654435761u) >> 16; }
+
+  void add(std::string_view secret) {
+    const std::uint32_t key = prefix_at(secret.data());
+    auto& list = by_prefix[key];
+    if (std::find(list.begin(), list.end(), secret) != list.end()) return;
+    auto at = std::find_if(list.begin(), list.end(), [&](const std::string& s) { return s.size() < secret.size(); });
+    list.emplace(at, secret);
+    maybe.set(bit(key));
+  }
+
+  // The longest secret that starts at text[i], or nullptr.
+  const std::string* match_at(std::string_view text, std::size_t i) const {
+    const std::uint32_t key = prefix_at(text.data() + i);
+    if (!maybe.test(bit(key))) return nullptr;
+    auto it = by_prefix.find(key);
+    if (it == by_prefix.end()) return nullptr;
+    for (const auto& s : it->second)
+      if (text.size() - i >= s.size() && text.compare(i, s.size(), s) == 0) return &s;
+    return nullptr;
+  }
 };
 
 Registry& registry() {
@@ -24,27 +64,33 @@ Registry& registry() {
   return r;
 }
 
-bool contains_any(const std::string& text, const Registry& r) {
-  for (const auto& s : r.secrets)
-    if (text.find(s) != std::string::npos) return true;
+bool contains_any(std::string_view text, const Registry& r) {
+  for (std::size_t i = 0; i + kPrefix <= text.size(); ++i)
+    if (r.match_at(text, i)) return true;
   return false;
 }
 
-std::string replace_all(std::string text, const Registry& r) {
-  for (const auto& s : r.secrets) {
-    std::size_t pos = 0;
-    while ((pos = text.find(s, pos)) != std::string::npos) {
-      text.replace(pos, s.size(), kRedacted);
-      pos += std::char_traits<char>::length(kRedacted);
+// Leftmost-longest: scanning left to right, each registered secret found becomes kRedacted.
+std::string replace_all(std::string_view text, const Registry& r) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i + kPrefix <= text.size()) {
+    if (const std::string* s = r.match_at(text, i)) {
+      out += kRedacted;
+      i += s->size();
+    } else {
+      out += text[i++];
     }
   }
-  return text;
+  out.append(text.substr(i));
+  return out;
 }
 
 void scrub_in_place(Json& v, const Registry& r) {
   if (v.is_string()) {
     auto& s = v.get_ref<std::string&>();
-    if (contains_any(s, r)) s = replace_all(std::move(s), r);
+    if (contains_any(s, r)) s = replace_all(s, r);
   } else if (v.is_array()) {
     for (auto& item : v) scrub_in_place(item, r);
   } else if (v.is_object()) {
@@ -72,7 +118,7 @@ void SecretScrubber::add(std::string_view secret) {
   if (secret.size() < kMinLength || secret == kRedacted) return;
   auto& r = registry();
   std::unique_lock lock(r.mu);
-  r.secrets.emplace(secret);
+  r.add(secret);
   r.any = true;
 }
 
@@ -89,7 +135,7 @@ std::string SecretScrubber::scrub(std::string text) const {
   if (!r.any) return text;
   std::shared_lock lock(r.mu);
   if (!contains_any(text, r)) return text;
-  return replace_all(std::move(text), r);
+  return replace_all(text, r);
 }
 
 Json SecretScrubber::scrub(const Json& value) const {
@@ -105,7 +151,8 @@ Json SecretScrubber::scrub(const Json& value) const {
 void SecretScrubber::clear() {
   auto& r = registry();
   std::unique_lock lock(r.mu);
-  r.secrets.clear();
+  r.by_prefix.clear();
+  r.maybe.reset();
   r.any = false;
 }
 

@@ -119,3 +119,26 @@ TEST_CASE("the scrubber removes registered secrets from text and JSON") {
   CHECK(v["x"] == "Bearer tok-998877");
   s.clear();
 }
+
+TEST_CASE("the scrubber finds each of many secrets, at text edges and when secrets share a prefix") {
+  auto& s = SecretScrubber::instance();
+  s.clear();
+  // A long run registers a few secrets per execution; all of them stay in force.
+  for (int i = 0; i < 5000; ++i) s.add("act-token-" + std::to_string(i) + "-zz");
+  s.add("act-token");  // a prefix of the others, shorter: the longer match wins where both start
+  s.add("ends");
+  CHECK(s.scrub(std::string("act-token-4999-zz")) == "[REDACTED]");
+  CHECK(s.scrub(std::string("x act-token-17-zz y act-token-18 z")) == "x [REDACTED] y [REDACTED]-18 z");
+  CHECK(s.scrub(std::string("it ends")) == "it [REDACTED]");
+  CHECK(s.scrub(std::string("act-toke")) == "act-toke");
+  CHECK(s.scrub(std::string("act-token-5000-zz")) == "[REDACTED]-5000-zz");
+  CHECK(s.scrub(std::string("")).empty());
+  CHECK(s.scrub(std::string("abc")) == "abc");
+  Json v = {{"deep", {{"list", {"ok", "pre act-token-42-zzpost"}}}}};
+  CHECK(s.scrub(v)["deep"]["list"][1] == "pre [REDACTED]post");
+  // Adding the same secret twice keeps one entry; adjacent secrets are both replaced.
+  s.add("ends");
+  CHECK(s.scrub(std::string("endsends")) == "[REDACTED][REDACTED]");
+  s.clear();
+  CHECK(s.scrub(std::string("act-token-1-zz")) == "act-token-1-zz");
+}
