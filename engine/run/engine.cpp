@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -184,22 +185,47 @@ struct Engine::Impl {
 
   // ---- records ----------------------------------------------------------------------------
 
-  bool flush_posted = false;
+  // Every record is group-committed: written into the store's open batch, which is committed
+  // once the loop has run the handlers that were ready when the first record of the batch was
+  // written, so that executions progressing together share one commit. Before anything that
+  // must not be repeated after a crash (an action with effects outside the process, a wait)
+  // the step awaits committed(): its start, and everything recorded before it, is then on disk.
+  // A crash can lose the records of the last few hundred microseconds; resume then re-runs an
+  // action whose end was not yet committed (as if the crash had hit during the call), which
+  // the Okta actions converge on (`if_already`).
+  bool commit_posted = false;
+  std::vector<asio::any_completion_handler<void(std::exception_ptr)>> commit_waiters;
 
-  // A record must be durable before the engine goes on when losing it could repeat an effect
-  // outside the process: the start and end of actions that have such effects, and the
-  // waits and subflows whose progress resume relies on.
-  bool needs_durable_record(const Step& step, const std::string& status) const {
-    if (status == "running") return true;
-    switch (step.kind) {
-      case Step::Kind::action: {
-        const Action* a = actions.find(step.action);
-        return a == nullptr || !a->info().local;
-      }
-      case Step::Kind::wait:
-      case Step::Kind::subflow: return true;
-      default: return false;
+  void schedule_commit() {
+    if (commit_posted) return;
+    commit_posted = true;
+    asio::post(executor, [this] { commit(); });
+  }
+
+  void commit() {
+    commit_posted = false;
+    std::exception_ptr failure;
+    try {
+      store.flush();
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      spdlog::error("the execution store could not commit: {}; the records since the last commit are lost", e.what());
     }
+    auto waiters = std::move(commit_waiters);
+    commit_waiters.clear();
+    for (auto& w : waiters)
+      asio::post(executor, [w = std::move(w), failure]() mutable { std::move(w)(failure); });
+  }
+
+  // Resumes once everything recorded so far is committed; throws when the commit failed.
+  awaitable<void> committed() {
+    if (!store.has_batched()) co_return;
+    co_await asio::async_initiate<decltype(use_awaitable), void(std::exception_ptr)>(
+        [this](auto handler) {
+          commit_waiters.emplace_back(std::move(handler));
+          schedule_commit();
+        },
+        use_awaitable);
   }
 
   // `shown` (a redacted copy of `clear`) plus, when something was hidden and a sealer is set,
@@ -257,20 +283,8 @@ struct Engine::Impl {
     }
     if (result && result->status == "succeeded" && !step.stream_page)
       run.outputs = sealed_copy(result->outputs, std::move(run.outputs), ex.id + "/" + path);
-    if (needs_durable_record(step, status)) {
-      store.record_step(run);
-    } else {
-      // Losing this record in a crash only means re-running a step without outside
-      // effects, so it is group-committed; a flush is queued for when the loop is idle.
-      store.record_step_batched(run);
-      if (!flush_posted) {
-        flush_posted = true;
-        asio::post(executor, [this] {
-          flush_posted = false;
-          store.flush();
-        });
-      }
-    }
+    store.record_step(run, store::Durability::batched);
+    schedule_commit();
     if (result && options.on_step) {
       Json err = run.error;
       StepEvent ev;
@@ -568,6 +582,7 @@ struct Engine::Impl {
       // attempt is known to have been in flight and the next one gets a new number.
       started = now_unix_ms();
       journal(ex, step, path, attempt, "running", record_inputs, nullptr, started, 0);
+      co_await committed();
     }
     std::string connection = step.connection.empty() && info.name.rfind("okta.", 0) == 0 ? ex.flow->connection
                                                                                            : step.connection;
@@ -598,6 +613,7 @@ struct Engine::Impl {
     } else {
       started = now_unix_ms();
       journal(frame.ex(), step, path, attempt, "running", nullptr, nullptr, started, 0);
+      co_await committed();
     }
     Millis left = step.wait - Millis(now_unix_ms() - started);
     if (left.count() > 0 && !co_await sleep(left)) co_return cancelled_result(path);
@@ -1026,7 +1042,8 @@ struct Engine::Impl {
     rec.created_at = now_unix_ms();
     rec.parent_id = parent_id;
     rec.parent_step = parent_step;
-    store.create_execution(rec);
+    // A child's record joins the parent's batch; a top-level execution is on disk before it is handed out.
+    store.create_execution(rec, parent_id.empty() ? store::Durability::now : store::Durability::batched);
     // Sensitive inputs are stored redacted (and sealed when a sealer is set); the clear values
     // stay at hand for this process.
     clear_inputs.emplace(rec.id, inputs);
@@ -1090,7 +1107,7 @@ struct Engine::Impl {
       }
       spdlog::info("[{}] resuming {} ({} step runs in the journal)", id, flow->name, ex.journal.size());
     }
-    store.set_execution_running(id, started, options.owner);
+    store.set_execution_running(id, started, options.owner, store::Durability::batched);
 
     Frame top(ex, nullptr);
     std::string status = "succeeded";
@@ -1148,8 +1165,11 @@ struct Engine::Impl {
         outputs[name] = std::move(*v);
       }
     }
+    // A top-level result is on disk before it is reported; a child's is committed with its parent's next records.
     store.finish_execution(id, status, sealed_copy(outputs, SecretScrubber::instance().scrub(outputs), id + "/outputs"),
-                           SecretScrubber::instance().scrub(error), now_unix_ms());
+                           SecretScrubber::instance().scrub(error), now_unix_ms(),
+                           rec->parent_id.empty() ? store::Durability::now : store::Durability::batched);
+    if (!rec->parent_id.empty()) schedule_commit();
     outcome.status = status;
     outcome.outputs = std::move(outputs);
     outcome.error = std::move(error);

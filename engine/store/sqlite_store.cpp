@@ -178,6 +178,9 @@ class SqliteStore final : public ExecutionStore {
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
         "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status=excluded.status, inputs=excluded.inputs, "
         "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at");
+    savepoint_ = std::make_unique<Statement>(db_.get(), "SAVEPOINT write");
+    rollback_to_ = std::make_unique<Statement>(db_.get(), "ROLLBACK TO write");
+    release_ = std::make_unique<Statement>(db_.get(), "RELEASE write");
     Statement seq(db_.get(), "SELECT COALESCE(MAX(seq), 0) FROM step_runs");
     if (seq.next()) next_seq_ = seq.integer(0) + 1;
     seq.done();
@@ -195,20 +198,7 @@ class SqliteStore final : public ExecutionStore {
     if (!in_batch_) return;
     in_batch_ = false;
     batched_ = 0;
-    exec("COMMIT");
-  }
-
-  void create_execution(const ExecutionRecord& r) override {
-    flush();
-    exec("BEGIN IMMEDIATE");
     try {
-      insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
-      std::string inputs, trigger;
-      cap_value(r.inputs, cap_, &inputs);
-      cap_value(r.trigger, cap_, &trigger);
-      insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash).bind(5, inputs)
-          .bind(6, r.status).bind(7, trigger).bind(8, r.created_at).bind_time(9, r.started_at)
-          .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).run();
       exec("COMMIT");
     } catch (...) {
       exec_noexcept("ROLLBACK");
@@ -216,32 +206,73 @@ class SqliteStore final : public ExecutionStore {
     }
   }
 
-  void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner) override {
-    flush();
-    set_running_->bind(1, id).bind(2, started_at).bind(3, owner).run();
+  bool has_batched() const override { return in_batch_; }
+
+  void create_execution(const ExecutionRecord& r, Durability durability) override {
+    // Two statements: a savepoint keeps a failure of the second from leaving the first.
+    write(durability, [&] {
+      savepoint_->run();
+      try {
+        insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
+        std::string inputs, trigger;
+        cap_value(r.inputs, cap_, &inputs);
+        cap_value(r.trigger, cap_, &trigger);
+        insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash).bind(5, inputs)
+            .bind(6, r.status).bind(7, trigger).bind(8, r.created_at).bind_time(9, r.started_at)
+            .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).run();
+      } catch (...) {
+        if (!sqlite3_get_autocommit(db_.get())) {
+          rollback_to_->run();
+          release_->run();
+        }
+        throw;
+      }
+      release_->run();
+    });
+  }
+
+  void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner,
+                             Durability durability) override {
+    write(durability, [&] { set_running_->bind(1, id).bind(2, started_at).bind(3, owner).run(); });
   }
 
   bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) override {
-    flush();
-    claim_->bind(1, id).bind(2, expected_owner).bind(3, new_owner).run();
-    return sqlite3_changes(db_.get()) == 1;
+    bool claimed = false;
+    write(Durability::now, [&] {
+      claim_->bind(1, id).bind(2, expected_owner).bind(3, new_owner).run();
+      claimed = sqlite3_changes(db_.get()) == 1;
+    });
+    return claimed;
   }
 
   void finish_execution(const std::string& id, const std::string& status, const Json& outputs, const Json& error,
-                        std::int64_t finished_at) override {
-    flush();
-    finish_exec_->bind(1, id).bind(2, status);
-    bind_json(*finish_exec_, 3, outputs);
-    bind_json(*finish_exec_, 4, error);
-    finish_exec_->bind(5, finished_at).run();
+                        std::int64_t finished_at, Durability durability) override {
+    write(durability, [&] {
+      finish_exec_->bind(1, id).bind(2, status);
+      bind_json(*finish_exec_, 3, outputs);
+      bind_json(*finish_exec_, 4, error);
+      finish_exec_->bind(5, finished_at).run();
+    });
   }
 
-  void record_step(const StepRun& r) override {
-    write_step(r);
-    flush();
+  void record_step(const StepRun& r, Durability durability) override {
+    write(durability, [&] {
+      auto& s = *upsert_step_;
+      s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, next_seq_++)
+          .bind(5, r.kind).bind(6, r.status);
+      bind_json(s, 7, r.inputs);
+      bind_json(s, 8, r.outputs);
+      bind_json(s, 9, r.error);
+      s.bind_time(10, r.started_at).bind_time(11, r.finished_at).run();
+    });
   }
 
-  void record_step_batched(const StepRun& r) override {
+ private:
+  // Every write joins the open group-commit transaction (opening one when needed); `now` then
+  // commits the whole batch. A statement that fails is undone by SQLite alone, the batch
+  // before it stays; an error that made SQLite roll back the whole transaction ends the batch.
+  template <class Body>
+  void write(Durability durability, Body&& body) {
     std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now().time_since_epoch()).count();
     if (!in_batch_) {
@@ -249,19 +280,17 @@ class SqliteStore final : public ExecutionStore {
       in_batch_ = true;
       batch_started_ms_ = now;
     }
-    write_step(r);
-    if (++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs) flush();
-  }
-
- private:
-  void write_step(const StepRun& r) {
-    auto& s = *upsert_step_;
-    s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, next_seq_++)
-        .bind(5, r.kind).bind(6, r.status);
-    bind_json(s, 7, r.inputs);
-    bind_json(s, 8, r.outputs);
-    bind_json(s, 9, r.error);
-    s.bind_time(10, r.started_at).bind_time(11, r.finished_at).run();
+    try {
+      body();
+    } catch (...) {
+      if (sqlite3_get_autocommit(db_.get())) {
+        in_batch_ = false;
+        batched_ = 0;
+      }
+      throw;
+    }
+    if (durability == Durability::now || ++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs)
+      flush();
   }
 
  public:
@@ -384,7 +413,7 @@ class SqliteStore final : public ExecutionStore {
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;
   std::unique_ptr<Statement> insert_source_, insert_exec_, set_running_, claim_, finish_exec_,
-      upsert_step_;
+      upsert_step_, savepoint_, rollback_to_, release_;
 };
 #undef kSelectExec
 

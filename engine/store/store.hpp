@@ -52,26 +52,33 @@ struct ExecutionFilter {
   bool top_level_only = false; // leave out subflow executions
 };
 
+// When a write must be on disk. Writes go to disk in the order they were made, so a write
+// that is durable makes every write before it durable too.
+enum class Durability {
+  now,      // committed when the call returns
+  batched,  // group-committed: at the next `now` write or flush(), at the latest after
+            // kMaxBatchRecords writes or kMaxBatchAgeMs (checked at each write)
+};
+
 class ExecutionStore {
  public:
   virtual ~ExecutionStore() = default;
-  virtual void create_execution(const ExecutionRecord& record) = 0;
+  virtual void create_execution(const ExecutionRecord& record, Durability durability = Durability::now) = 0;
   // Marks it running (keeping the first start time) and owned by `owner`.
-  virtual void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner) = 0;
+  virtual void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner,
+                                     Durability durability = Durability::now) = 0;
   // Takes an unfinished execution over from `expected_owner` (who is known to be gone);
-  // false when someone else changed the owner first.
+  // false when someone else changed the owner first. Always durable: other processes race for it.
   virtual bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) = 0;
   virtual void finish_execution(const std::string& id, const std::string& status, const Json& outputs,
-                                const Json& error, std::int64_t finished_at) = 0;
-  // Inserts or replaces the run identified by (execution_id, path, attempt). Durable on return,
-  // together with every batched record before it.
-  virtual void record_step(const StepRun& run) = 0;
-  // The same, group-committed: durable at the next durable write or flush(), and at the
-  // latest after kMaxBatchRecords records or kMaxBatchAge. For records whose loss a resume
-  // repairs by re-running something harmless (steps without effects outside the process).
-  virtual void record_step_batched(const StepRun& run) = 0;
-  // Commits whatever is batched.
+                                const Json& error, std::int64_t finished_at, Durability durability = Durability::now) = 0;
+  // Inserts or replaces the run identified by (execution_id, path, attempt).
+  virtual void record_step(const StepRun& run, Durability durability = Durability::now) = 0;
+  // Commits whatever is batched. Throws std::runtime_error when the commit fails (the batch
+  // is then rolled back and lost).
   virtual void flush() = 0;
+  // Whether batched writes wait for a commit.
+  virtual bool has_batched() const = 0;
 
   virtual std::optional<ExecutionRecord> get_execution(const std::string& id) = 0;
   virtual std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) = 0;
