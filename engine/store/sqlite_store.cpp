@@ -5,18 +5,36 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "store/store.hpp"
 
 namespace spokeflow::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: status checks written as comparisons; an IN list made SQLite build a temporary table on
+//    every insert and update (about 30% of a step record's cost).
+constexpr int kSchemaVersion = 2;
 
 #define kSelectExec                                                                                               \
   "SELECT e.id, e.flow_name, e.flow_file, e.flow_hash, src.source, e.inputs, e.status, e.trigger, e.created_at, " \
   "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.owner FROM executions e "      \
   "JOIN flow_sources src ON src.hash = e.flow_hash"
+
+// From schema 1: the tables are rebuilt under the current definitions, rows kept as they are.
+constexpr const char* kMigrateFrom1Before = R"sql(
+DROP INDEX IF EXISTS executions_by_flow;
+DROP INDEX IF EXISTS executions_by_status;
+DROP INDEX IF EXISTS executions_by_parent;
+ALTER TABLE executions RENAME TO executions_v1;
+ALTER TABLE step_runs RENAME TO step_runs_v1;
+)sql";
+constexpr const char* kMigrateFrom1After = R"sql(
+INSERT INTO executions SELECT * FROM executions_v1;
+INSERT INTO step_runs SELECT * FROM step_runs_v1;
+DROP TABLE executions_v1;
+DROP TABLE step_runs_v1;
+)sql";
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS flow_sources(
@@ -29,7 +47,8 @@ CREATE TABLE IF NOT EXISTS executions(
   flow_file TEXT NOT NULL,
   flow_hash TEXT NOT NULL REFERENCES flow_sources(hash),
   inputs TEXT NOT NULL,
-  status TEXT NOT NULL CHECK(status IN ('queued','running','succeeded','failed','cancelled')),
+  status TEXT NOT NULL CHECK(status = 'queued' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR
+                             status = 'cancelled'),
   trigger TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   started_at INTEGER,
@@ -49,7 +68,7 @@ CREATE TABLE IF NOT EXISTS step_runs(
   attempt INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   kind TEXT NOT NULL,
-  status TEXT NOT NULL CHECK(status IN ('running','succeeded','failed','skipped')),
+  status TEXT NOT NULL CHECK(status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'skipped'),
   inputs TEXT,
   outputs TEXT,
   error TEXT,
@@ -156,7 +175,9 @@ class SqliteStore final : public ExecutionStore {
                                std::to_string(version) + ")");
     exec("BEGIN IMMEDIATE");
     try {
+      if (version == 1) exec(kMigrateFrom1Before);
       exec(kSchema);
+      if (version == 1) exec(kMigrateFrom1After);
       exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
       exec("COMMIT");
     } catch (...) {
@@ -178,6 +199,10 @@ class SqliteStore final : public ExecutionStore {
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
         "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status=excluded.status, inputs=excluded.inputs, "
         "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at");
+    begin_ = std::make_unique<Statement>(db_.get(), "BEGIN IMMEDIATE");
+    commit_ = std::make_unique<Statement>(db_.get(), "COMMIT");
+    get_exec_ = std::make_unique<Statement>(db_.get(), kSelectExec " WHERE e.id = ?1");
+    find_child_ = std::make_unique<Statement>(db_.get(), "SELECT id FROM executions WHERE parent_id = ?1 AND parent_step = ?2");
     savepoint_ = std::make_unique<Statement>(db_.get(), "SAVEPOINT write");
     rollback_to_ = std::make_unique<Statement>(db_.get(), "ROLLBACK TO write");
     release_ = std::make_unique<Statement>(db_.get(), "RELEASE write");
@@ -199,9 +224,10 @@ class SqliteStore final : public ExecutionStore {
     in_batch_ = false;
     batched_ = 0;
     try {
-      exec("COMMIT");
+      commit_->run();
     } catch (...) {
       exec_noexcept("ROLLBACK");
+      known_sources_.clear();
       throw;
     }
   }
@@ -213,7 +239,8 @@ class SqliteStore final : public ExecutionStore {
     write(durability, [&] {
       savepoint_->run();
       try {
-        insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
+        // Every child of a flow carries the same source: bind it once per process.
+        if (!known_sources_.count(r.flow_hash)) insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
         std::string inputs, trigger;
         cap_value(r.inputs, cap_, &inputs);
         cap_value(r.trigger, cap_, &trigger);
@@ -229,6 +256,7 @@ class SqliteStore final : public ExecutionStore {
       }
       release_->run();
     });
+    known_sources_.insert(r.flow_hash);
   }
 
   void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner,
@@ -276,7 +304,7 @@ class SqliteStore final : public ExecutionStore {
     std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now().time_since_epoch()).count();
     if (!in_batch_) {
-      exec("BEGIN IMMEDIATE");
+      begin_->run();
       in_batch_ = true;
       batch_started_ms_ = now;
     }
@@ -286,6 +314,7 @@ class SqliteStore final : public ExecutionStore {
       if (sqlite3_get_autocommit(db_.get())) {
         in_batch_ = false;
         batched_ = 0;
+        known_sources_.clear();
       }
       throw;
     }
@@ -296,7 +325,7 @@ class SqliteStore final : public ExecutionStore {
  public:
 
   std::optional<ExecutionRecord> get_execution(const std::string& id) override {
-    Statement s(db_.get(), kSelectExec " WHERE e.id = ?1");
+    Statement& s = *get_exec_;
     s.bind(1, id);
     std::optional<ExecutionRecord> out;
     if (s.next()) out = read_exec(s);
@@ -355,7 +384,7 @@ class SqliteStore final : public ExecutionStore {
   }
 
   std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) override {
-    Statement s(db_.get(), "SELECT id FROM executions WHERE parent_id = ?1 AND parent_step = ?2");
+    Statement& s = *find_child_;
     s.bind(1, parent_id).bind(2, parent_step);
     std::optional<std::string> out;
     if (s.next()) out = s.text(0);
@@ -413,7 +442,8 @@ class SqliteStore final : public ExecutionStore {
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;
   std::unique_ptr<Statement> insert_source_, insert_exec_, set_running_, claim_, finish_exec_,
-      upsert_step_, savepoint_, rollback_to_, release_;
+      upsert_step_, begin_, commit_, get_exec_, find_child_, savepoint_, rollback_to_, release_;
+  std::unordered_set<std::string> known_sources_;  // flow_sources rows known to exist
 };
 #undef kSelectExec
 

@@ -85,7 +85,7 @@ ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$sim_pid/stat"; }
 
 echo "# okta-sim $url, $users users, wrk -t1 -c$conns -d${duration}s; sim on cpu $sim_cpu, wrk on cpu $wrk_cpu; $(date -u +%FT%TZ)"
-printf '%-20s %5s %3s %10s %9s %8s %11s %7s\n' case depth run "req/s" requests "sim-cpu" "req/cpu-s" errors
+printf '%-20s %5s %3s %10s %9s %8s %8s %11s %7s\n' case depth run "req/s" requests "sim-cpu" "wrk-cpu" "req/cpu-s" errors
 summary=()
 for c in $cases; do
   for d in $depths; do
@@ -93,9 +93,11 @@ for c in $cases; do
     for ((r = 1; r <= repeat; r++)); do
       curl -fsS -X POST "$url/__sim/reset" >/dev/null  # every run starts from the seeded org
       before=$(cpu_ticks)
-      taskset -c "$wrk_cpu" wrk -t1 -c"$conns" -d"${duration}s" -s "$here/users.lua" "$url" -- "$token" "$c" "$users" "$d" \
-        >"$tmp/wrk.out" 2>&1
+      TIMEFORMAT='%U %S'
+      { time taskset -c "$wrk_cpu" wrk -t1 -c"$conns" -d"${duration}s" -s "$here/users.lua" "$url" -- "$token" "$c" "$users" "$d" \
+          >"$tmp/wrk.out" 2>&1; } 2>"$tmp/wrk.time"
       after=$(cpu_ticks)
+      wrk_cpu_s=$(awk '{printf "%.2f", $1 + $2}' "$tmp/wrk.time")
       n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$tmp/wrk.out")
       rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$tmp/wrk.out")
       bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$tmp/wrk.out")
@@ -103,7 +105,7 @@ for c in $cases; do
       errs="${bad:-0}${sock:+ socket: $sock}"
       cpu_s=$(awk -v a="$before" -v b="$after" -v t="$ticks" 'BEGIN{printf "%.2f", (b - a) / t}')
       per_cpu=$(awk -v n="$n" -v a="$before" -v b="$after" -v t="$ticks" 'BEGIN{ if (b > a) printf "%.0f", n * t / (b - a); else print "n/a" }')
-      printf '%-20s %5s %3s %10.0f %9s %8s %11s %7s\n' "$c" "$d" "$r" "$rps" "$n" "$cpu_s" "$per_cpu" "$errs"
+      printf '%-20s %5s %3s %10.0f %9s %8s %8s %11s %7s\n' "$c" "$d" "$r" "$rps" "$n" "$cpu_s" "$wrk_cpu_s" "$per_cpu" "$errs"
       walls+=("$rps")
       cpus+=("$per_cpu")
     done

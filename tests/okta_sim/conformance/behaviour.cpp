@@ -372,6 +372,30 @@ int main(int argc, char** argv) {
     c.request("POST", "/api/v1/apps/" + aid + "/lifecycle/deactivate", kAuth);
     r = c.request("DELETE", "/api/v1/apps/" + aid, kAuth);
     CHECK(r.status == 204, "delete inactive app: " + show(r));
+    // The internal ID token settings of an OIDC app (as the Terraform provider uses them).
+    r = c.request("POST", "/api/v1/apps?activate=true", kAuth,
+                  R"({"name":"oidc_client","label":"Oidc","signOnMode":"OPENID_CONNECT","settings":{"oauthClient":{"application_type":"web","redirect_uris":["http://127.0.0.1:1/cb"]}}})");
+    CHECK(r.status == 200, "oidc app: " + show(r));
+    const std::string oidc = body_of(r).value("id", "");
+    const std::string id_token = "/api/v1/internal/apps/" + oidc + "/settings/oauth/idToken";
+    r = c.request("POST", id_token, kAuth, R"({"issuerMode":"DYNAMIC"})");
+    CHECK(r.status == 200 && body_of(r)["issuerMode"] == "DYNAMIC" && body_of(r)["issuer"].is_null() &&
+              body_of(r)["audience"].is_null(),
+          "idToken POST: " + show(r));
+    r = c.request("GET", id_token, kAuth);
+    CHECK(r.status == 200 && body_of(r)["issuerMode"] == "DYNAMIC" && body_of(r)["audience"] == oidc &&
+              body_of(r)["issuer"] == "http://127.0.0.1:" + std::to_string(sim.port()) && body_of(r)["orgUrl"].is_null(),
+          "idToken GET: " + show(r));
+    r = c.request("GET", "/api/v1/apps/" + oidc, kAuth);
+    CHECK(body_of(r)["settings"]["oauthClient"]["issuer_mode"] == "DYNAMIC", "issuer_mode on the app: " + show(r));
+    r = c.request("POST", id_token, kAuth, R"({"issuerMode":"NOPE"})");
+    CHECK(r.status == 400 && code_of(r) == "E0000001", "idToken bad mode: " + show(r));
+    r = c.request("POST", id_token, kAuth, "{");
+    CHECK(r.status == 400 && code_of(r) == "E0000003", "idToken malformed: " + show(r));
+    r = c.request("DELETE", id_token, kAuth);
+    CHECK(r.status == 405 && code_of(r) == "E0000022", "idToken DELETE: " + show(r));
+    r = c.request("GET", "/api/v1/internal/apps/0oanotthere0000000x/settings/oauth/idToken", kAuth);
+    CHECK(r.status == 404 && code_of(r) == "E0000007", "idToken unknown app: " + show(r));
     r = c.request("GET", "/api/v1/meta/schemas/user/default", kAuth);
     CHECK(r.status == 200 && body_of(r)["definitions"]["custom"]["properties"].contains("employeeCode"),
           "schema custom property from seed: " + show(r));
@@ -549,6 +573,50 @@ int main(int argc, char** argv) {
     CHECK(r.status == 404, "reset drops created users: " + show(r));
     r = c.request("GET", "/api/v1/users/alice@example.com", kAuth);
     CHECK(r.status == 200, "reset keeps the seed: " + show(r));
+  }
+
+  // --- HTTP/1.1 pipelining: several requests in one write are answered in order, each answer
+  // reflecting the requests before it, and a bad request at the end still gets its error.
+  {
+    auto created = c.request("POST", "/api/v1/users?activate=true", kAuth, new_user_body("pipe@example.com", true));
+    CHECK(created.status == 200, "pipelining user: " + show(created));
+    const std::string uid = body_of(created).value("id", "");
+    auto req = [](const std::string& method, const std::string& target, const std::string& body = "") {
+      std::string s = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: SSWS " + kToken +
+                      "\r\nAccept: application/json\r\n";
+      if (!body.empty()) s += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+      return s + "\r\n" + body;
+    };
+    const std::string batch = req("GET", "/api/v1/users/" + uid) + req("POST", "/api/v1/users/" + uid + "/lifecycle/suspend") +
+                              req("GET", "/api/v1/users/pipe@example.com") + req("GET", "/api/v1/users/nobody-here") +
+                              req("POST", "/api/v1/users/" + uid, R"({"profile":{"nickName":"Piped"}})") +
+                              req("POST", "/api/v1/users/" + uid + "/lifecycle/unsuspend") + req("GET", "/api/v1/users/" + uid) +
+                              "NOT HTTP AT ALL\r\n\r\n";
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket s(io);
+    boost::system::error_code e;
+    s.connect({boost::asio::ip::make_address_v4("127.0.0.1"), sim.port()}, e);
+    boost::asio::write(s, boost::asio::buffer(batch), e);
+    namespace http = boost::beast::http;
+    boost::beast::flat_buffer buf;
+    std::vector<std::pair<unsigned, json>> got;
+    for (int i = 0; i < 8 && !e; ++i) {
+      http::response<http::string_body> res;
+      http::read(s, buf, res, e);
+      if (!e) got.emplace_back(res.result_int(), json::parse(res.body(), nullptr, false));
+    }
+    CHECK(got.size() == 8, "pipelining: 8 answers, got " + std::to_string(got.size()));
+    if (got.size() == 8) {
+      CHECK(got[0].first == 200 && got[0].second["status"] == "ACTIVE", "pipelined 1: GET before suspend");
+      CHECK(got[1].first == 200 && got[1].second == json::object(), "pipelined 2: suspend");
+      CHECK(got[2].first == 200 && got[2].second["status"] == "SUSPENDED", "pipelined 3: GET by login after suspend");
+      CHECK(got[3].first == 404 && got[3].second["errorCode"] == "E0000007", "pipelined 4: unknown user");
+      CHECK(got[4].first == 200 && got[4].second["profile"]["nickName"] == "Piped", "pipelined 5: update");
+      CHECK(got[5].first == 200, "pipelined 6: unsuspend");
+      CHECK(got[6].first == 200 && got[6].second["status"] == "ACTIVE" && got[6].second["profile"]["nickName"] == "Piped",
+            "pipelined 7: GET sees both changes");
+      CHECK(got[7].first == 400 && got[7].second["errorCode"] == "E0000003", "pipelined 8: malformed request");
+    }
   }
 
   // --- a flood of connections and garbage does not take the server down

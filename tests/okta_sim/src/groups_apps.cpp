@@ -533,4 +533,51 @@ Response Sim::app_item(const Request& req, const std::vector<std::string>& seg, 
   return error(404, "E0000007", "Not found: Resource not found: " + p);
 }
 
+// The Okta Terraform provider sets and reads an OIDC app's ID token issuer through this internal
+// endpoint. As recorded: POST {"issuerMode": ...} answers every other field null; GET answers the org
+// URL as issuer and the client id as audience. The mode is kept in settings.oauthClient.issuer_mode,
+// which is where the app itself reports it. Apps that are not OIDC and other modes are not recorded:
+// they get the simulator's guess (404 like an unknown app, 400 E0000001).
+Response Sim::internal_api(const Request& req, const std::vector<std::string>& seg) {
+  auto unknown_path = [&] {
+    std::string p;
+    for (const auto& s : seg) p += "/" + s;
+    return error(404, "E0000007", "Not found: Resource not found: " + p);
+  };
+  if (seg.size() != 8 || seg[3] != "apps" || seg[5] != "settings" || seg[6] != "oauth" || seg[7] != "idToken")
+    return unknown_path();
+  App* a = find_app(seg[4]);
+  if (!a || a->body.value("signOnMode", "") != "OPENID_CONNECT") return not_found(seg[4], "AppInstance");
+  json& settings = a->body["settings"];
+  if (!settings.is_object()) settings = json::object();
+  json& oauth = settings["oauthClient"];
+  if (!oauth.is_object()) oauth = json::object();
+  Response r;
+  if (req.method == "GET") {
+    std::string audience = a->id;
+    const json creds = a->body.value("credentials", json::object());
+    if (creds.is_object() && creds.contains("oauthClient") && creds["oauthClient"].is_object() &&
+        creds["oauthClient"].contains("client_id") && creds["oauthClient"]["client_id"].is_string())
+      audience = creds["oauthClient"]["client_id"].get<std::string>();
+    r.set_json({{"issuer", base_},
+                {"orgUrl", nullptr},
+                {"customUrl", nullptr},
+                {"audience", audience},
+                {"issuerMode", oauth.value("issuer_mode", "ORG_URL")}});
+    return r;
+  }
+  if (req.method != "POST") return method_not_allowed();
+  const json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return error(400, "E0000003", "The request body was not well-formed.");
+  const json mode = body.value("issuerMode", json());
+  if (!mode.is_string() || (mode != "ORG_URL" && mode != "CUSTOM_URL" && mode != "DYNAMIC"))
+    return validation("issuerMode", {"issuerMode: must be one of ORG_URL, CUSTOM_URL, DYNAMIC"});
+  oauth["issuer_mode"] = mode;
+  a->lastUpdated = iso_now();
+  emit("application.lifecycle.update", "Update application",
+       {{{"id", a->id}, {"type", "AppInstance"}, {"alternateId", a->body.value("label", "")}}});
+  r.set_json({{"issuer", nullptr}, {"orgUrl", nullptr}, {"customUrl", nullptr}, {"audience", nullptr}, {"issuerMode", mode}});
+  return r;
+}
+
 }  // namespace oktasim

@@ -89,16 +89,16 @@ asio::awaitable<void> Server::accept_loop() {
 
 namespace {
 
-// The bytes Beast would send for http::response<string_body> built from `r` after keep_alive(keep_alive),
-// prepare_payload() and (for HEAD) clearing the body, written straight into a buffer the session reuses:
-// Beast's basic_fields allocates every field separately and its serializer was a large share of the cost
-// of a request. Status line, field order, value trimming, Connection and Content-Length are as Beast's.
-// Returns false where Beast would throw (a body on 1xx/204/304, a field longer than 65533 bytes); the
+// Appends to `out` the bytes Beast would send for http::response<string_body> built from `r` after
+// keep_alive(keep_alive), prepare_payload() and (for HEAD) clearing the body: Beast's basic_fields
+// allocates every field separately and its serializer was a large share of the cost of a request.
+// Status line, field order, value trimming, Connection and Content-Length are as Beast's. Answers are
+// appended so that those to pipelined requests leave in one write. Returns false (and appends
+// nothing) where Beast would throw (a body on 1xx/204/304, a field longer than 65533 bytes); the
 // session then ends without an answer, as it did when the exception left the coroutine.
-bool serialize_response(const Response& r, unsigned version, bool keep_alive, bool head, std::string& out,
-                        std::string_view& body) {
+bool serialize_response(const Response& r, unsigned version, bool keep_alive, bool head, std::string& out) {
   const unsigned code = r.status;
-  body = r.body;
+  std::string_view body = r.body;
   if (r.truncate_body && body.size() > 1) body = body.substr(0, body.size() / 2);
   if ((code / 100 == 1 || code == 204 || code == 304) && !body.empty()) return false;
 
@@ -119,6 +119,7 @@ bool serialize_response(const Response& r, unsigned version, bool keep_alive, bo
   const auto len_end = std::to_chars(len_buf, len_buf + sizeof len_buf, body.size()).ptr;
   const std::string_view len(len_buf, static_cast<std::size_t>(len_end - len_buf));
   const std::string_view reason = http::obsolete_reason(static_cast<http::status>(code));
+  if (head) body = {};
 
   // First pass: the size, so that the buffer is filled with plain copies.
   std::size_t size = 13 + reason.size() + 2 + 2;
@@ -128,9 +129,11 @@ bool serialize_response(const Response& r, unsigned version, bool keep_alive, bo
   }
   if (!connection.empty()) size += 10 + 2 + connection.size() + 2;
   size += 14 + 2 + len.size() + 2;
+  size += body.size();
 
-  out.resize(size);
-  char* p = out.data();
+  const std::size_t start = out.size();
+  out.resize(start + size);
+  char* p = out.data() + start;
   auto put = [&p](std::string_view s) {
     std::memcpy(p, s.data(), s.size());
     p += s.size();
@@ -151,8 +154,35 @@ bool serialize_response(const Response& r, unsigned version, bool keep_alive, bo
   if (!connection.empty()) field("Connection", connection);
   field("Content-Length", len);
   put("\r\n");
-  if (head) body = {};
+  put(body);
   return true;
+}
+
+// Sends and clears the answers collected in `out`; false when the connection failed.
+asio::awaitable<bool> flush(tcp::socket& sock, std::string& out) {
+  if (out.empty()) co_return true;
+  auto [ec, n] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
+  (void)n;
+  out.clear();
+  co_return !ec;
+}
+
+// Parses a request that is already complete in `buf` (a pipelined one) without waiting for the
+// socket. Returns true when `parser` holds a whole message; false with `ec` clear when more bytes are
+// needed (the caller then reads, continuing this parser), or false with `ec` set on a parse error.
+bool parse_buffered(beast::flat_buffer& buf, http::request_parser<http::string_body>& parser, beast::error_code& ec) {
+  parser.eager(true);
+  while (buf.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(buf.data(), ec);
+    buf.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return false;
+    if (used == 0) return false;
+  }
+  return parser.is_done();
 }
 
 struct InflightGuard {
@@ -189,19 +219,30 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   (*arm)();
 
   beast::flat_buffer buf;
-  std::string out;  // serialized status line and fields, reused across the connection's requests
-  out.reserve(512);
+  // Serialized answers not yet sent: answers to pipelined requests already in `buf` are collected
+  // and leave in one write (one wake-up of the client) instead of one write each.
+  std::string out;
+  out.reserve(4096);
+  constexpr std::size_t kMaxBatch = 64 * 1024;
   const std::string base = "http://127.0.0.1:" + std::to_string(port_);
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(sim_.config().max_body_bytes);
     parser.header_limit(64 * 1024);
-    auto [ec, n] = co_await http::async_read(sock, buf, parser, use_tuple);
-    (void)n;
+    beast::error_code ec;
+    if (!parse_buffered(buf, parser, ec) && !ec) {
+      // Nothing complete is buffered: the client waits for the answers before it sends more.
+      if (!co_await flush(sock, out)) break;
+      auto [rec, n] = co_await http::async_read(sock, buf, parser, use_tuple);
+      (void)n;
+      ec = rec;
+    }
     *last_activity = std::chrono::steady_clock::now();
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+        ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+      co_await flush(sock, out);
       break;
+    }
     if (ec) {
       Response err;
       if (ec == http::error::body_limit)
@@ -210,11 +251,8 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
                                     std::to_string(sim_.config().max_body_bytes) + " bytes."});
       else
         err = sim_.transport_error(400, "E0000003", "The request body was not well-formed.", {ec.message()});
-      std::string_view body;
-      if (serialize_response(err, 11, false, false, out, body)) {
-        const std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(body)};
-        co_await asio::async_write(sock, bufs, use_tuple);
-      }
+      serialize_response(err, 11, false, false, out);
+      co_await flush(sock, out);
       // The client may still be sending the rest of what was refused (a body over the
       // limit). Closing with unread input makes the kernel send a reset that can destroy
       // the answer before the client reads it, so stop sending and drain (bounded) first.
@@ -248,6 +286,8 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     if (!is_admin) {
       const int latency = sim_.pick_latency_ms();
       if (latency > 0) {
+        // Earlier answers are not held back by this one's added latency.
+        if (!co_await flush(sock, out)) break;
         asio::steady_timer t(ioc_, std::chrono::milliseconds(latency));
         co_await t.async_wait(use_tuple);
       }
@@ -255,6 +295,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
 
     Response r;
     if (auto plan = sim_.verify_plan(req)) {
+      if (!co_await flush(sock, out)) break;
       std::string body;
       auto headers = plan->headers;
       headers.emplace_back("X-Okta-Verification-Challenge", plan->challenge);
@@ -275,17 +316,21 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     }
 
     if (r.reset_connection) {
+      // The answers to earlier pipelined requests go out first; this one gets none.
+      co_await flush(sock, out);
       sock.set_option(asio::socket_base::linger(true, 0), ignored);
       sock.close(ignored);
       break;
     }
-    std::string_view body;
-    if (!serialize_response(r, breq.version(), keep_alive, head, out, body)) break;
-    const std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(body)};
-    auto [wec, wn] = co_await asio::async_write(sock, bufs, use_tuple);
-    (void)wn;
-    *last_activity = std::chrono::steady_clock::now();
-    if (wec || !keep_alive || r.truncate_body) break;
+    if (!serialize_response(r, breq.version(), keep_alive, head, out)) {
+      co_await flush(sock, out);
+      break;
+    }
+    if (!keep_alive || r.truncate_body || out.size() >= kMaxBatch) {
+      const bool sent = co_await flush(sock, out);
+      *last_activity = std::chrono::steady_clock::now();
+      if (!sent || !keep_alive || r.truncate_body) break;
+    }
   }
   *closed = true;
   watchdog.cancel();

@@ -297,6 +297,8 @@ class Sim {
   json app_group_json(const App& a, const AppGroup& ag) const;
   App* find_app(const std::string& id);
   App& create_app_internal(json body, bool activate, const std::string& id = {});
+  // /api/v1/internal/apps/{id}/settings/oauth/idToken: an OIDC app's ID token issuer settings.
+  Response internal_api(const Request& req, const std::vector<std::string>& seg);
 
   // --- logs, hooks, schema, oauth
   Response logs(const Request& req, const Query& q);

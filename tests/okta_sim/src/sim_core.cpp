@@ -202,7 +202,8 @@ std::string Sim::required_scope(const std::string& method, const std::vector<std
   const std::string& r = seg[2];
   if (r == "users") return read ? "okta.users.read" : "okta.users.manage";
   if (r == "groups") return read ? "okta.groups.read" : "okta.groups.manage";
-  if (r == "apps") return read ? "okta.apps.read" : "okta.apps.manage";
+  if (r == "apps" || (r == "internal" && seg.size() > 3 && seg[3] == "apps"))
+    return read ? "okta.apps.read" : "okta.apps.manage";
   if (r == "logs") return "okta.logs.read";
   if (r == "eventHooks") return read ? "okta.eventHooks.read" : "okta.eventHooks.manage";
   if (r == "meta") return read ? "okta.schemas.read" : "okta.schemas.manage";
@@ -353,6 +354,7 @@ Response Sim::dispatch(const Request& req, const std::vector<std::string>& seg, 
     if (r == "org" && seg.size() >= 5 && seg[3] == "factors") return org_factor(req, seg);
     if (r == "sessions") return sessions(req, seg);
     if (r == "policies") return policies(req, seg, q);
+    if (r == "internal") return internal_api(req, seg);
   }
   std::string p;
   for (const auto& s : seg) p += "/" + s;
