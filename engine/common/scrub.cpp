@@ -8,6 +8,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/redact.hpp"
@@ -15,47 +16,73 @@
 namespace spokeflow {
 namespace {
 
-// Secrets are indexed by their first kMinLength bytes, so that a text is scanned once whatever
+// Each secret is indexed by one of its 4-byte windows, so that a text is scanned once whatever
 // the number of secrets: a long run registers a few per execution (activation tokens, reset
 // links), and checking each one against every journaled string made scrubbing quadratic.
-constexpr std::size_t kPrefix = SecretScrubber::kMinLength;
-static_assert(kPrefix == sizeof(std::uint32_t));
+// The window is the one shared with the fewest secrets so far: many secrets start alike
+// (every activation link starts with the org's URL), their random parts tell them apart.
+constexpr std::size_t kWindow = SecretScrubber::kMinLength;
+static_assert(kWindow == sizeof(std::uint32_t));
 
-std::uint32_t prefix_at(const char* p) {
+std::uint32_t window_at(const char* p) {
   std::uint32_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
+struct Indexed {
+  std::string secret;
+  std::size_t offset;  // where the indexed window sits in the secret
+};
+
+struct Match {
+  std::size_t begin, end;
+};
+
 struct Registry {
   mutable std::shared_mutex mu;
-  // prefix -> secrets starting with it, longest first, so that a secret containing another
-  // is replaced whole.
-  std::unordered_map<std::uint32_t, std::vector<std::string>> by_prefix;
-  // One bit per hashed prefix: most positions of most texts are rejected here.
+  std::unordered_set<std::string> all;
+  std::unordered_map<std::uint32_t, std::vector<Indexed>> by_window;
+  // One bit per hashed window: most positions of most texts are rejected here.
   std::bitset<1 << 16> maybe;
   std::atomic<bool> any{false};
 
-  static std::size_t bit(std::uint32_t prefix) { return (prefix * 2654435761u) >> 16; }
+  static std::size_t bit(std::uint32_t window) { return (window * 2654435761u) >> 16; }
 
   void add(std::string_view secret) {
-    const std::uint32_t key = prefix_at(secret.data());
-    auto& list = by_prefix[key];
-    if (std::find(list.begin(), list.end(), secret) != list.end()) return;
-    auto at = std::find_if(list.begin(), list.end(), [&](const std::string& s) { return s.size() < secret.size(); });
-    list.emplace(at, secret);
+    if (!all.emplace(secret).second) return;
+    std::size_t best = secret.size() - kWindow;  // ties go to the end: endings are the random part
+    std::size_t best_load = SIZE_MAX;
+    for (std::size_t k = secret.size() - kWindow + 1; k-- > 0;) {
+      auto it = by_window.find(window_at(secret.data() + k));
+      std::size_t load = it == by_window.end() ? 0 : it->second.size();
+      if (load < best_load) {
+        best = k;
+        best_load = load;
+        if (load == 0) break;
+      }
+    }
+    const std::uint32_t key = window_at(secret.data() + best);
+    by_window[key].push_back({std::string(secret), best});
     maybe.set(bit(key));
   }
 
-  // The longest secret that starts at text[i], or nullptr.
-  const std::string* match_at(std::string_view text, std::size_t i) const {
-    const std::uint32_t key = prefix_at(text.data() + i);
-    if (!maybe.test(bit(key))) return nullptr;
-    auto it = by_prefix.find(key);
-    if (it == by_prefix.end()) return nullptr;
-    for (const auto& s : it->second)
-      if (text.size() - i >= s.size() && text.compare(i, s.size(), s) == 0) return &s;
-    return nullptr;
+  // Calls found(match) for each occurrence of a secret in text (in order of their indexed
+  // windows) until found returns false.
+  template <class Found>
+  void scan(std::string_view text, Found&& found) const {
+    for (std::size_t i = 0; i + kWindow <= text.size(); ++i) {
+      const std::uint32_t key = window_at(text.data() + i);
+      if (!maybe.test(bit(key))) continue;
+      auto it = by_window.find(key);
+      if (it == by_window.end()) continue;
+      for (const auto& e : it->second) {
+        if (i < e.offset) continue;
+        const std::size_t begin = i - e.offset;
+        if (text.size() - begin < e.secret.size() || text.compare(begin, e.secret.size(), e.secret) != 0) continue;
+        if (!found(Match{begin, begin + e.secret.size()})) return;
+      }
+    }
   }
 };
 
@@ -65,25 +92,31 @@ Registry& registry() {
 }
 
 bool contains_any(std::string_view text, const Registry& r) {
-  for (std::size_t i = 0; i + kPrefix <= text.size(); ++i)
-    if (r.match_at(text, i)) return true;
-  return false;
+  bool any = false;
+  r.scan(text, [&](Match) { return !(any = true); });
+  return any;
 }
 
-// Leftmost-longest: scanning left to right, each registered secret found becomes kRedacted.
+// Every occurrence becomes kRedacted; occurrences that overlap become one, so that no part
+// of any secret survives.
 std::string replace_all(std::string_view text, const Registry& r) {
+  std::vector<Match> found;
+  r.scan(text, [&](Match m) {
+    found.push_back(m);
+    return true;
+  });
+  std::sort(found.begin(), found.end(), [](const Match& a, const Match& b) { return a.begin < b.begin; });
   std::string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i + kPrefix <= text.size()) {
-    if (const std::string* s = r.match_at(text, i)) {
-      out += kRedacted;
-      i += s->size();
-    } else {
-      out += text[i++];
-    }
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < found.size();) {
+    Match span = found[i++];
+    while (i < found.size() && found[i].begin < span.end) span.end = std::max(span.end, found[i++].end);
+    out.append(text.substr(done, span.begin - done));
+    out += kRedacted;
+    done = span.end;
   }
-  out.append(text.substr(i));
+  out.append(text.substr(done));
   return out;
 }
 
@@ -96,15 +129,6 @@ void scrub_in_place(Json& v, const Registry& r) {
   } else if (v.is_object()) {
     for (auto& [_, item] : v.items()) scrub_in_place(item, r);
   }
-}
-
-bool json_has_secret(const Json& v, const Registry& r) {
-  if (v.is_string()) return contains_any(v.get_ref<const std::string&>(), r);
-  if (v.is_array() || v.is_object()) {
-    for (const auto& item : v)
-      if (json_has_secret(item, r)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -138,20 +162,19 @@ std::string SecretScrubber::scrub(std::string text) const {
   return replace_all(text, r);
 }
 
-Json SecretScrubber::scrub(const Json& value) const {
+Json SecretScrubber::scrub(Json value) const {
   auto& r = registry();
   if (!r.any) return value;
   std::shared_lock lock(r.mu);
-  if (!json_has_secret(value, r)) return value;
-  Json copy = value;
-  scrub_in_place(copy, r);
-  return copy;
+  scrub_in_place(value, r);
+  return value;
 }
 
 void SecretScrubber::clear() {
   auto& r = registry();
   std::unique_lock lock(r.mu);
-  r.by_prefix.clear();
+  r.all.clear();
+  r.by_window.clear();
   r.maybe.reset();
   r.any = false;
 }

@@ -22,7 +22,7 @@ class SecretScrubber {
   bool empty() const;
   // Each occurrence of a registered secret becomes "[REDACTED]".
   std::string scrub(std::string text) const;
-  Json scrub(const Json& value) const;
+  Json scrub(Json value) const;  // pass an rvalue to scrub without a copy
   void clear();  // for tests
 };
 

@@ -261,25 +261,24 @@ struct Engine::Impl {
     run.status = status;
     run.inputs = inputs;
     if (result) {
-      run.outputs = result->outputs;
       if (result->error) run.error = result->error->to_json();
-      if (step.kind == Step::Kind::action && result->status == "succeeded") {
-        if (step.stream_page && run.outputs.is_object()) {
-          Json summary = {{"count", run.outputs.contains("items") ? run.outputs["items"].size() : 0}};
-          summary["next"] = run.outputs.value("next", Json());
-          run.outputs = std::move(summary);
-        } else if (const Action* a = actions.find(step.action); a && a->info().outputs_sensitive) {
-          run.outputs = redact_by_schema(run.outputs, a->info().output_schema);
-        }
+      const Json& out = result->outputs;
+      const Action* a = step.kind == Step::Kind::action && result->status == "succeeded" ? actions.find(step.action) : nullptr;
+      if (a && step.stream_page && out.is_object()) {
+        run.outputs = {{"count", out.contains("items") ? out["items"].size() : 0}, {"next", out.value("next", Json())}};
+      } else if (a && a->info().outputs_sensitive) {
+        run.outputs = redact_by_schema(out, a->info().output_schema);
+      } else {
+        run.outputs = out;
       }
     }
     run.started_at = started;
     run.finished_at = finished;
     const SecretScrubber& scrubber = SecretScrubber::instance();
     if (!scrubber.empty()) {
-      run.inputs = scrubber.scrub(run.inputs);
-      run.outputs = scrubber.scrub(run.outputs);
-      run.error = scrubber.scrub(run.error);
+      run.inputs = scrubber.scrub(std::move(run.inputs));
+      run.outputs = scrubber.scrub(std::move(run.outputs));
+      run.error = scrubber.scrub(std::move(run.error));
     }
     if (result && result->status == "succeeded" && !step.stream_page)
       run.outputs = sealed_copy(result->outputs, std::move(run.outputs), ex.id + "/" + path);

@@ -12,8 +12,9 @@
 namespace spokeflow::store {
 namespace {
 
-// 2: status checks written as comparisons; an IN list made SQLite build a temporary table on
-//    every insert and update (about 30% of a step record's cost).
+// 2: status checks written as comparisons (an IN list made SQLite build a temporary table on
+//    every insert and update); rowid tables (WITHOUT ROWID moved every record over ~1 KB, an
+//    Okta user, to overflow pages: a step record cost 3x the time and the file 3x the space).
 constexpr int kSchemaVersion = 2;
 
 #define kSelectExec                                                                                               \
@@ -31,7 +32,9 @@ ALTER TABLE step_runs RENAME TO step_runs_v1;
 )sql";
 constexpr const char* kMigrateFrom1After = R"sql(
 INSERT INTO executions SELECT * FROM executions_v1;
-INSERT INTO step_runs SELECT * FROM step_runs_v1;
+INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at)
+  SELECT execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at
+  FROM step_runs_v1 ORDER BY seq;
 DROP TABLE executions_v1;
 DROP TABLE step_runs_v1;
 )sql";
@@ -58,7 +61,7 @@ CREATE TABLE IF NOT EXISTS executions(
   parent_id TEXT,
   parent_step TEXT,
   owner TEXT
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS executions_by_flow ON executions(flow_name, id);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions(status, id);
 CREATE UNIQUE INDEX IF NOT EXISTS executions_by_parent ON executions(parent_id, parent_step) WHERE parent_id IS NOT NULL;
@@ -66,7 +69,7 @@ CREATE TABLE IF NOT EXISTS step_runs(
   execution_id TEXT NOT NULL,
   path TEXT NOT NULL,
   attempt INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
+  seq INTEGER PRIMARY KEY,  -- the order runs were first recorded in
   kind TEXT NOT NULL,
   status TEXT NOT NULL CHECK(status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'skipped'),
   inputs TEXT,
@@ -74,8 +77,8 @@ CREATE TABLE IF NOT EXISTS step_runs(
   error TEXT,
   started_at INTEGER,
   finished_at INTEGER,
-  PRIMARY KEY(execution_id, path, attempt)
-) WITHOUT ROWID;
+  UNIQUE(execution_id, path, attempt)
+);
 )sql";
 
 struct DbCloser {
@@ -195,8 +198,8 @@ class SqliteStore final : public ExecutionStore {
     finish_exec_ = std::make_unique<Statement>(db_.get(),
         "UPDATE executions SET status=?2, outputs=?3, error=?4, finished_at=?5 WHERE id=?1");
     upsert_step_ = std::make_unique<Statement>(db_.get(),
-        "INSERT INTO step_runs(execution_id, path, attempt, seq, kind, status, inputs, outputs, error, started_at, finished_at) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+        "INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
         "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status=excluded.status, inputs=excluded.inputs, "
         "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at");
     begin_ = std::make_unique<Statement>(db_.get(), "BEGIN IMMEDIATE");
@@ -206,9 +209,6 @@ class SqliteStore final : public ExecutionStore {
     savepoint_ = std::make_unique<Statement>(db_.get(), "SAVEPOINT write");
     rollback_to_ = std::make_unique<Statement>(db_.get(), "ROLLBACK TO write");
     release_ = std::make_unique<Statement>(db_.get(), "RELEASE write");
-    Statement seq(db_.get(), "SELECT COALESCE(MAX(seq), 0) FROM step_runs");
-    if (seq.next()) next_seq_ = seq.integer(0) + 1;
-    seq.done();
   }
 
   ~SqliteStore() override {
@@ -241,9 +241,7 @@ class SqliteStore final : public ExecutionStore {
       try {
         // Every child of a flow carries the same source: bind it once per process.
         if (!known_sources_.count(r.flow_hash)) insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
-        std::string inputs, trigger;
-        cap_value(r.inputs, cap_, &inputs);
-        cap_value(r.trigger, cap_, &trigger);
+        std::string inputs = capped_dump(r.inputs, cap_), trigger = capped_dump(r.trigger, cap_);
         insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash).bind(5, inputs)
             .bind(6, r.status).bind(7, trigger).bind(8, r.created_at).bind_time(9, r.started_at)
             .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).run();
@@ -286,12 +284,11 @@ class SqliteStore final : public ExecutionStore {
   void record_step(const StepRun& r, Durability durability) override {
     write(durability, [&] {
       auto& s = *upsert_step_;
-      s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, next_seq_++)
-          .bind(5, r.kind).bind(6, r.status);
-      bind_json(s, 7, r.inputs);
-      bind_json(s, 8, r.outputs);
-      bind_json(s, 9, r.error);
-      s.bind_time(10, r.started_at).bind_time(11, r.finished_at).run();
+      s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, r.kind).bind(5, r.status);
+      bind_json(s, 6, r.inputs);
+      bind_json(s, 7, r.outputs);
+      bind_json(s, 8, r.error);
+      s.bind_time(9, r.started_at).bind_time(10, r.finished_at).run();
     });
   }
 
@@ -420,8 +417,7 @@ class SqliteStore final : public ExecutionStore {
       s.bind_or_null(i, std::string());
       return;
     }
-    std::string text;
-    cap_value(v, cap_, &text);
+    std::string text = capped_dump(v, cap_);
     s.bind(i, text);
   }
 
@@ -437,7 +433,6 @@ class SqliteStore final : public ExecutionStore {
 
   DbPtr db_;
   std::size_t cap_;
-  std::int64_t next_seq_ = 1;
   bool in_batch_ = false;        // a group-commit transaction is open
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;

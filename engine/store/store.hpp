@@ -97,7 +97,8 @@ inline constexpr std::int64_t kMaxBatchAgeMs = 20;
 // Values larger than this (as compact JSON) are stored as a truncation marker:
 // {"$truncated": true, "bytes": N, "preview": "<first 1 KiB>"}.
 inline constexpr std::size_t kDefaultValueCap = 256u << 10;
-Json cap_value(const Json& value, std::size_t cap, std::string* dumped = nullptr);
+// The compact JSON text stored for `value`: itself, or the marker when over `cap`.
+std::string capped_dump(const Json& value, std::size_t cap);
 
 // Opens (creating when needed) the SQLite store at `path` in WAL mode. Throws
 // std::runtime_error with SQLite's message when the file cannot be opened or is not a store.

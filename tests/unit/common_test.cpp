@@ -136,6 +136,14 @@ TEST_CASE("the scrubber finds each of many secrets, at text edges and when secre
   CHECK(s.scrub(std::string("abc")) == "abc");
   Json v = {{"deep", {{"list", {"ok", "pre act-token-42-zzpost"}}}}};
   CHECK(s.scrub(v)["deep"]["list"][1] == "pre [REDACTED]post");
+  // Secrets that overlap in a text are replaced as one span: no piece of either survives.
+  s.add("abcd-1111");
+  s.add("1111-wxyz");
+  CHECK(s.scrub(std::string("<abcd-1111-wxyz>")) == "<[REDACTED]>");
+  // Many secrets with the same beginning (activation links) are all found.
+  for (int i = 0; i < 2000; ++i) s.add("http://127.0.0.1:8080/welcome/tok" + std::to_string(i * 7919));
+  CHECK(s.scrub(std::string("link: http://127.0.0.1:8080/welcome/tok15838.")) == "link: [REDACTED].");
+  CHECK(s.scrub(std::string("http://127.0.0.1:8080/welcome/")) == "http://127.0.0.1:8080/welcome/");
   // Adding the same secret twice keeps one entry; adjacent secrets are both replaced.
   s.add("ends");
   CHECK(s.scrub(std::string("endsends")) == "[REDACTED][REDACTED]");

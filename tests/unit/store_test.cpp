@@ -206,7 +206,8 @@ CREATE TABLE step_runs(execution_id TEXT NOT NULL, path TEXT NOT NULL, attempt I
 INSERT INTO flow_sources VALUES('h1', 'name: old');
 INSERT INTO executions VALUES('01OLD', 'old', 'flows/old.yaml', 'h1', '{"x":1}', 'running', '{"type":"cli"}', 5,
   6, NULL, NULL, NULL, NULL, NULL, 'host:9');
-INSERT INTO step_runs VALUES('01OLD', 'first', 1, 1, 'core.noop', 'succeeded', '{}', '{"ok":true}', NULL, 6, 7);
+INSERT INTO step_runs VALUES('01OLD', 'second', 1, 9, 'core.noop', 'running', '{}', NULL, NULL, 8, NULL);
+INSERT INTO step_runs VALUES('01OLD', 'first', 1, 4, 'core.noop', 'succeeded', '{}', '{"ok":true}', NULL, 6, 7);
 PRAGMA user_version=1;
 )sql";
     char* err = nullptr;
@@ -221,7 +222,11 @@ PRAGMA user_version=1;
   REQUIRE(rec);
   CHECK(rec->flow_source == "name: old");
   CHECK(rec->owner == "host:9");
-  CHECK(st->step_runs("01OLD").at(0).outputs["ok"] == true);
+  auto runs = st->step_runs("01OLD");
+  REQUIRE(runs.size() == 2);  // still in the order first recorded
+  CHECK(runs[0].path == "first");
+  CHECK(runs[0].outputs["ok"] == true);
+  CHECK(runs[1].path == "second");
   CHECK(st->unfinished_executions().size() == 1);
   store::ExecutionFilter f;
   f.flow = "old";

@@ -135,6 +135,7 @@ bool serialize_response(const Response& r, unsigned version, bool keep_alive, bo
   out.resize(start + size);
   char* p = out.data() + start;
   auto put = [&p](std::string_view s) {
+    if (s.empty()) return;  // an empty view may hold a null pointer, which memcpy must not get
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   };
