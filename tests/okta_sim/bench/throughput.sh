@@ -3,6 +3,7 @@
 #   wall    requests/s as wrk sees them (keep-alive; depends on the machine's loopback and scheduler)
 #   cpu     requests per CPU-second of the okta-sim process (utime+stime from /proc/PID/stat before
 #           and after the run): the simulator's capacity on one core, robust on a busy machine.
+# Also printed: the sim's and wrk's CPU seconds per run, and non-2xx answers / socket errors (expected: 0).
 # Builds nothing. The sim is pinned to one core and wrk to another (taskset); loopback only.
 #
 # usage: throughput.sh OKTA_SIM [options]
@@ -100,6 +101,11 @@ for c in $cases; do
       wrk_cpu_s=$(awk '{printf "%.2f", $1 + $2}' "$tmp/wrk.time")
       n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$tmp/wrk.out")
       rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$tmp/wrk.out")
+      if [ -z "$n" ] || [ -z "$rps" ]; then
+        echo "wrk failed for $c (depth $d):" >&2
+        cat "$tmp/wrk.out" >&2
+        exit 1
+      fi
       bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$tmp/wrk.out")
       sock=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$tmp/wrk.out")
       errs="${bad:-0}${sock:+ socket: $sock}"

@@ -165,6 +165,8 @@ asio::awaitable<bool> flush(tcp::socket& sock, std::string& out) {
   auto [ec, n] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
   (void)n;
   out.clear();
+  // A large answer (a long list, the request log) does not keep its buffer for the connection's life.
+  if (out.capacity() > (256u << 10)) std::string().swap(out);
   co_return !ec;
 }
 
