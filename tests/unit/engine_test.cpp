@@ -5,6 +5,9 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+
+#include <sqlite3.h>
 
 #include "core/core.hpp"
 #include "common/ids.hpp"
@@ -68,11 +71,57 @@ struct Pager final : Action {
   }
 };
 
+
+// Reaches "outside": at that moment it reads the store through its own connection, as another
+// process (a resume after a crash) would, and notes each call whose start record, or the end
+// record of the step before it, was not yet committed.
+struct Witness final : Action {
+  ActionInfo info_;
+  std::string db_path;
+  mutable std::vector<std::string> not_durable;
+  mutable int calls = 0;
+  Witness() {
+    info_.name = "test.witness";
+    info_.input_schema = Json::parse(R"({"type":"object"})");
+    info_.output_schema = Json::parse(R"({"type":"object"})");
+    info_.inputs_checker = JsonSchema::compile(info_.input_schema);
+    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
+  }
+  const ActionInfo& info() const override { return info_; }
+  // The committed status of a step run, "" when there is none.
+  std::string committed_status(std::string_view execution, const std::string& path) const {
+    sqlite3* db = nullptr;
+    std::string status;
+    if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* s = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT status FROM step_runs WHERE execution_id = ?1 AND path = ?2 ORDER BY attempt DESC",
+                             -1, &s, nullptr) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, execution.data(), static_cast<int>(execution.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 2, path.data(), static_cast<int>(path.size()), SQLITE_TRANSIENT);
+        if (sqlite3_step(s) == SQLITE_ROW) status = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+      }
+      sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return status;
+  }
+  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
+    ++calls;
+    const std::string path(ctx.step_path);
+    if (committed_status(ctx.execution_id, path) != "running") not_durable.push_back(path + " (its start)");
+    const std::string before = ctx.inputs.value("after", "");
+    if (!before.empty() && committed_status(ctx.execution_id, before) != "succeeded")
+      not_durable.push_back(path + " (the end of " + before + ")");
+    co_return Json{{"ok", true}};
+  }
+};
+
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
   ActionRegistry registry;
   Counter* counter = nullptr;
   Pager* pager = nullptr;
+  Witness* witness = nullptr;
   std::unique_ptr<store::ExecutionStore> store;
   Fixture() {
     fs::create_directories(dir);
@@ -83,6 +132,10 @@ struct Fixture {
     auto p = std::make_unique<Pager>();
     pager = p.get();
     registry.add(std::move(p));
+    auto w = std::make_unique<Witness>();
+    w->db_path = (dir / "s.db").string();
+    witness = w.get();
+    registry.add(std::move(w));
     store = store::open_sqlite_store((dir / "s.db").string());
   }
   ~Fixture() { fs::remove_all(dir); }
@@ -437,4 +490,50 @@ outputs:
   CHECK(run::without_sealed(done->outputs).dump() == R"({"pw":"[REDACTED]"})");
   for (const auto& r : fx.store->step_runs(id)) CHECK(r.outputs.dump().find("Hunter2-secret") == std::string::npos);
   SecretScrubber::instance().clear();
+}
+
+TEST_CASE("an action with outside effects starts only once its start and the steps before it are committed") {
+  Fixture fx;
+  // Parallel children, so that records of several executions share each group commit.
+  const char* child = R"(
+name: child
+inputs:
+  n: { type: integer, required: true }
+steps:
+  - id: first
+    action: test.witness
+  - id: local
+    action: core.noop
+  - id: second
+    action: test.witness
+    with: { after: local }
+)";
+  fs::create_directories(fx.dir / "flows");
+  { std::ofstream(fx.dir / "flows" / "child.yaml") << child; }
+  flow::FlowLibrary lib((fx.dir / "flows").string(), fx.registry);
+  auto parent = fx.load(R"(
+name: parent
+inputs:
+  items: { type: array, default: [1, 2, 3, 4, 5, 6, 7, 8] }
+steps:
+  - id: each
+    for_each: ${{ inputs.items }}
+    concurrency: 4
+    steps:
+      - id: one
+        flow: child
+        with: { n: "${{ item }}" }
+)");
+  asio::io_context io;
+  run::Engine engine(io.get_executor(), fx.registry, *fx.store, &lib);
+  auto checked = engine.check_inputs(*parent, Json::object(), false);
+  REQUIRE(checked.ok());
+  std::string id = engine.create(parent, *checked, {{"type", "test"}});
+  run::ExecutionOutcome out;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, parent); }, asio::detached);
+  io.run();
+  CHECK(out.status == "succeeded");
+  CHECK(fx.witness->calls == 16);
+  INFO("not committed when the action started: " << Json(fx.witness->not_durable).dump());
+  CHECK(fx.witness->not_durable.empty());
 }
