@@ -142,6 +142,7 @@ namespace {
 
 struct Transfer {
   std::uint64_t id = 0;
+  UrlPtr url;  // parsed once, handed to curl (CURLOPT_CURLU); outlives `easy`
   EasyPtr easy;
   SlistPtr header_list;
   std::string method;
@@ -558,6 +559,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     t->timeout = req.timeout;
     t->cap = req.max_response_bytes;
     t->header_list = std::move(list);
+    t->url = std::move(url);
     t->easy.reset(curl_easy_init());
     if (!t->easy) return Error::make(ErrorKind::internal, "curl_easy_init failed");
     CURL* e = t->easy.get();
@@ -566,7 +568,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto set = [&](CURLoption opt, auto value) {
       if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, value);
     };
-    set(CURLOPT_URL, req.url.c_str());
+    set(CURLOPT_CURLU, t->url.get());
     set(CURLOPT_PRIVATE, static_cast<void*>(t.get()));
     set(CURLOPT_NOSIGNAL, 1L);
     set(CURLOPT_ERRORBUFFER, t->errbuf);

@@ -1044,17 +1044,31 @@ struct Engine::Impl {
     // A child's record joins the parent's batch; a top-level execution is on disk before it is handed out.
     store.create_execution(rec, parent_id.empty() ? store::Durability::now : store::Durability::batched);
     // Sensitive inputs are stored redacted (and sealed when a sealer is set); the clear values
-    // stay at hand for this process.
-    clear_inputs.emplace(rec.id, inputs);
-    return rec.id;
+    // stay at hand for this process, and so does the record, so that running it needs no read.
+    std::string id = rec.id;
+    rec.flow_source.clear();  // the flow itself is handed to run_execution
+    created.emplace(id, Created{std::move(rec), inputs});
+    return id;
   }
 
-  std::unordered_map<std::string, Json> clear_inputs;
+  // Executions this process created and has not started yet.
+  struct Created {
+    store::ExecutionRecord record;
+    Json clear_inputs;
+  };
+  std::unordered_map<std::string, Created> created;
 
   awaitable<ExecutionOutcome> run_execution(std::string id, flow::FlowPtr flow, const Json* event) {
     ExecutionOutcome outcome;
     outcome.id = id;
-    auto rec = store.get_execution(id);
+    std::optional<store::ExecutionRecord> rec;
+    std::optional<Json> clear_inputs;
+    if (auto it = created.find(id); it != created.end()) {
+      if (flow) rec = std::move(it->second.record);
+      clear_inputs = std::move(it->second.clear_inputs);
+      created.erase(it);
+    }
+    if (!rec) rec = store.get_execution(id);
     if (!rec) {
       outcome.status = "failed";
       outcome.error = Error::make(ErrorKind::internal, "no execution " + id).to_json();
@@ -1084,9 +1098,8 @@ struct Engine::Impl {
     ExecState& ex = *state;
     ex.id = id;
     ex.flow = flow;
-    if (auto it = clear_inputs.find(id); it != clear_inputs.end()) {
-      ex.inputs = std::move(it->second);
-      clear_inputs.erase(it);
+    if (clear_inputs) {
+      ex.inputs = std::move(*clear_inputs);
     } else {
       ex.inputs = rec->inputs;
       reveal(ex.inputs, id + "/inputs");
