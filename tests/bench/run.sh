@@ -3,13 +3,23 @@
 # Markdown table (also written to build/bench/results.md).
 #   bash tests/bench/run.sh           quick: smaller counts, a 10 s rate-limit window
 #   bash tests/bench/run.sh --full    the issue's sizes and Okta's 60 s window
+#   ... --only "throughput pacing"     only these sections (engine, throughput, pacing, streaming)
 # Not part of the test command. Each Okta workload is followed by the same workload through the
 # Okta Node.js SDK (tests/bench/node, installed from npm on first use) against a fresh okta-sim
 # with the same seed and config; its rows start with "Node SDK:". Without node/npm they say skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FULL=0
-[ "${1:-}" = "--full" ] && FULL=1
+ONLY=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) FULL=1 ;;
+    --only) ONLY=${2:?--only needs a list of sections}; shift ;;
+    *) echo "usage: run.sh [--full] [--only \"engine throughput pacing streaming\"]" >&2; exit 2 ;;
+  esac
+  shift
+done
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 BUILD=${BUILD:-build/release}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPOKEFLOW_TESTS=OFF > /dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target spokeflow okta-sim engine_bench > /dev/null
@@ -30,6 +40,7 @@ else
   STEPS=100000; SMALL=2000; WAITING="10000"; EXECS=1000; STAGED=300; WINDOW=10; LIMIT=100; STREAM=20000
 fi
 
+if want engine; then
 echo "# engine overhead"
 line=$("$BUILD/tests/bench/engine_bench" steps $STEPS "$WORK/steps.db")
 row "journaled core.noop steps ($STEPS in one for_each)" "$(echo "$line" | grep -oE '[0-9.]+ us/step' | head -1)" "target <= 20 us"
@@ -39,6 +50,7 @@ for n in $WAITING; do
   line=$("$BUILD/tests/bench/engine_bench" waiting $n "$WORK/wait-$n.db")
   row "RSS per waiting execution ($n waiting)" "$(echo "$line" | grep -oE '[0-9.]+ KB per waiting' | head -1)" "target <= 20 KB"
 done
+fi
 
 start_sim() {  # start_sim SEED CONFIG
   "$SIM" --port 0 --api-token bench-token-0123456789 --seed "$1" --config "$2" --log-level error > "$WORK/sim.out" &
@@ -82,6 +94,7 @@ UNLIMITED='rate_limits: { window_seconds: 60, concurrency: 100000, default: 1000
   buckets: { users: 100000000, user_get: 100000000, user: 100000000, groups: 100000000, apps: 100000000,
              logs: 100000000, event_hooks: 100000000, schemas: 100000000, oauth_token: 100000000, default: 100000000 } }'
 
+if want throughput; then
 echo "# Okta throughput: create -> add to group -> activate, rate limits off"
 mkdir -p "$WORK/flows"
 cat > "$WORK/flows/bench_onboard.yaml" <<'YAML'
@@ -145,7 +158,9 @@ YAML
   fi
   stop_sim
 done
+fi
 
+if want pacing; then
 echo "# rate pacing: activations against a $LIMIT-per-${WINDOW}s bucket, concurrency cap 35"
 python3 - "$STAGED" > "$WORK/staged.json" <<'PY'
 import json, sys
@@ -201,15 +216,18 @@ else
   fi
   stop_sim
 fi
+fi
 
+if want streaming; then
 echo "# streaming okta.list_users"
 line=$(BUILD=$BUILD bash tests/bench/okta_stream_bench.sh $STREAM 8 | tail -1)
 row "okta.list_users as a for_each source ($STREAM users)" "$(echo "$line" | grep -oE 'users/s: [0-9]+' )" "$(echo "$line" | grep -oE 'peak RSS: [0-9]+ MB')"
+fi
 
 {
   echo "# spokeflow benchmarks ($( [ $FULL -eq 1 ] && echo full || echo quick ))"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -m); \`bash tests/bench/run.sh$( [ $FULL -eq 1 ] && echo ' --full')\`"
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -m); \`bash tests/bench/run.sh$( [ $FULL -eq 1 ] && echo ' --full')$( [ -n "$ONLY" ] && echo " --only \"$ONLY\"")\`"
   echo
   echo "| benchmark | result | notes |"
   echo "| --- | --- | --- |"
