@@ -480,17 +480,6 @@ std::string indent_json(const Json& j, const std::string& pad) {
   return out;
 }
 
-// Replaces recorded values by their sealed clear copies (for `executions show --reveal`).
-bool reveal_record(Json& value, const connect::MasterKey& key, const std::string& aad) {
-  if (!value.is_object() || !value.contains(run::kSealedKey) || !value[run::kSealedKey].is_string()) return true;
-  auto clear = connect::unseal(key, aad, value[run::kSealedKey].get<std::string>());
-  if (!clear.ok()) return false;
-  Json parsed = Json::parse(*clear, nullptr, false);
-  if (parsed.is_discarded()) return false;
-  value = std::move(parsed);
-  return true;
-}
-
 int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal) {
   auto st = open_store_or_report(g);
   if (!st) return kExitEnvironment;
@@ -508,8 +497,9 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reve
       std::cerr << "error: --reveal needs the master key: " << key.error().message << "\n";
       return kExitEnvironment;
     }
-    bool all = reveal_record(rec->inputs, *key, id + "/inputs") && reveal_record(rec->outputs, *key, id + "/outputs");
-    for (auto& s : steps) all = reveal_record(s.outputs, *key, id + "/" + s.path) && all;
+    const run::UnsealFn unseal = unsealer(*key);
+    bool all = run::open_sealed(rec->inputs, id + "/inputs", unseal) && run::open_sealed(rec->outputs, id + "/outputs", unseal);
+    for (auto& s : steps) all = run::open_sealed(s.outputs, id + "/" + s.path, unseal) && all;
     if (!all) std::cerr << "warning: some sealed values could not be opened with this master key\n";
     std::cerr << "warning: showing sensitive values in clear\n";
   }

@@ -58,8 +58,12 @@ void ConnectSetup::add_sealer(run::EngineOptions& options) const {
   if (!vault) return;
   std::shared_ptr<connect::Vault> v = vault;
   options.seal = [v](const std::string& aad, const std::string& plain) { return connect::seal(v->key(), aad, plain); };
-  options.unseal = [v](const std::string& aad, const std::string& sealed) -> std::optional<std::string> {
-    auto r = connect::unseal(v->key(), aad, sealed);
+  options.unseal = unsealer(v->key());
+}
+
+run::UnsealFn unsealer(connect::MasterKey key) {
+  return [key = std::move(key)](const std::string& aad, const std::string& sealed) -> std::optional<std::string> {
+    auto r = connect::unseal(key, aad, sealed);
     if (!r.ok()) return std::nullopt;
     return std::move(*r);
   };

@@ -35,6 +35,9 @@ struct ConnectSetup {
   void add_sealer(run::EngineOptions& options) const;
 };
 
+// Opens sealed record values with `key` (what run::open_sealed needs).
+run::UnsealFn unsealer(connect::MasterKey key);
+
 // Every alias the flow's steps use (okta.* default to the flow's `connection`, core.http needs
 // one), each with the position of the first step naming it. Checks each exists and that its
 // credential's secrets resolve; problems go to `diags` at the step's file:line:col.

@@ -31,8 +31,8 @@ std::uint32_t window_at(const char* p) {
 }
 
 struct Indexed {
-  std::string secret;
-  std::size_t offset;  // where the indexed window sits in the secret
+  std::string_view secret;  // a key of Registry::all (set nodes do not move)
+  std::size_t offset;       // where the indexed window sits in the secret
 };
 
 struct Match {
@@ -50,7 +50,8 @@ struct Registry {
   static std::size_t bit(std::uint32_t window) { return (window * 2654435761u) >> 16; }
 
   void add(std::string_view secret) {
-    if (!all.emplace(secret).second) return;
+    auto [stored, added] = all.emplace(secret);
+    if (!added) return;
     std::size_t best = secret.size() - kWindow;  // ties go to the end: endings are the random part
     std::size_t best_load = SIZE_MAX;
     for (std::size_t k = secret.size() - kWindow + 1; k-- > 0;) {
@@ -63,7 +64,7 @@ struct Registry {
       }
     }
     const std::uint32_t key = window_at(secret.data() + best);
-    by_window[key].push_back({std::string(secret), best});
+    by_window[key].push_back({*stored, best});
     maybe.set(bit(key));
   }
 
@@ -173,8 +174,8 @@ Json SecretScrubber::scrub(Json value) const {
 void SecretScrubber::clear() {
   auto& r = registry();
   std::unique_lock lock(r.mu);
+  r.by_window.clear();  // first: it points into `all`
   r.all.clear();
-  r.by_window.clear();
   r.maybe.reset();
   r.any = false;
 }

@@ -238,14 +238,8 @@ struct Engine::Impl {
   // Puts the clear value back from its sealed copy when it can; drops the copy either way.
   void reveal(Json& value, const std::string& aad) const {
     if (!value.is_object() || !value.contains(kSealedKey)) return;
-    if (options.unseal && value[kSealedKey].is_string()) {
-      if (auto clear = options.unseal(aad, value[kSealedKey].get<std::string>())) {
-        Json parsed = Json::parse(*clear, nullptr, false);
-        if (!parsed.is_discarded()) {
-          value = std::move(parsed);
-          return;
-        }
-      }
+    if (options.unseal) {
+      if (open_sealed(value, aad, options.unseal)) return;
       spdlog::warn("cannot unseal the record of {}: its sensitive values stay redacted", aad);
     }
     value.erase(kSealedKey);
@@ -1192,6 +1186,18 @@ struct Engine::Impl {
 Json without_sealed(Json value) {
   if (value.is_object()) value.erase(kSealedKey);
   return value;
+}
+
+bool open_sealed(Json& value, const std::string& aad, const UnsealFn& unseal) {
+  if (!value.is_object() || !value.contains(kSealedKey)) return true;
+  const Json& sealed = value[kSealedKey];
+  if (!sealed.is_string()) return false;
+  auto clear = unseal(aad, sealed.get<std::string>());
+  if (!clear) return false;
+  Json parsed = Json::parse(*clear, nullptr, false);
+  if (parsed.is_discarded()) return false;
+  value = std::move(parsed);
+  return true;
 }
 
 Engine::Engine(asio::any_io_executor executor, const ActionRegistry& actions, store::ExecutionStore& store,

@@ -39,11 +39,15 @@ struct EngineOptions {
   std::function<std::string(const std::string& aad, const std::string& plaintext)> seal;
   std::function<std::optional<std::string>(const std::string& aad, const std::string& sealed)> unseal;
 };
+using UnsealFn = decltype(EngineOptions::unseal);
 
 // The key under which a record keeps the sealed clear copy of what it shows redacted.
 inline constexpr const char* kSealedKey = "$sealed";
 // A copy of a recorded value without its sealed copy (what people and APIs are shown).
 Json without_sealed(Json value);
+// Puts a recorded value's clear copy, opened from its sealed copy, in its place. False when a
+// sealed copy is there but `unseal` cannot open it (the value is then left as it was).
+bool open_sealed(Json& value, const std::string& aad, const UnsealFn& unseal);
 
 struct ExecutionOutcome {
   std::string id;

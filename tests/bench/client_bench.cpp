@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../unit/sim_connections.hpp"
 #include "../unit/sim_process.hpp"
 #include "connect/client.hpp"
 #include "connect/secrets.hpp"
@@ -117,24 +118,9 @@ int main(int argc, char** argv) {
       "    user_get: 100000000\n";
   test::SimProcess sim(seed, config);
 
-  setenv("SPOKEFLOW_BENCH_TOKEN", test::SimProcess::token().c_str(), 1);
-  connect::ConnectionsConfig cfg;
-  connect::Credential cred;
-  cred.name = "bench";
-  cred.type = connect::CredentialType::okta_api_token;
-  cred.token = connect::SecretRef{connect::SecretRef::Source::env, "SPOKEFLOW_BENCH_TOKEN", {}};
-  cfg.credentials[cred.name] = cred;
-  connect::Connection conn;
-  conn.name = "sim";
-  conn.base_url = sim.base_url();
-  conn.credential = cred.name;
-  conn.allow_insecure_http = true;
-  conn.max_concurrency = in_flight;
-  cfg.connections[conn.name] = conn;
-  connect::Alias alias;
-  alias.name = "okta";
-  alias.connection = conn.name;
-  cfg.aliases[alias.name] = alias;
+  setenv("SPOKEFLOW_TEST_OKTA_TOKEN", test::SimProcess::token().c_str(), 1);
+  connect::ConnectionsConfig cfg = test::sim_connections(sim.base_url());
+  cfg.connections["sim"].max_concurrency = in_flight;
 
   asio::io_context io;
   connect::Connections connections(io.get_executor(), cfg, std::make_shared<connect::SecretResolver>(nullptr, "."));

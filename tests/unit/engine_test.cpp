@@ -21,20 +21,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A test action's info: any object in, any object out.
+ActionInfo object_action_info(const std::string& name) {
+  ActionInfo info;
+  info.name = name;
+  info.input_schema = Json::parse(R"({"type":"object"})");
+  info.output_schema = info.input_schema;
+  info.inputs_checker = JsonSchema::compile(info.input_schema);
+  info.outputs_checker = JsonSchema::compile(info.output_schema);
+  return info;
+}
+
 // Counts its calls per step path; fails the first `fail_times` calls of each path.
 struct Counter final : Action {
-  ActionInfo info_;
+  ActionInfo info_ = object_action_info("test.count");
   mutable std::map<std::string, int> calls;
   mutable std::vector<int> attempts;
   int fail_times = 0;
   ErrorKind fail_kind = ErrorKind::network;
-  Counter() {
-    info_.name = "test.count";
-    info_.input_schema = Json::parse(R"({"type":"object"})");
-    info_.output_schema = Json::parse(R"({"type":"object"})");
-    info_.inputs_checker = JsonSchema::compile(info_.input_schema);
-    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
-  }
   const ActionInfo& info() const override { return info_; }
   asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
     int n = ++calls[std::string(ctx.step_path)];
@@ -46,18 +50,11 @@ struct Counter final : Action {
 
 // A list action: `total` items in pages of `size`, following the stream protocol.
 struct Pager final : Action {
-  ActionInfo info_;
+  ActionInfo info_ = object_action_info("test.pages");
   int total = 0;
   int size = 1;
   mutable int calls = 0;
   mutable bool saw_non_stream = false;
-  Pager() {
-    info_.name = "test.pages";
-    info_.input_schema = Json::parse(R"({"type":"object"})");
-    info_.output_schema = Json::parse(R"({"type":"object"})");
-    info_.inputs_checker = JsonSchema::compile(info_.input_schema);
-    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
-  }
   const ActionInfo& info() const override { return info_; }
   asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
     ++calls;
@@ -76,17 +73,10 @@ struct Pager final : Action {
 // process (a resume after a crash) would, and notes each call whose start record, or the end
 // record of the step before it, was not yet committed.
 struct Witness final : Action {
-  ActionInfo info_;
+  ActionInfo info_ = object_action_info("test.witness");
   std::string db_path;
   mutable std::vector<std::string> not_durable;
   mutable int calls = 0;
-  Witness() {
-    info_.name = "test.witness";
-    info_.input_schema = Json::parse(R"({"type":"object"})");
-    info_.output_schema = Json::parse(R"({"type":"object"})");
-    info_.inputs_checker = JsonSchema::compile(info_.input_schema);
-    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
-  }
   const ActionInfo& info() const override { return info_; }
   // The committed status of a step run, "" when there is none.
   std::string committed_status(std::string_view execution, const std::string& path) const {

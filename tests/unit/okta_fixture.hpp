@@ -17,30 +17,10 @@
 #include "connect/secrets.hpp"
 #include "http/http_client.hpp"
 #include "okta/okta.hpp"
+#include "sim_connections.hpp"
 #include "sim_process.hpp"
 
 namespace spokeflow::test {
-
-inline connect::ConnectionsConfig sim_connections(const std::string& base_url) {
-  connect::ConnectionsConfig cfg;
-  connect::Credential cred;
-  cred.name = "sim_token";
-  cred.type = connect::CredentialType::okta_api_token;
-  cred.token = connect::SecretRef{connect::SecretRef::Source::env, "SPOKEFLOW_TEST_OKTA_TOKEN", {}};
-  cfg.credentials[cred.name] = cred;
-  connect::Connection conn;
-  conn.name = "sim";
-  conn.base_url = base_url;
-  conn.credential = cred.name;
-  conn.allow_insecure_http = true;
-  cfg.connections[conn.name] = conn;
-  connect::Alias alias;
-  alias.name = "okta";
-  alias.connection = conn.name;
-  alias.retry.initial_interval = std::chrono::milliseconds(50);
-  cfg.aliases[alias.name] = alias;
-  return cfg;
-}
 
 class OktaFixture {
  public:
