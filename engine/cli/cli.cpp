@@ -91,7 +91,7 @@ std::unique_ptr<store::ExecutionStore> open_store(const GlobalOptions& g) {
     std::error_code ec;
     fs::create_directories(p.parent_path(), ec);
   }
-  return store::open_sqlite_store(p.string());
+  return store::on_own_thread(store::open_sqlite_store(p.string()));
 }
 
 // The store, or null after saying on stderr why it cannot be opened.

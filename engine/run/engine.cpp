@@ -65,6 +65,7 @@ struct ExecState {
   Json execution_ctx;
   Json event;
   std::unordered_map<std::string, store::StepRun> journal;  // latest attempt per path, on resume
+  bool resumed = false;  // it ran before, in this process or another: its journal and children may exist
   bool end_requested = false;
   std::string end_status;
   Json end_message;
@@ -182,6 +183,14 @@ struct Engine::Impl {
 
   Impl(asio::any_io_executor ex, const ActionRegistry& a, store::ExecutionStore& s, flow::FlowLibrary* l, EngineOptions o)
       : executor(std::move(ex)), actions(a), store(s), library(l), options(std::move(o)) {}
+  // A commit still in flight on the store's thread would post to the loop after the engine.
+  ~Impl() {
+    try {
+      store.flush();
+    } catch (const std::exception& e) {
+      spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost", e.what());
+    }
+  }
 
   // ---- records ----------------------------------------------------------------------------
 
@@ -194,7 +203,8 @@ struct Engine::Impl {
   // action whose end was not yet committed (as if the crash had hit during the call), which
   // the Okta actions converge on (`if_already`).
   bool commit_posted = false;
-  std::vector<asio::any_completion_handler<void(std::exception_ptr)>> commit_waiters;
+  using CommitWaiter = asio::any_completion_handler<void(std::exception_ptr)>;
+  std::vector<CommitWaiter> commit_waiters;
 
   void schedule_commit() {
     if (commit_posted) return;
@@ -202,19 +212,24 @@ struct Engine::Impl {
     asio::post(executor, [this] { commit(); });
   }
 
+  // The store commits (on its own thread when it has one); the waiters resume on the loop.
   void commit() {
     commit_posted = false;
-    std::exception_ptr failure;
-    try {
-      store.flush();
-    } catch (const std::exception& e) {
-      failure = std::current_exception();
-      spdlog::error("the execution store could not commit: {}; the records since the last commit are lost", e.what());
-    }
-    auto waiters = std::move(commit_waiters);
+    auto waiters = std::make_shared<std::vector<CommitWaiter>>(std::move(commit_waiters));
     commit_waiters.clear();
-    for (auto& w : waiters)
-      asio::post(executor, [w = std::move(w), failure]() mutable { std::move(w)(failure); });
+    store.flush_async([ex = executor, waiters](std::exception_ptr failure) {
+      asio::post(ex, [waiters, failure] {
+        if (failure) {
+          try {
+            std::rethrow_exception(failure);
+          } catch (const std::exception& e) {
+            spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost",
+                          e.what());
+          }
+        }
+        for (auto& w : *waiters) std::move(w)(failure);
+      });
+    });
   }
 
   // Resumes once everything recorded so far is committed; throws when the commit failed.
@@ -276,15 +291,18 @@ struct Engine::Impl {
     }
     if (result && result->status == "succeeded" && !step.stream_page)
       run.outputs = sealed_copy(result->outputs, std::move(run.outputs), ex.id + "/" + path);
-    store.record_step(run, store::Durability::batched);
+    // The record goes to the store; the event is made of what stays here.
+    const bool report = result && options.on_step;
+    Json err = report ? run.error : Json();
+    std::string kind = report ? run.kind : std::string();
+    store.record_step(std::move(run), store::Durability::batched);
     schedule_commit();
-    if (result && options.on_step) {
-      Json err = run.error;
+    if (report) {
       StepEvent ev;
       ev.execution_id = ex.id;
       ev.flow = ex.flow->name;
       ev.path = path;
-      ev.kind = run.kind;
+      ev.kind = kind;
       ev.status = status;
       ev.attempt = attempt;
       ev.duration_ms = finished - started;
@@ -920,7 +938,8 @@ struct Engine::Impl {
     std::string key = attempt > 1 ? path + "@" + std::to_string(attempt) : path;
     std::string child_id;
     flow::FlowPtr child_flow;
-    if (auto existing = store.find_child(ex.id, key)) {
+    // Only an execution that ran before can have started this child already (a retry's key differs).
+    if (auto existing = ex.resumed ? store.find_child(ex.id, key) : std::nullopt) {
       child_id = *existing;
       record_inputs = {{"flow", step.flow_name}, {"execution_id", child_id}};
     } else {
@@ -1106,6 +1125,7 @@ struct Engine::Impl {
     ex.execution_ctx = {{"id", id}, {"flow", flow->name}, {"started_at", format_timestamp(started)},
                         {"trigger", rec->trigger.value("type", "")}};
     if (rec->status == "running") {
+      ex.resumed = true;
       for (auto& run : store.step_runs(id)) {
         reveal(run.outputs, id + "/" + run.path);
         auto [it, inserted] = ex.journal.try_emplace(run.path, run);

@@ -234,7 +234,7 @@ class SqliteStore final : public ExecutionStore {
 
   bool has_batched() const override { return in_batch_; }
 
-  void create_execution(const ExecutionRecord& r, Durability durability) override {
+  void create_execution(ExecutionRecord r, Durability durability) override {
     // Two statements: a savepoint keeps a failure of the second from leaving the first.
     write(durability, [&] {
       savepoint_->run();
@@ -257,7 +257,7 @@ class SqliteStore final : public ExecutionStore {
     known_sources_.insert(r.flow_hash);
   }
 
-  void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner,
+  void set_execution_running(std::string id, std::int64_t started_at, std::string owner,
                              Durability durability) override {
     write(durability, [&] { set_running_->bind(1, id).bind(2, started_at).bind(3, owner).run(); });
   }
@@ -271,8 +271,8 @@ class SqliteStore final : public ExecutionStore {
     return claimed;
   }
 
-  void finish_execution(const std::string& id, const std::string& status, const Json& outputs, const Json& error,
-                        std::int64_t finished_at, Durability durability) override {
+  void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t finished_at,
+                        Durability durability) override {
     write(durability, [&] {
       finish_exec_->bind(1, id).bind(2, status);
       bind_json(*finish_exec_, 3, outputs);
@@ -281,7 +281,7 @@ class SqliteStore final : public ExecutionStore {
     });
   }
 
-  void record_step(const StepRun& r, Durability durability) override {
+  void record_step(StepRun r, Durability durability) override {
     write(durability, [&] {
       auto& s = *upsert_step_;
       s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, r.kind).bind(5, r.status);

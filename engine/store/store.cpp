@@ -2,6 +2,16 @@
 
 namespace spokeflow::store {
 
+void ExecutionStore::flush_async(std::function<void(std::exception_ptr)> done) {
+  std::exception_ptr failure;
+  try {
+    flush();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  done(failure);
+}
+
 std::string capped_dump(const Json& value, std::size_t cap) {
   std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (text.size() <= cap) return text;

@@ -2,6 +2,8 @@
 // The execution store: durable records of executions and their step runs.
 // The executor writes through this interface only; SQLite is the embedded implementation.
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,20 +65,24 @@ enum class Durability {
 class ExecutionStore {
  public:
   virtual ~ExecutionStore() = default;
-  virtual void create_execution(const ExecutionRecord& record, Durability durability = Durability::now) = 0;
+  // Writes take their records by value: a store may keep them to write later (on_own_thread).
+  virtual void create_execution(ExecutionRecord record, Durability durability = Durability::now) = 0;
   // Marks it running (keeping the first start time) and owned by `owner`.
-  virtual void set_execution_running(const std::string& id, std::int64_t started_at, const std::string& owner,
+  virtual void set_execution_running(std::string id, std::int64_t started_at, std::string owner,
                                      Durability durability = Durability::now) = 0;
   // Takes an unfinished execution over from `expected_owner` (who is known to be gone);
   // false when someone else changed the owner first. Always durable: other processes race for it.
   virtual bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) = 0;
-  virtual void finish_execution(const std::string& id, const std::string& status, const Json& outputs,
-                                const Json& error, std::int64_t finished_at, Durability durability = Durability::now) = 0;
+  virtual void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t finished_at,
+                                Durability durability = Durability::now) = 0;
   // Inserts or replaces the run identified by (execution_id, path, attempt).
-  virtual void record_step(const StepRun& run, Durability durability = Durability::now) = 0;
+  virtual void record_step(StepRun run, Durability durability = Durability::now) = 0;
   // Commits whatever is batched. Throws std::runtime_error when the commit fails (the batch
-  // is then rolled back and lost).
+  // is then rolled back and lost), or when a batched write failed since the last commit.
   virtual void flush() = 0;
+  // flush() without waiting for it: `done` is called (on any thread) once everything written
+  // before is committed, with the failure flush() would have thrown, or null.
+  virtual void flush_async(std::function<void(std::exception_ptr)> done);
   // Whether batched writes wait for a commit.
   virtual bool has_batched() const = 0;
 
@@ -103,5 +109,13 @@ std::string capped_dump(const Json& value, std::size_t cap);
 // Opens (creating when needed) the SQLite store at `path` in WAL mode. Throws
 // std::runtime_error with SQLite's message when the file cannot be opened or is not a store.
 std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::size_t value_cap = kDefaultValueCap);
+
+// Runs `inner` on a thread of its own, so that the caller's thread (the engine's event loop)
+// spends no time in SQLite or in turning records into JSON text. Batched writes return at
+// once; they are handed to the store's thread together at the next flush, flush_async or
+// `now` write, and applied there in order. `now` writes, flush() and reads wait for their
+// turn, so they see every write made before them. A batched write that fails is reported by
+// the next commit. Calls must come from one thread at a time, as with any store.
+std::unique_ptr<ExecutionStore> on_own_thread(std::unique_ptr<ExecutionStore> inner);
 
 }  // namespace spokeflow::store

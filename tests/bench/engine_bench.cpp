@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
 
   ActionRegistry reg;
   actions::register_core_actions(reg);
-  auto st = store::open_sqlite_store(store_path);
+  auto st = store::on_own_thread(store::open_sqlite_store(store_path));
   asio::io_context io{1};
   run::EngineOptions opts;
   opts.owner = "bench:0";

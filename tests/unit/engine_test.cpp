@@ -126,7 +126,7 @@ struct Fixture {
     w->db_path = (dir / "s.db").string();
     witness = w.get();
     registry.add(std::move(w));
-    store = store::open_sqlite_store((dir / "s.db").string());
+    store = store::on_own_thread(store::open_sqlite_store((dir / "s.db").string()));
   }
   ~Fixture() { fs::remove_all(dir); }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "common/ids.hpp"
 #include "store/store.hpp"
@@ -178,6 +179,96 @@ TEST_CASE("batched writes reach the disk at the next durable write or flush, in 
   writer->finish_execution(child.id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
   CHECK(reader->get_execution(child.id)->status == "running");
   writer->flush();
+  CHECK(reader->get_execution(child.id)->status == "succeeded");
+}
+
+namespace {
+// flush_async, waited for: the failure it reports, or null.
+std::exception_ptr commit_and_wait(store::ExecutionStore& st) {
+  std::promise<std::exception_ptr> done;
+  auto result = done.get_future();
+  st.flush_async([&done](std::exception_ptr failure) { done.set_value(failure); });
+  return result.get();
+}
+
+std::string message_of(std::exception_ptr failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+}  // namespace
+
+TEST_CASE("a store on its own thread keeps the order, the visibility and the failures of the store itself") {
+  TempDir dir;
+  std::string db = (dir.path / "store.db").string();
+  auto writer = store::on_own_thread(store::open_sqlite_store(db));
+  auto reader = store::open_sqlite_store(db);
+  auto parent = make_exec("parent");
+  writer->create_execution(parent);  // `now`: on disk when it returns
+  REQUIRE(reader->get_execution(parent.id));
+  CHECK_FALSE(writer->has_batched());
+
+  auto child = make_exec("child", parent.id);
+  writer->create_execution(child, store::Durability::batched);
+  writer->set_execution_running(child.id, 10, "host:1", store::Durability::batched);
+  store::StepRun run;
+  run.execution_id = child.id;
+  run.kind = "core.noop";
+  run.status = "succeeded";
+  run.path = "a";
+  writer->record_step(run, store::Durability::batched);
+  CHECK(writer->has_batched());
+  CHECK_FALSE(reader->get_execution(child.id));
+  CHECK(writer->get_execution(child.id)->status == "running");  // reads come after the writes before them
+  CHECK_FALSE(reader->get_execution(child.id));                  // ... which a read does not commit
+  CHECK(commit_and_wait(*writer) == nullptr);
+  CHECK_FALSE(writer->has_batched());
+  REQUIRE(reader->get_execution(child.id));
+  CHECK(reader->step_runs(child.id).size() == 1);
+
+  // A batched write that fails returns at once; the next commit reports it and keeps the rest.
+  store::StepRun bad = run;
+  bad.path = "b";
+  bad.status = "exploded";
+  writer->record_step(bad, store::Durability::batched);
+  run.path = "c";
+  writer->record_step(run, store::Durability::batched);
+  std::exception_ptr failure = commit_and_wait(*writer);
+  REQUIRE(failure != nullptr);
+  CHECK(message_of(failure).find("store: write failed") != std::string::npos);
+  auto runs = reader->step_runs(child.id);
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[1].path == "c");
+  CHECK(commit_and_wait(*writer) == nullptr);  // reported once
+
+  // Thousands of records, committed in batches large enough to be handed to the store's
+  // thread while more are written, arrive complete and in order.
+  for (int i = 0; i < 3000; ++i) {
+    run.path = "loop[" + std::to_string(i) + "]";
+    run.outputs = {{"i", i}};
+    writer->record_step(run, store::Durability::batched);
+    if (i % 97 == 0) writer->flush_async([](std::exception_ptr) {});
+  }
+  run.path = "last";
+  writer->record_step(run, store::Durability::now);  // commits everything before it
+  CHECK_FALSE(writer->has_batched());
+  runs = reader->step_runs(child.id);
+  REQUIRE(runs.size() == 3003);
+  for (int i = 0; i < 3000; ++i) {
+    CHECK(runs[2 + i].path == "loop[" + std::to_string(i) + "]");
+    CHECK(runs[2 + i].outputs["i"] == i);
+  }
+  CHECK(runs.back().path == "last");
+
+  // A `now` write that fails throws to its caller.
+  CHECK_THROWS_AS(writer->finish_execution(child.id, "weird", nullptr, nullptr, 1), std::runtime_error);
+
+  // What is still batched when the store closes is committed then.
+  writer->finish_execution(child.id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
+  CHECK(reader->get_execution(child.id)->status == "running");
+  writer.reset();
   CHECK(reader->get_execution(child.id)->status == "succeeded");
 }
 

@@ -1,0 +1,230 @@
+// A store run on a thread of its own (on_own_thread in store.hpp). The engine's loop thread
+// only queues records; turning them into JSON text, SQLite's work and the write system calls
+// happen on the store's thread, in the order the records were made.
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "store/store.hpp"
+
+namespace spokeflow::store {
+namespace {
+
+class ThreadedStore final : public ExecutionStore {
+  using Task = std::function<void(ExecutionStore&)>;
+  static constexpr std::size_t kInlineWrites = 8;
+
+ public:
+  explicit ThreadedStore(std::unique_ptr<ExecutionStore> inner) : inner_(std::move(inner)) {
+    thread_ = std::thread([this] { serve(); });
+  }
+
+  ~ThreadedStore() override {
+    try {
+      flush();
+    } catch (const std::exception&) {
+      // Lost, as with the store itself closing on a failed commit: resume re-runs those steps.
+    }
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  void create_execution(ExecutionRecord record, Durability durability) override {
+    write(durability, [r = std::move(record)](ExecutionStore& s, Durability d) mutable {
+      s.create_execution(std::move(r), d);
+    });
+  }
+  void set_execution_running(std::string id, std::int64_t started_at, std::string owner, Durability durability) override {
+    write(durability, [id = std::move(id), started_at, owner = std::move(owner)](ExecutionStore& s, Durability d) mutable {
+      s.set_execution_running(std::move(id), started_at, std::move(owner), d);
+    });
+  }
+  bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) override {
+    const std::uint64_t upto = written_;
+    return call([&](ExecutionStore& s) {
+      bool claimed = s.claim_execution(id, expected_owner, new_owner);  // commits the batch before it
+      committed_.store(upto, std::memory_order_release);
+      return claimed;
+    });
+  }
+  void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t finished_at,
+                        Durability durability) override {
+    write(durability, [id = std::move(id), status = std::move(status), outputs = std::move(outputs),
+                       error = std::move(error), finished_at](ExecutionStore& s, Durability d) mutable {
+      s.finish_execution(std::move(id), std::move(status), std::move(outputs), std::move(error), finished_at, d);
+    });
+  }
+  void record_step(StepRun run, Durability durability) override {
+    write(durability, [r = std::move(run)](ExecutionStore& s, Durability d) mutable { s.record_step(std::move(r), d); });
+  }
+
+  void flush() override {
+    const std::uint64_t upto = written_;
+    call([this, upto](ExecutionStore& s) { commit(s, upto); });
+  }
+
+  void flush_async(std::function<void(std::exception_ptr)> done) override {
+    const std::uint64_t upto = written_;
+    dispatch(kInlineWrites, [this, upto, done = std::move(done)](ExecutionStore& s) {
+      std::exception_ptr failure;
+      try {
+        commit(s, upto);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      done(failure);
+    });
+  }
+
+  bool has_batched() const override { return written_ != committed_.load(std::memory_order_acquire); }
+
+  std::optional<ExecutionRecord> get_execution(const std::string& id) override {
+    return call([&](ExecutionStore& s) { return s.get_execution(id); });
+  }
+  std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) override {
+    return call([&](ExecutionStore& s) { return s.list_executions(filter); });
+  }
+  std::vector<StepRun> step_runs(const std::string& execution_id) override {
+    return call([&](ExecutionStore& s) { return s.step_runs(execution_id); });
+  }
+  std::vector<ExecutionRecord> unfinished_executions() override {
+    return call([](ExecutionStore& s) { return s.unfinished_executions(); });
+  }
+  std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) override {
+    return call([&](ExecutionStore& s) { return s.find_child(parent_id, parent_step); });
+  }
+
+ private:
+  // A batched write stays with the caller until the next hand-over; a failure is kept for
+  // the next commit to report. A `now` write waits for its turn and reports its own failure.
+  template <class Write>
+  void write(Durability durability, Write body) {
+    if (durability == Durability::batched) {
+      pending_.emplace_back([this, body = std::move(body)](ExecutionStore& s) mutable {
+        try {
+          body(s, Durability::batched);
+        } catch (...) {
+          if (!failed_write_) failed_write_ = std::current_exception();
+        }
+      });
+      ++written_;
+      return;
+    }
+    const std::uint64_t upto = written_;
+    call([&](ExecutionStore& s) {
+      body(s, Durability::now);  // commits the batch before it too
+      committed_.store(upto, std::memory_order_release);
+    });
+  }
+
+  // On the store's thread: commits, and reports the first batched write that failed since
+  // the last commit (a failed commit takes precedence: it lost the whole batch).
+  void commit(ExecutionStore& s, std::uint64_t upto) {
+    std::exception_ptr failure = std::exchange(failed_write_, nullptr);
+    try {
+      s.flush();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    committed_.store(upto, std::memory_order_release);
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  // Runs `fn` on the store's thread after everything queued before it and returns its
+  // result (or throws its exception) to the caller.
+  template <class Fn>
+  auto call(Fn fn) -> decltype(fn(std::declval<ExecutionStore&>())) {
+    std::packaged_task<decltype(fn(std::declval<ExecutionStore&>()))(ExecutionStore&)> task(std::move(fn));
+    auto result = task.get_future();
+    dispatch(SIZE_MAX, [&task](ExecutionStore& s) { task(s); });  // the caller waits either way
+    return result.get();
+  }
+
+  // Runs the pending writes and then `last`: right here when the store's thread is idle and
+  // at most `inline_limit` writes are pending, else on the store's thread. Waking that thread
+  // and being woken back costs more than a few records (with one execution at a time, each
+  // commit before an Okta call would pay it); larger batches are worth handing over.
+  void dispatch(std::size_t inline_limit, Task last) {
+    bool here = false;
+    {
+      std::lock_guard lock(mutex_);
+      // Idle, with nothing queued: it cannot wake until this thread hands something over.
+      here = !busy_ && queue_.empty() && pending_.size() <= inline_limit;
+      if (here) busy_ = true;
+    }
+    if (!here) {
+      hand_over(std::move(last));
+      return;
+    }
+    for (auto& t : pending_) t(*inner_);
+    pending_.clear();
+    last(*inner_);
+    std::lock_guard lock(mutex_);
+    busy_ = false;
+  }
+
+  void hand_over(Task last) {
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) {
+        queue_.swap(pending_);
+      } else {
+        for (auto& t : pending_) queue_.push_back(std::move(t));
+        pending_.clear();
+      }
+      queue_.push_back(std::move(last));
+    }
+    wake_.notify_one();
+  }
+
+  void serve() {
+    pthread_setname_np(pthread_self(), "spokeflow-store");  // how it shows in top -H and perf
+    std::vector<Task> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        batch.swap(queue_);
+        busy_ = true;
+      }
+      for (auto& t : batch) t(*inner_);
+      batch.clear();
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+  }
+
+  std::unique_ptr<ExecutionStore> inner_;
+  // The caller's side.
+  std::vector<Task> pending_;    // batched writes not handed over yet
+  std::uint64_t written_ = 0;    // batched writes made so far
+  // Shared.
+  std::atomic<std::uint64_t> committed_{0};  // how many of those are committed (or lost)
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Task> queue_;      // handed over, not run yet
+  bool stopping_ = false;
+  bool busy_ = false;            // someone is running tasks on the store
+  // The store's thread.
+  std::exception_ptr failed_write_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<ExecutionStore> on_own_thread(std::unique_ptr<ExecutionStore> inner) {
+  return std::make_unique<ThreadedStore>(std::move(inner));
+}
+
+}  // namespace spokeflow::store
