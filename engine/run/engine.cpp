@@ -212,24 +212,37 @@ struct Engine::Impl {
     asio::post(executor, [this] { commit(); });
   }
 
-  // The store commits (on its own thread when it has one); the waiters resume on the loop.
+  // With actions in flight the loop has other work: the store commits on its own thread
+  // while the loop goes on. With none, the loop would only wait for the commit: it commits in
+  // place (no thread to wake and be woken by), as with one execution at a time.
+  int actions_in_flight = 0;
+
   void commit() {
     commit_posted = false;
     auto waiters = std::make_shared<std::vector<CommitWaiter>>(std::move(commit_waiters));
     commit_waiters.clear();
-    store.flush_async([ex = executor, waiters](std::exception_ptr failure) {
-      asio::post(ex, [waiters, failure] {
-        if (failure) {
-          try {
-            std::rethrow_exception(failure);
-          } catch (const std::exception& e) {
-            spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost",
-                          e.what());
-          }
+    auto resume = [ex = executor, waiters](std::exception_ptr failure) {
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost",
+                        e.what());
         }
-        for (auto& w : *waiters) std::move(w)(failure);
-      });
-    });
+      }
+      for (auto& w : *waiters) asio::post(ex, [w = std::move(w), failure]() mutable { std::move(w)(failure); });
+    };
+    if (actions_in_flight == 0) {
+      std::exception_ptr failure;
+      try {
+        store.flush();
+      } catch (const std::exception&) {
+        failure = std::current_exception();
+      }
+      resume(failure);
+      return;
+    }
+    store.flush_async([ex = executor, resume](std::exception_ptr failure) { asio::post(ex, [resume, failure] { resume(failure); }); });
   }
 
   // Resumes once everything recorded so far is committed; throws when the commit failed.
@@ -598,6 +611,12 @@ struct Engine::Impl {
     std::string connection = step.connection.empty() && info.name.rfind("okta.", 0) == 0 ? ex.flow->connection
                                                                                            : step.connection;
     ActionContext ctx{inputs, ex.id, path, attempt, connection, co_await asio::this_coro::executor};
+    struct Counted {  // in actions_in_flight while it runs, however it ends
+      int* n;
+      ~Counted() {
+        if (n) --*n;
+      }
+    } counted{info.local ? nullptr : &++actions_in_flight};
     Result<Json> out = co_await action->invoke(ctx);
     if (!out.ok()) co_return fail_result(std::move(out).error(), path);
     if (auto issues = info.outputs_checker->validate(*out); !issues.empty())

@@ -18,8 +18,7 @@ namespace {
 
 class ThreadedStore final : public ExecutionStore {
   using Task = std::function<void(ExecutionStore&)>;
-  static constexpr std::size_t kInlineWrites = 8;
-
+  
  public:
   explicit ThreadedStore(std::unique_ptr<ExecutionStore> inner) : inner_(std::move(inner)) {
     thread_ = std::thread([this] { serve(); });
@@ -75,7 +74,7 @@ class ThreadedStore final : public ExecutionStore {
 
   void flush_async(std::function<void(std::exception_ptr)> done) override {
     const std::uint64_t upto = written_;
-    dispatch(kInlineWrites, [this, upto, done = std::move(done)](ExecutionStore& s) {
+    hand_over([this, upto, done = std::move(done)](ExecutionStore& s) {
       std::exception_ptr failure;
       try {
         commit(s, upto);
@@ -140,26 +139,25 @@ class ThreadedStore final : public ExecutionStore {
     if (failure) std::rethrow_exception(failure);
   }
 
-  // Runs `fn` on the store's thread after everything queued before it and returns its
-  // result (or throws its exception) to the caller.
+  // Runs `fn` after everything written before it and returns its result (or throws its
+  // exception) to the caller.
   template <class Fn>
   auto call(Fn fn) -> decltype(fn(std::declval<ExecutionStore&>())) {
     std::packaged_task<decltype(fn(std::declval<ExecutionStore&>()))(ExecutionStore&)> task(std::move(fn));
     auto result = task.get_future();
-    dispatch(SIZE_MAX, [&task](ExecutionStore& s) { task(s); });  // the caller waits either way
+    run_here_or_hand_over([&task](ExecutionStore& s) { task(s); });
     return result.get();
   }
 
-  // Runs the pending writes and then `last`: right here when the store's thread is idle and
-  // at most `inline_limit` writes are pending, else on the store's thread. Waking that thread
-  // and being woken back costs more than a few records (with one execution at a time, each
-  // commit before an Okta call would pay it); larger batches are worth handing over.
-  void dispatch(std::size_t inline_limit, Task last) {
+  // For a caller that waits for `last` anyway: when the store's thread is idle, the pending
+  // writes and `last` run right here (no thread to wake and be woken by); else they are
+  // handed over.
+  void run_here_or_hand_over(Task last) {
     bool here = false;
     {
       std::lock_guard lock(mutex_);
       // Idle, with nothing queued: it cannot wake until this thread hands something over.
-      here = !busy_ && queue_.empty() && pending_.size() <= inline_limit;
+      here = !busy_ && queue_.empty();
       if (here) busy_ = true;
     }
     if (!here) {
