@@ -288,6 +288,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   bool timeout_posted = false;  // an immediate on_timeout is queued
   std::map<curl_socket_t, std::shared_ptr<SocketCtx>> sockets;
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers;
+  // Easy handles of finished transfers, reset to curl's defaults: a new handle allocates
+  // curl's buffers (tens of KB) on every request, and freeing them made malloc consolidate.
+  static constexpr std::size_t kMaxSpareEasy = 64;
+  std::vector<EasyPtr> spare_easy;
   std::uint64_t next_id = 1;
   MultiPtr multi;  // declared last: cleaned up first, while the maps above still exist
 
@@ -312,6 +316,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     while (!transfers.empty())
       finish(transfers.begin()->first, Error::make(ErrorKind::cancelled, "HTTP client shut down"));
     timer.cancel();
+    spare_easy.clear();
     multi.reset();  // closes cached connections through close_socket_cb
     for (auto& [fd, ctx] : sockets) release(*ctx);
     sockets.clear();
@@ -463,10 +468,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     std::unique_ptr<Transfer> t = std::move(it->second);
     transfers.erase(it);
     if (t->added && multi) curl_multi_remove_handle(multi.get(), t->easy.get());
+    if (t->added && multi && spare_easy.size() < kMaxSpareEasy) {
+      curl_easy_reset(t->easy.get());  // forgets every option, and so every pointer into `t`
+      spare_easy.push_back(std::move(t->easy));
+    }
     t->added = false;
     if (t->slot.is_connected()) t->slot.clear();
     Handler h = std::move(t->handler);
-    t.reset();  // easy handle cleaned up: no curl callback can reach this transfer again
+    t.reset();  // the easy handle is reset or cleaned up: no curl callback can reach this transfer again
     // Never inline: the awaiting coroutine resumes on its own executor after this returns.
     if (h) h->post(ex, std::move(result));
   }
@@ -560,7 +569,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     t->cap = req.max_response_bytes;
     t->header_list = std::move(list);
     t->url = std::move(url);
-    t->easy.reset(curl_easy_init());
+    if (spare_easy.empty()) {
+      t->easy.reset(curl_easy_init());
+    } else {
+      t->easy = std::move(spare_easy.back());
+      spare_easy.pop_back();
+    }
     if (!t->easy) return Error::make(ErrorKind::internal, "curl_easy_init failed");
     CURL* e = t->easy.get();
 
