@@ -32,6 +32,20 @@ store::ExecutionRecord make_exec(const std::string& flow, const std::string& par
   if (!parent.empty()) r.parent_step = "sub";
   return r;
 }
+
+// A child of `parent_id`, marked running, with one step run "a" (succeeded): all batched.
+store::StepRun batch_child_with_step(store::ExecutionStore& st, const std::string& parent_id) {
+  auto child = make_exec("child", parent_id);
+  st.create_execution(child, store::Durability::batched);
+  st.set_execution_running(child.id, 10, "host:1", store::Durability::batched);
+  store::StepRun run;
+  run.execution_id = child.id;
+  run.path = "a";
+  run.kind = "core.noop";
+  run.status = "succeeded";
+  st.record_step(run, store::Durability::batched);
+  return run;
+}
 }  // namespace
 
 TEST_CASE("executions and step runs persist across reopen") {
@@ -146,17 +160,11 @@ TEST_CASE("batched writes reach the disk at the next durable write or flush, in 
   auto reader = store::open_sqlite_store(db);  // another connection sees committed rows only
   auto parent = make_exec("parent");
   writer->create_execution(parent);
-  auto child = make_exec("child", parent.id);
-  writer->create_execution(child, store::Durability::batched);
-  writer->set_execution_running(child.id, 10, "host:1", store::Durability::batched);
-  store::StepRun run;
-  run.execution_id = child.id;
-  run.path = "a";
-  run.kind = "core.noop";
-  writer->record_step(run, store::Durability::batched);
+  store::StepRun run = batch_child_with_step(*writer, parent.id);
+  const std::string child_id = run.execution_id;
   CHECK(writer->has_batched());
-  CHECK_FALSE(reader->get_execution(child.id));
-  CHECK(writer->get_execution(child.id)->status == "running");  // its own writes are visible to the writer
+  CHECK_FALSE(reader->get_execution(child_id));
+  CHECK(writer->get_execution(child_id)->status == "running");  // its own writes are visible to the writer
 
   // A write that fails (here a status the schema refuses) is undone alone: the batch stays.
   store::StepRun bad = run;
@@ -168,18 +176,18 @@ TEST_CASE("batched writes reach the disk at the next durable write or flush, in 
   run.path = "c";
   writer->record_step(run, store::Durability::now);  // commits everything before it too
   CHECK_FALSE(writer->has_batched());
-  auto seen = reader->get_execution(child.id);
+  auto seen = reader->get_execution(child_id);
   REQUIRE(seen);
   CHECK(seen->status == "running");
-  auto runs = reader->step_runs(child.id);
+  auto runs = reader->step_runs(child_id);
   REQUIRE(runs.size() == 2);
   CHECK(runs[0].path == "a");
   CHECK(runs[1].path == "c");
 
-  writer->finish_execution(child.id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
-  CHECK(reader->get_execution(child.id)->status == "running");
+  writer->finish_execution(child_id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
+  CHECK(reader->get_execution(child_id)->status == "running");
   writer->flush();
-  CHECK(reader->get_execution(child.id)->status == "succeeded");
+  CHECK(reader->get_execution(child_id)->status == "succeeded");
 }
 
 namespace {
@@ -210,23 +218,16 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   REQUIRE(reader->get_execution(parent.id));
   CHECK_FALSE(writer->has_batched());
 
-  auto child = make_exec("child", parent.id);
-  writer->create_execution(child, store::Durability::batched);
-  writer->set_execution_running(child.id, 10, "host:1", store::Durability::batched);
-  store::StepRun run;
-  run.execution_id = child.id;
-  run.kind = "core.noop";
-  run.status = "succeeded";
-  run.path = "a";
-  writer->record_step(run, store::Durability::batched);
+  store::StepRun run = batch_child_with_step(*writer, parent.id);
+  const std::string child_id = run.execution_id;
   CHECK(writer->has_batched());
-  CHECK_FALSE(reader->get_execution(child.id));
-  CHECK(writer->get_execution(child.id)->status == "running");  // reads come after the writes before them
-  CHECK_FALSE(reader->get_execution(child.id));                  // ... which a read does not commit
+  CHECK_FALSE(reader->get_execution(child_id));
+  CHECK(writer->get_execution(child_id)->status == "running");  // reads come after the writes before them
+  CHECK_FALSE(reader->get_execution(child_id));                  // ... which a read does not commit
   CHECK(commit_and_wait(*writer) == nullptr);
   CHECK_FALSE(writer->has_batched());
-  REQUIRE(reader->get_execution(child.id));
-  CHECK(reader->step_runs(child.id).size() == 1);
+  REQUIRE(reader->get_execution(child_id));
+  CHECK(reader->step_runs(child_id).size() == 1);
 
   // A batched write that fails returns at once; the next commit reports it and keeps the rest.
   store::StepRun bad = run;
@@ -238,7 +239,7 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   std::exception_ptr failure = commit_and_wait(*writer);
   REQUIRE(failure != nullptr);
   CHECK(message_of(failure).find("store: write failed") != std::string::npos);
-  auto runs = reader->step_runs(child.id);
+  auto runs = reader->step_runs(child_id);
   REQUIRE(runs.size() == 2);
   CHECK(runs[1].path == "c");
   CHECK(commit_and_wait(*writer) == nullptr);  // reported once
@@ -254,7 +255,7 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   run.path = "last";
   writer->record_step(run, store::Durability::now);  // commits everything before it
   CHECK_FALSE(writer->has_batched());
-  runs = reader->step_runs(child.id);
+  runs = reader->step_runs(child_id);
   REQUIRE(runs.size() == 3003);
   for (int i = 0; i < 3000; ++i) {
     CHECK(runs[2 + i].path == "loop[" + std::to_string(i) + "]");
@@ -263,13 +264,13 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   CHECK(runs.back().path == "last");
 
   // A `now` write that fails throws to its caller.
-  CHECK_THROWS_AS(writer->finish_execution(child.id, "weird", nullptr, nullptr, 1), std::runtime_error);
+  CHECK_THROWS_AS(writer->finish_execution(child_id, "weird", nullptr, nullptr, 1), std::runtime_error);
 
   // What is still batched when the store closes is committed then.
-  writer->finish_execution(child.id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
-  CHECK(reader->get_execution(child.id)->status == "running");
+  writer->finish_execution(child_id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
+  CHECK(reader->get_execution(child_id)->status == "running");
   writer.reset();
-  CHECK(reader->get_execution(child.id)->status == "succeeded");
+  CHECK(reader->get_execution(child_id)->status == "succeeded");
 }
 
 TEST_CASE("a store written with schema 1 is migrated with its rows") {
