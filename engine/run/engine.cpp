@@ -183,7 +183,8 @@ struct Engine::Impl {
 
   Impl(asio::any_io_executor ex, const ActionRegistry& a, store::ExecutionStore& s, flow::FlowLibrary* l, EngineOptions o)
       : executor(std::move(ex)), actions(a), store(s), library(l), options(std::move(o)) {}
-  // A commit still in flight on the store's thread would post to the loop after the engine.
+  // Waits for commits still running on the store's thread: they post the waiters' resumption
+  // to the loop, whose io_context outlives the engine but not necessarily the store's work.
   ~Impl() {
     try {
       store.flush();
@@ -215,7 +216,9 @@ struct Engine::Impl {
   // With actions in flight the loop has other work: the store commits on its own thread
   // while the loop goes on. With none, the loop would only wait for the commit: it commits in
   // place (no thread to wake and be woken by), as with one execution at a time.
-  int actions_in_flight = 0;
+  // Shared: an action's coroutine frame may be destroyed after the engine (a loop stopped by
+  // an exception), and its count must not be written into a freed engine then.
+  std::shared_ptr<int> actions_in_flight = std::make_shared<int>(0);
 
   void commit() {
     commit_posted = false;
@@ -232,7 +235,7 @@ struct Engine::Impl {
       }
       for (auto& w : *waiters) asio::post(ex, [w = std::move(w), failure]() mutable { std::move(w)(failure); });
     };
-    if (actions_in_flight == 0) {
+    if (*actions_in_flight == 0) {
       std::exception_ptr failure;
       try {
         store.flush();
@@ -612,11 +615,14 @@ struct Engine::Impl {
                                                                                            : step.connection;
     ActionContext ctx{inputs, ex.id, path, attempt, connection, co_await asio::this_coro::executor};
     struct Counted {  // in actions_in_flight while it runs, however it ends
-      int* n;
+      std::shared_ptr<int> n;
+      explicit Counted(std::shared_ptr<int> count) : n(std::move(count)) {
+        if (n) ++*n;
+      }
       ~Counted() {
         if (n) --*n;
       }
-    } counted{info.local ? nullptr : &++actions_in_flight};
+    } counted(info.local ? nullptr : actions_in_flight);
     Result<Json> out = co_await action->invoke(ctx);
     if (!out.ok()) co_return fail_result(std::move(out).error(), path);
     if (auto issues = info.outputs_checker->validate(*out); !issues.empty())

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <unordered_set>
+#include <utility>
 
 #include "store/store.hpp"
 
@@ -220,19 +221,14 @@ class SqliteStore final : public ExecutionStore {
   }
 
   void flush() override {
-    if (!in_batch_) return;
-    in_batch_ = false;
-    batched_ = 0;
-    try {
-      commit_->run();
-    } catch (...) {
-      exec_noexcept("ROLLBACK");
-      known_sources_.clear();
-      throw;
-    }
+    commit_batch();
+    if (!lost_.empty())
+      throw std::runtime_error("store: batched records were rolled back with a write that failed: " +
+                               std::exchange(lost_, std::string()));
   }
 
-  bool has_batched() const override { return in_batch_; }
+  // A lost batch counts as batched until a flush has reported it.
+  bool has_batched() const override { return in_batch_ || !lost_.empty(); }
 
   void create_execution(ExecutionRecord r, Durability durability) override {
     // Two statements: a savepoint keeps a failure of the second from leaving the first.
@@ -305,18 +301,46 @@ class SqliteStore final : public ExecutionStore {
       in_batch_ = true;
       batch_started_ms_ = now;
     }
+    const int earlier = batched_;  // writes of others in this batch
     try {
       body();
-    } catch (...) {
-      if (sqlite3_get_autocommit(db_.get())) {
+    } catch (const std::exception& e) {
+      if (sqlite3_get_autocommit(db_.get())) {  // SQLite rolled the whole transaction back
         in_batch_ = false;
         batched_ = 0;
         known_sources_.clear();
+        if (earlier > 0) remember_lost(e.what());
       }
       throw;
     }
-    if (durability == Durability::now || ++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs)
-      flush();
+    if (durability == Durability::now || ++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs) {
+      try {
+        commit_batch();
+      } catch (const std::exception& e) {
+        if (earlier > 0) remember_lost(e.what());
+        throw;
+      }
+    }
+  }
+
+  // Commits the open batch, if any; a failed commit rolls it back and throws.
+  void commit_batch() {
+    if (!in_batch_) return;
+    in_batch_ = false;
+    batched_ = 0;
+    try {
+      commit_->run();
+    } catch (...) {
+      exec_noexcept("ROLLBACK");
+      known_sources_.clear();
+      throw;
+    }
+  }
+
+  // The caller of the failed write hears of it; those whose batched records went with it hear
+  // of it from the next flush, which is what they wait for.
+  void remember_lost(const char* what) {
+    if (lost_.empty()) lost_ = what;
   }
 
  public:
@@ -439,6 +463,7 @@ class SqliteStore final : public ExecutionStore {
   std::unique_ptr<Statement> insert_source_, insert_exec_, set_running_, claim_, finish_exec_,
       upsert_step_, begin_, commit_, get_exec_, find_child_, savepoint_, rollback_to_, release_;
   std::unordered_set<std::string> known_sources_;  // flow_sources rows known to exist
+  std::string lost_;  // why batched records were rolled back outside flush(), until a flush reports it
 };
 #undef kSelectExec
 

@@ -78,12 +78,14 @@ class ExecutionStore {
   // Inserts or replaces the run identified by (execution_id, path, attempt).
   virtual void record_step(StepRun run, Durability durability = Durability::now) = 0;
   // Commits whatever is batched. Throws std::runtime_error when the commit fails (the batch
-  // is then rolled back and lost), or when a batched write failed since the last commit.
+  // is then rolled back and lost), or when batched records were lost since the last flush
+  // (rolled back with another caller's failing write) or a batched write failed.
   virtual void flush() = 0;
   // flush() without waiting for it: `done` is called (on any thread) once everything written
-  // before is committed, with the failure flush() would have thrown, or null.
+  // before is committed, with the failure flush() would have thrown, or null. `done` must not
+  // throw and must not call the store.
   virtual void flush_async(std::function<void(std::exception_ptr)> done);
-  // Whether batched writes wait for a commit.
+  // Whether batched writes (or a failure flush() has yet to report) wait for a commit.
   virtual bool has_batched() const = 0;
 
   virtual std::optional<ExecutionRecord> get_execution(const std::string& id) = 0;

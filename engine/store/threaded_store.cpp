@@ -52,7 +52,7 @@ class ThreadedStore final : public ExecutionStore {
     const std::uint64_t upto = written_;
     return call([&](ExecutionStore& s) {
       bool claimed = s.claim_execution(id, expected_owner, new_owner);  // commits the batch before it
-      committed_.store(upto, std::memory_order_release);
+      settled(s, upto);
       return claimed;
     });
   }
@@ -85,7 +85,10 @@ class ThreadedStore final : public ExecutionStore {
     });
   }
 
-  bool has_batched() const override { return written_ != committed_.load(std::memory_order_acquire); }
+  // Also while a batched write's failure waits to be reported: the next commit must be waited for.
+  bool has_batched() const override {
+    return written_ != committed_.load(std::memory_order_acquire) || write_failed_.load(std::memory_order_acquire);
+  }
 
   std::optional<ExecutionRecord> get_execution(const std::string& id) override {
     return call([&](ExecutionStore& s) { return s.get_execution(id); });
@@ -114,6 +117,7 @@ class ThreadedStore final : public ExecutionStore {
           body(s, Durability::batched);
         } catch (...) {
           if (!failed_write_) failed_write_ = std::current_exception();
+          write_failed_.store(true, std::memory_order_release);
         }
       });
       ++written_;
@@ -122,8 +126,14 @@ class ThreadedStore final : public ExecutionStore {
     const std::uint64_t upto = written_;
     call([&](ExecutionStore& s) {
       body(s, Durability::now);  // commits the batch before it too
-      committed_.store(upto, std::memory_order_release);
+      settled(s, upto);
     });
+  }
+
+  // After a durable write: the batch before it is committed, unless the store still has a
+  // loss to report (then the next commit is waited for and reports it).
+  void settled(ExecutionStore& s, std::uint64_t upto) {
+    if (!s.has_batched()) committed_.store(upto, std::memory_order_release);
   }
 
   // On the store's thread: commits, and reports the first batched write that failed since
@@ -136,6 +146,7 @@ class ThreadedStore final : public ExecutionStore {
       failure = std::current_exception();
     }
     committed_.store(upto, std::memory_order_release);
+    write_failed_.store(false, std::memory_order_release);
     if (failure) std::rethrow_exception(failure);
   }
 
@@ -196,7 +207,10 @@ class ThreadedStore final : public ExecutionStore {
         batch.swap(queue_);
         busy_ = true;
       }
-      for (auto& t : batch) t(*inner_);
+      for (auto& t : batch) {
+        t(*inner_);
+        t = nullptr;  // what a task holds (the engine's waiters) goes now, not after the batch
+      }
       batch.clear();
       std::lock_guard lock(mutex_);
       busy_ = false;
@@ -216,6 +230,7 @@ class ThreadedStore final : public ExecutionStore {
   bool busy_ = false;            // someone is running tasks on the store
   // The store's thread.
   std::exception_ptr failed_write_;
+  std::atomic<bool> write_failed_{false};  // failed_write_ is set (read by has_batched)
   std::thread thread_;
 };
 

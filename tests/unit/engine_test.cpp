@@ -3,9 +3,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -102,7 +105,51 @@ struct Witness final : Action {
     const std::string before = ctx.inputs.value("after", "");
     if (!before.empty() && committed_status(ctx.execution_id, before) != "succeeded")
       not_durable.push_back(path + " (the end of " + before + ")");
+    // In flight for a moment, like a call to Okta: the other executions' commits then go to
+    // the store's thread instead of being made in place.
+    asio::steady_timer pause(ctx.executor, std::chrono::milliseconds(2));
+    co_await pause.async_wait(asio::use_awaitable);
     co_return Json{{"ok", true}};
+  }
+};
+
+// Passes everything through to another store, counting the commits asked without waiting
+// for them (what the engine does while actions are in flight) and making each commit slow.
+struct CommitCounter final : store::ExecutionStore {
+  std::unique_ptr<store::ExecutionStore> inner;
+  std::chrono::milliseconds commit_delay;
+  int async_commits = 0;
+  explicit CommitCounter(std::unique_ptr<store::ExecutionStore> s, std::chrono::milliseconds delay = {})
+      : inner(std::move(s)), commit_delay(delay) {}
+  void create_execution(store::ExecutionRecord r, store::Durability d) override { inner->create_execution(std::move(r), d); }
+  void set_execution_running(std::string id, std::int64_t at, std::string owner, store::Durability d) override {
+    inner->set_execution_running(std::move(id), at, std::move(owner), d);
+  }
+  bool claim_execution(const std::string& id, const std::string& was, const std::string& now) override {
+    return inner->claim_execution(id, was, now);
+  }
+  void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t at,
+                        store::Durability d) override {
+    inner->finish_execution(std::move(id), std::move(status), std::move(outputs), std::move(error), at, d);
+  }
+  void record_step(store::StepRun run, store::Durability d) override { inner->record_step(std::move(run), d); }
+  void flush() override {
+    std::this_thread::sleep_for(commit_delay);
+    inner->flush();
+  }
+  void flush_async(std::function<void(std::exception_ptr)> done) override {
+    ++async_commits;
+    inner->flush_async(std::move(done));
+  }
+  bool has_batched() const override { return inner->has_batched(); }
+  std::optional<store::ExecutionRecord> get_execution(const std::string& id) override { return inner->get_execution(id); }
+  std::vector<store::ExecutionRecord> list_executions(const store::ExecutionFilter& f) override {
+    return inner->list_executions(f);
+  }
+  std::vector<store::StepRun> step_runs(const std::string& id) override { return inner->step_runs(id); }
+  std::vector<store::ExecutionRecord> unfinished_executions() override { return inner->unfinished_executions(); }
+  std::optional<std::string> find_child(const std::string& parent, const std::string& step) override {
+    return inner->find_child(parent, step);
   }
 };
 
@@ -514,8 +561,12 @@ steps:
         flow: child
         with: { n: "${{ item }}" }
 )");
+  // Slow commits on the store's thread: a step resumed before its commit ended would see it.
+  CommitCounter store(store::on_own_thread(std::make_unique<CommitCounter>(
+      store::open_sqlite_store((fx.dir / "s.db").string()), std::chrono::milliseconds(5))));
+  fx.store.reset();
   asio::io_context io;
-  run::Engine engine(io.get_executor(), fx.registry, *fx.store, &lib);
+  run::Engine engine(io.get_executor(), fx.registry, store, &lib);
   auto checked = engine.check_inputs(*parent, Json::object(), false);
   REQUIRE(checked.ok());
   std::string id = engine.create(parent, *checked, {{"type", "test"}});
@@ -523,6 +574,7 @@ steps:
   asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, parent); }, asio::detached);
   io.run();
   CHECK(out.status == "succeeded");
+  CHECK(store.async_commits > 0);  // commits made on the store's thread while actions were in flight
   CHECK(fx.witness->calls == 16);
   INFO("not committed when the action started: " << Json(fx.witness->not_durable).dump());
   CHECK(fx.witness->not_durable.empty());

@@ -1,10 +1,14 @@
 #include <doctest/doctest.h>
 
 #include <sqlite3.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <thread>
 
 #include "common/ids.hpp"
 #include "store/store.hpp"
@@ -216,7 +220,6 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   auto parent = make_exec("parent");
   writer->create_execution(parent);  // `now`: on disk when it returns
   REQUIRE(reader->get_execution(parent.id));
-  CHECK_FALSE(writer->has_batched());
 
   store::StepRun run = batch_child_with_step(*writer, parent.id);
   const std::string child_id = run.execution_id;
@@ -244,6 +247,37 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   CHECK(runs[1].path == "c");
   CHECK(commit_and_wait(*writer) == nullptr);  // reported once
 
+  // A failed batched write keeps the commit waited for even when a `now` write commits the
+  // batch meanwhile: whoever waits for the next commit hears of it.
+  bad.path = "b2";
+  writer->record_step(bad, store::Durability::batched);
+  run.path = "d";
+  writer->record_step(run, store::Durability::now);
+  CHECK(writer->has_batched());
+  failure = commit_and_wait(*writer);
+  REQUIRE(failure != nullptr);
+  CHECK(message_of(failure).find("store: write failed") != std::string::npos);
+  CHECK_FALSE(writer->has_batched());
+
+  // With the store's thread busy (held in a commit's callback), reads and `now` writes are
+  // handed to it and still come after the writes made before them.
+  {
+    std::promise<void> gate;
+    std::shared_future<void> open = gate.get_future().share();
+    writer->flush_async([open](std::exception_ptr) { open.wait(); });
+    run.path = "while-busy";
+    writer->record_step(run, store::Durability::batched);
+    std::thread opener([&gate] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      gate.set_value();
+    });
+    auto runs_seen = writer->step_runs(child_id);  // waits for the gate, then for the write before it
+    opener.join();
+    REQUIRE_FALSE(runs_seen.empty());
+    CHECK(runs_seen.back().path == "while-busy");
+  }
+  CHECK(commit_and_wait(*writer) == nullptr);
+
   // Thousands of records, committed in batches large enough to be handed to the store's
   // thread while more are written, arrive complete and in order.
   for (int i = 0; i < 3000; ++i) {
@@ -256,10 +290,10 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   writer->record_step(run, store::Durability::now);  // commits everything before it
   CHECK_FALSE(writer->has_batched());
   runs = reader->step_runs(child_id);
-  REQUIRE(runs.size() == 3003);
+  REQUIRE(runs.size() == 3005);
   for (int i = 0; i < 3000; ++i) {
-    CHECK(runs[2 + i].path == "loop[" + std::to_string(i) + "]");
-    CHECK(runs[2 + i].outputs["i"] == i);
+    CHECK(runs[4 + i].path == "loop[" + std::to_string(i) + "]");
+    CHECK(runs[4 + i].outputs["i"] == i);
   }
   CHECK(runs.back().path == "last");
 
@@ -271,6 +305,54 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
   CHECK(reader->get_execution(child_id)->status == "running");
   writer.reset();
   CHECK(reader->get_execution(child_id)->status == "succeeded");
+}
+
+namespace {
+// While it lives, files can no longer grow (as on a full disk): writes past the limit fail
+// with EFBIG instead of a signal.
+struct FullDisk {
+  rlimit before{};
+  void (*handler)(int) = SIG_DFL;
+  explicit FullDisk(const fs::path& dir) {
+    std::uintmax_t largest = 0;
+    for (const auto& f : fs::directory_iterator(dir)) largest = std::max(largest, fs::file_size(f.path()));
+    handler = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &before);
+    rlimit limit{static_cast<rlim_t>(largest + 64 * 1024), before.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FullDisk() {
+    setrlimit(RLIMIT_FSIZE, &before);
+    std::signal(SIGXFSZ, handler);
+  }
+};
+}  // namespace
+
+TEST_CASE("batched records rolled back with another caller's failed commit are reported by the next flush") {
+  for (bool threaded : {false, true}) {
+    CAPTURE(threaded);
+    TempDir dir;
+    std::string db = (dir.path / "store.db").string();
+    auto st = threaded ? store::on_own_thread(store::open_sqlite_store(db)) : store::open_sqlite_store(db);
+    auto parent = make_exec("parent");
+    st->create_execution(parent);
+    store::StepRun start = batch_child_with_step(*st, parent.id);  // an Okta step waiting for its commit
+    store::StepRun big = start;
+    big.path = "big";
+    big.inputs = {{"blob", std::string(200 * 1024, 'x')}};  // under the value cap, over what the disk takes
+    {
+      FullDisk full(dir.path);
+      CHECK_THROWS_AS(st->record_step(big, store::Durability::now), std::runtime_error);  // its caller hears
+    }
+    CHECK(st->has_batched());  // the waiting step must not go on
+    CHECK_THROWS_WITH_AS(st->flush(), doctest::Contains("rolled back"), std::runtime_error);
+    CHECK_FALSE(st->has_batched());
+    CHECK_NOTHROW(st->flush());
+    auto reader = store::open_sqlite_store(db);
+    CHECK(reader->step_runs(start.execution_id).empty());
+    CHECK_FALSE(reader->get_execution(start.execution_id));
+    REQUIRE(reader->get_execution(parent.id));  // committed before: untouched
+  }
 }
 
 TEST_CASE("a store written with schema 1 is migrated with its rows") {
