@@ -245,7 +245,9 @@ struct Engine::Impl {
       resume(failure);
       return;
     }
-    store.flush_async([ex = executor, resume](std::exception_ptr failure) { asio::post(ex, [resume, failure] { resume(failure); }); });
+    store.flush_async([ex = executor, resume](std::exception_ptr failure) {
+      asio::post(ex, [resume, failure] { resume(failure); });  // logging and resuming stay on the loop
+    });
   }
 
   // Resumes once everything recorded so far is committed; throws when the commit failed.

@@ -18,7 +18,7 @@ namespace {
 
 class ThreadedStore final : public ExecutionStore {
   using Task = std::function<void(ExecutionStore&)>;
-  
+
  public:
   explicit ThreadedStore(std::unique_ptr<ExecutionStore> inner) : inner_(std::move(inner)) {
     thread_ = std::thread([this] { serve(); });
