@@ -467,10 +467,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (it == transfers.end()) return;
     std::unique_ptr<Transfer> t = std::move(it->second);
     transfers.erase(it);
-    if (t->added && multi) curl_multi_remove_handle(multi.get(), t->easy.get());
-    if (t->added && multi && spare_easy.size() < kMaxSpareEasy) {
-      curl_easy_reset(t->easy.get());  // forgets every option, and so every pointer into `t`
-      spare_easy.push_back(std::move(t->easy));
+    if (t->added && multi) {
+      curl_multi_remove_handle(multi.get(), t->easy.get());
+      if (spare_easy.size() < kMaxSpareEasy) {
+        curl_easy_reset(t->easy.get());  // forgets every option, and so every pointer into `t`
+        spare_easy.push_back(std::move(t->easy));
+      }
     }
     t->added = false;
     if (t->slot.is_connected()) t->slot.clear();

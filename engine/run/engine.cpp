@@ -189,8 +189,12 @@ struct Engine::Impl {
     try {
       store.flush();
     } catch (const std::exception& e) {
-      spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost", e.what());
+      report_store_failure(e);
     }
+  }
+
+  static void report_store_failure(const std::exception& e) {
+    spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost", e.what());
   }
 
   // ---- records ----------------------------------------------------------------------------
@@ -229,8 +233,7 @@ struct Engine::Impl {
         try {
           std::rethrow_exception(failure);
         } catch (const std::exception& e) {
-          spdlog::error("the execution store could not write or commit: {}; records since the last commit may be lost",
-                        e.what());
+          report_store_failure(e);
         }
       }
       for (auto& w : *waiters) asio::post(ex, [w = std::move(w), failure]() mutable { std::move(w)(failure); });

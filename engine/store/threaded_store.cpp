@@ -175,11 +175,19 @@ class ThreadedStore final : public ExecutionStore {
       hand_over(std::move(last));
       return;
     }
-    for (auto& t : pending_) t(*inner_);
-    pending_.clear();
-    last(*inner_);
+    pending_.push_back(std::move(last));
+    run(pending_);
     std::lock_guard lock(mutex_);
     busy_ = false;
+  }
+
+  // Runs and empties `tasks`, by whoever is busy_ with the store.
+  void run(std::vector<Task>& tasks) {
+    for (auto& t : tasks) {
+      t(*inner_);
+      t = nullptr;  // what a task holds (the engine's waiters) goes now, not after the batch
+    }
+    tasks.clear();
   }
 
   void hand_over(Task last) {
@@ -207,11 +215,7 @@ class ThreadedStore final : public ExecutionStore {
         batch.swap(queue_);
         busy_ = true;
       }
-      for (auto& t : batch) {
-        t(*inner_);
-        t = nullptr;  // what a task holds (the engine's waiters) goes now, not after the batch
-      }
-      batch.clear();
+      run(batch);
       std::lock_guard lock(mutex_);
       busy_ = false;
     }
