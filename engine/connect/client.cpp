@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <random>
 
+#include "common/json_text.hpp"
 #include "common/scrub.hpp"
 
 namespace spokeflow::connect {
@@ -428,12 +429,11 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
       if (!r.body.empty() && req.method != "HEAD") {
         const bool json_type = is_json_type(r);
         if (json_type || !r.header("Content-Type")) {
-          try {
-            body = Json::parse(r.body);
-          } catch (const Json::parse_error& pe) {
-            body = nullptr;
+          if (auto parsed = parse_json(r.body); parsed.ok()) {
+            body = std::move(*parsed);
+          } else {
             malformed = json_type;
-            parse_error = pe.what();
+            parse_error = std::move(parsed).error().message;
           }
         }
       }

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <random>
 #include <set>
 
 #include "common/diagnostics.hpp"
@@ -7,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/json_schema.hpp"
+#include "common/json_text.hpp"
 #include "common/redact.hpp"
 #include "common/scrub.hpp"
 #include "common/utf8.hpp"
@@ -149,4 +151,88 @@ TEST_CASE("the scrubber finds each of many secrets, at text edges and when secre
   CHECK(s.scrub(std::string("endsends")) == "[REDACTED][REDACTED]");
   s.clear();
   CHECK(s.scrub(std::string("act-token-1-zz")) == "act-token-1-zz");
+}
+
+namespace {
+// Same value and same Json types all the way down (Json's == takes 1u and 1 as equal).
+bool same_typed(const Json& a, const Json& b) {
+  if (a.type() != b.type() || a != b) return false;
+  if (a.is_object())
+    for (auto it = a.begin(); it != a.end(); ++it)
+      if (!same_typed(it.value(), b.at(it.key()))) return false;
+  if (a.is_array())
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_typed(a[i], b[i])) return false;
+  return true;
+}
+
+Json random_json(std::mt19937_64& rng, int depth) {
+  std::uniform_int_distribution<int> pick(0, depth > 4 ? 6 : 8);
+  switch (pick(rng)) {
+    case 0: return nullptr;
+    case 1: return rng() % 2 == 0;
+    case 2: return static_cast<std::int64_t>(rng()) >> (rng() % 64);
+    case 3: return rng() >> (rng() % 64);
+    case 4: return std::ldexp(static_cast<double>(static_cast<std::int64_t>(rng())), static_cast<int>(rng() % 200) - 100);
+    case 5:
+    case 6: {
+      static const std::string alphabet[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\x01", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+      std::string s;
+      for (int n = static_cast<int>(rng() % 12); n > 0; --n) s += alphabet[rng() % std::size(alphabet)];
+      return s;
+    }
+    case 7: {
+      Json a = Json::array();
+      for (int n = static_cast<int>(rng() % 5); n > 0; --n) a.push_back(random_json(rng, depth + 1));
+      return a;
+    }
+    default: {
+      Json o = Json::object();
+      for (int n = static_cast<int>(rng() % 5); n > 0; --n) o["k" + std::to_string(rng() % 8)] = random_json(rng, depth + 1);
+      return o;
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("parse_json reads what Json::parse reads, with the same types") {
+  std::mt19937_64 rng(20261129);
+  for (int i = 0; i < 3000; ++i) {
+    const Json original = random_json(rng, 0);
+    for (const std::string& text : {original.dump(), original.dump(2)}) {
+      auto ours = parse_json(text);
+      REQUIRE_MESSAGE(ours.ok(), text);
+      CHECK_MESSAGE(same_typed(*ours, Json::parse(text)), text);
+    }
+  }
+  for (const char* text : {"-0", "0", "-0.0", "1e2", "1.0", "9223372036854775807", "9223372036854775808",
+                           "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+                           "0.1", "123.456e-7", "{\"a\":1,\"a\":2}", "\"\\ud83d\\ude00\"", "\"\\u0000x\"", " [ ] ",
+                           "{\"id\":\"00u1\",\"profile\":{\"login\":\"a@example.com\",\"mobilePhone\":null},\"_links\":{}}"}) {
+    auto ours = parse_json(text);
+    REQUIRE_MESSAGE(ours.ok(), std::string(text));
+    CHECK_MESSAGE(same_typed(*ours, Json::parse(text)), std::string(text));
+  }
+}
+
+TEST_CASE("parse_json refuses what Json::parse refuses, and says where") {
+  for (const char* text : {"", "[1,]", "{}x", "{\"a\" 1}", "\"\xff\"", "\"\\ud800\"", "1E400", "-1e999", "[1", "nul", "\"a\nb\""}) {
+    auto ours = parse_json(text);
+    REQUIRE_MESSAGE(!ours.ok(), std::string(text));
+    CHECK(ours.error().kind == ErrorKind::validation);
+    CHECK_MESSAGE(ours.error().message.rfind("invalid JSON: ", 0) == 0, ours.error().message);
+    CHECK_THROWS_AS(Json::parse(text), Json::exception);
+  }
+  auto cut = parse_json(R"({"a": [1, 2,)");
+  REQUIRE_FALSE(cut.ok());
+  CHECK_MESSAGE(cut.error().message.find("at byte 12 of 12") != std::string::npos, cut.error().message);
+  // Deeply nested input is refused, not recursed into.
+  std::string deep(kMaxJsonDepth + 1, '[');
+  deep += std::string(kMaxJsonDepth + 1, ']');
+  auto too_deep = parse_json(deep);
+  REQUIRE_FALSE(too_deep.ok());
+  CHECK_MESSAGE(too_deep.error().message.find("nested deeper than 512 levels") != std::string::npos, too_deep.error().message);
+  std::string ok_depth(kMaxJsonDepth, '[');
+  ok_depth += std::string(kMaxJsonDepth, ']');
+  CHECK(parse_json(ok_depth).ok());
 }
