@@ -28,7 +28,9 @@
 
 namespace spokeflow::http {
 
-// ASCII case-insensitive ordering for header names; transparent, so lookups take string_view.
+// Ordering for header names that ignores ASCII case; transparent, so lookups take string_view.
+// Shorter names come first, so that most comparisons end at the lengths; nothing relies on
+// headers being in alphabetical order.
 struct CaseInsensitiveLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept;
