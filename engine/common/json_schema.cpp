@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
+#include <valijson/utils/utf8_utils.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
@@ -14,8 +16,216 @@
 
 namespace spokeflow {
 
+namespace {
+
+// A second checker for the keywords the shipped action schemas use, for speed: an action's
+// inputs and outputs are checked at every step, and valijson spends ~18,000 instructions on an
+// Okta user object (a visitor, a copied context and a std::set entry per member). It says
+// only "valid" or "invalid"; valijson remains the judge and the one that explains: a value the
+// quick check finds invalid is checked again by valijson, whose verdict and messages stand.
+// So the quick check must never accept what valijson rejects; it mirrors valijson's code
+// (strong types) keyword by keyword, answers "invalid" where it is unsure, and a schema using
+// any other keyword has no quick check.
+class QuickCheck {
+ public:
+  // nullopt when the schema uses a keyword not mirrored here.
+  static std::optional<QuickCheck> compile(const Json& schema) {
+    QuickCheck q;
+    if (!q.read(schema)) return std::nullopt;
+    return q;
+  }
+
+  bool valid(const Json& v) const {
+    if (types_ != 0 && (types_ & type_bit(v)) == 0) return false;
+    switch (v.type()) {
+      case Json::value_t::string: {
+        if (!min_length_ && !max_length_ && !string_enum_) return true;
+        const std::string& s = v.get_ref<const std::string&>();
+        if (string_enum_ && std::find(string_enum_->begin(), string_enum_->end(), s) == string_enum_->end()) return false;
+        if (!min_length_ && !max_length_) return true;
+        const auto len = valijson::utils::u8_strlen(s.c_str());  // what valijson counts: code points before a NUL
+        return (!min_length_ || len >= *min_length_) && (!max_length_ || len <= *max_length_);
+      }
+      case Json::value_t::number_integer:
+      case Json::value_t::number_unsigned:
+      case Json::value_t::number_float: {
+        if (string_enum_) return false;
+        const double d = v.get<double>();
+        return (!minimum_ || d >= *minimum_) && (!maximum_ || d <= *maximum_);
+      }
+      case Json::value_t::array: {
+        if (string_enum_) return false;
+        if (min_items_ && v.size() < *min_items_) return false;
+        if (unique_items_ && !distinct_strings(v)) return false;
+        if (items_)
+          for (const Json& item : v)
+            if (!items_->valid(item)) return false;
+        return true;
+      }
+      case Json::value_t::object: {
+        if (string_enum_) return false;
+        for (const std::string& name : required_)
+          if (!v.contains(name)) return false;
+        for (const auto& [name, needs] : dependencies_)
+          if (v.contains(name))
+            for (const std::string& other : needs)
+              if (!v.contains(other)) return false;
+        if (!has_properties_) return true;
+        std::size_t declared = 0;
+        for (const auto& [name, sub] : properties_) {
+          auto it = v.find(name);
+          if (it == v.end()) continue;
+          ++declared;
+          if (!sub.valid(*it)) return false;
+        }
+        if (extra_ == Extra::any || declared == v.size()) return true;
+        if (extra_ == Extra::none) return false;
+        for (auto it = v.begin(); it != v.end(); ++it)
+          if (properties_.find(it.key()) == properties_.end() && !extra_schema_->valid(it.value())) return false;
+        return true;
+      }
+      default:
+        return !string_enum_;
+    }
+  }
+
+ private:
+  enum TypeBit : unsigned { kNull = 1, kBoolean = 2, kInteger = 4, kNumber = 8, kString = 16, kArray = 32, kObject = 64 };
+  enum class Extra { any, none, schema };
+
+  static unsigned type_bit(const Json& v) {
+    switch (v.type()) {
+      case Json::value_t::null: return kNull;
+      case Json::value_t::boolean: return kBoolean;
+      case Json::value_t::number_integer:
+      case Json::value_t::number_unsigned: return kInteger | kNumber;
+      case Json::value_t::number_float: return kNumber;
+      case Json::value_t::string: return kString;
+      case Json::value_t::array: return kArray;
+      case Json::value_t::object: return kObject;
+      default: return 0;
+    }
+  }
+  static unsigned named_type(const Json& name) {
+    static const std::map<std::string, unsigned, std::less<>> names = {
+        {"null", kNull}, {"boolean", kBoolean}, {"integer", kInteger}, {"number", kNumber},
+        {"string", kString}, {"array", kArray}, {"object", kObject}};
+    if (!name.is_string()) return 0;
+    auto it = names.find(name.get_ref<const std::string&>());
+    return it == names.end() ? 0 : it->second;
+  }
+  // True when the items are strings, all different. Other items are left to valijson (false):
+  // its notion of equal numbers or objects is not mirrored here.
+  static bool distinct_strings(const Json& items) {
+    std::vector<std::string_view> seen;
+    seen.reserve(items.size());
+    for (const Json& item : items) {
+      if (!item.is_string()) return false;
+      seen.push_back(item.get_ref<const std::string&>());
+    }
+    std::sort(seen.begin(), seen.end());
+    return std::adjacent_find(seen.begin(), seen.end()) == seen.end();
+  }
+  static std::optional<std::size_t> count(const Json& n) {
+    if (!n.is_number_unsigned()) return std::nullopt;
+    return n.get<std::size_t>();
+  }
+
+  bool read(const Json& schema) {
+    if (!schema.is_object()) return false;
+    for (auto it = schema.begin(); it != schema.end(); ++it) {
+      const std::string& key = it.key();
+      const Json& val = it.value();
+      if (key == "description" || key == "default" || key == "title" || key == "examples" || key == "$comment" ||
+          key.rfind("x-", 0) == 0) {
+        continue;  // annotations: no bearing on validity
+      } else if (key == "type") {
+        for (const Json& name : val.is_array() ? val : Json::array({val})) {
+          const unsigned bit = named_type(name);
+          if (bit == 0) return false;
+          types_ |= bit;
+        }
+      } else if (key == "required") {
+        if (!val.is_array()) return false;
+        for (const Json& name : val) {
+          if (!name.is_string()) return false;
+          required_.push_back(name.get<std::string>());
+        }
+      } else if (key == "properties") {
+        if (!val.is_object()) return false;
+        has_properties_ = true;
+        for (auto p = val.begin(); p != val.end(); ++p) {
+          QuickCheck sub;
+          if (!sub.read(p.value())) return false;
+          properties_.emplace(p.key(), std::move(sub));
+        }
+      } else if (key == "additionalProperties") {
+        has_properties_ = true;
+        if (val.is_boolean()) {
+          extra_ = val.get<bool>() ? Extra::any : Extra::none;
+        } else {
+          extra_schema_ = std::make_shared<QuickCheck>();
+          if (!extra_schema_->read(val)) return false;
+          extra_ = Extra::schema;
+        }
+      } else if (key == "items") {
+        if (!val.is_object()) return false;  // the tuple form is not mirrored
+        items_ = std::make_shared<QuickCheck>();
+        if (!items_->read(val)) return false;
+      } else if (key == "enum") {
+        if (!val.is_array()) return false;
+        string_enum_.emplace();
+        for (const Json& e : val) {
+          if (!e.is_string()) return false;  // only enums of strings are mirrored
+          string_enum_->push_back(e.get<std::string>());
+        }
+      } else if (key == "uniqueItems") {
+        if (!val.is_boolean()) return false;
+        unique_items_ = val.get<bool>();
+      } else if (key == "dependencies") {
+        if (!val.is_object()) return false;
+        for (auto d = val.begin(); d != val.end(); ++d) {
+          if (!d.value().is_array()) return false;  // a schema dependency is not mirrored
+          std::vector<std::string> needs;
+          for (const Json& other : d.value()) {
+            if (!other.is_string()) return false;
+            needs.push_back(other.get<std::string>());
+          }
+          dependencies_.emplace_back(d.key(), std::move(needs));
+        }
+      } else if (key == "minLength" || key == "maxLength" || key == "minItems") {
+        auto n = count(val);
+        if (!n) return false;
+        (key == "minLength" ? min_length_ : key == "maxLength" ? max_length_ : min_items_) = n;
+      } else if (key == "minimum" || key == "maximum") {
+        if (!val.is_number()) return false;
+        (key == "minimum" ? minimum_ : maximum_) = val.get<double>();
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  unsigned types_ = 0;  // 0: any type
+  std::vector<std::string> required_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dependencies_;
+  bool unique_items_ = false;
+  bool has_properties_ = false;
+  std::map<std::string, QuickCheck, std::less<>> properties_;
+  Extra extra_ = Extra::any;
+  std::shared_ptr<QuickCheck> extra_schema_;
+  std::shared_ptr<QuickCheck> items_;
+  std::optional<std::vector<std::string>> string_enum_;
+  std::optional<std::size_t> min_length_, max_length_, min_items_;
+  std::optional<double> minimum_, maximum_;
+};
+
+}  // namespace
+
 struct JsonSchema::Impl {
   valijson::Schema schema;
+  std::optional<QuickCheck> quick;
 };
 
 JsonSchema::~JsonSchema() = default;
@@ -27,6 +237,7 @@ std::shared_ptr<const JsonSchema> JsonSchema::compile(const Json& schema) {
   valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
   valijson::adapters::NlohmannJsonAdapter adapter(out->document_);
   parser.populateSchema(adapter, out->impl_->schema);
+  out->impl_->quick = QuickCheck::compile(out->document_);
   return out;
 }
 
@@ -73,7 +284,21 @@ std::string to_pointer(const std::vector<std::string>& context) {
 }
 }  // namespace
 
+bool JsonSchema::has_quick_check() const { return impl_->quick.has_value(); }
+
+bool JsonSchema::valid_by_valijson(const Json& value) const {
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::adapters::NlohmannJsonAdapter target(value);
+  return validator.validate(impl_->schema, target, nullptr);
+}
+
+std::optional<bool> JsonSchema::valid_by_quick_check(const Json& value) const {
+  if (!impl_->quick) return std::nullopt;
+  return impl_->quick->valid(value);
+}
+
 std::vector<SchemaIssue> JsonSchema::validate(const Json& value) const {
+  if (impl_->quick && impl_->quick->valid(value)) return {};
   valijson::Validator validator(valijson::Validator::kStrongTypes);
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(value);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/diagnostics.hpp"
+#include "common/embedded_schemas.hpp"
 #include "common/duration.hpp"
 #include "common/error.hpp"
 #include "common/ids.hpp"
@@ -235,4 +236,113 @@ TEST_CASE("parse_json refuses what Json::parse refuses, and says where") {
   std::string ok_depth(kMaxJsonDepth, '[');
   ok_depth += std::string(kMaxJsonDepth, ']');
   CHECK(parse_json(ok_depth).ok());
+}
+
+namespace {
+// Values shaped by a schema, near its limits and often just past them, so that both verdicts
+// come up: a type from the schema or any other, strings around minLength/maxLength (with
+// multi-byte characters and NULs), numbers around minimum/maximum, required members left out,
+// members the schema does not declare added.
+Json value_for(const Json& schema, std::mt19937_64& rng, int depth) {
+  auto chance = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
+  if (!schema.is_object() || depth > 6 || chance(8)) return random_json(rng, depth + 3);
+  std::string type = "any";
+  if (auto t = schema.find("type"); t != schema.end())
+    type = t->is_array() ? (*t)[rng() % t->size()].get<std::string>() : t->get<std::string>();
+  if (type == "any") {
+    static const char* any[] = {"string", "integer", "number", "object", "array", "boolean", "null"};
+    type = any[rng() % 7];
+  }
+  if (auto e = schema.find("enum"); e != schema.end() && chance(85)) return (*e)[rng() % e->size()];
+  auto near = [&](const char* key, double fallback) {
+    const double base = schema.value(key, fallback);
+    static const double shifts[] = {-1, -0.5, 0, 0, 0.5, 1, 7};
+    return base + shifts[rng() % 7];
+  };
+  if (type == "string") {
+    const auto lo = schema.value("minLength", 0), hi = schema.value("maxLength", lo + 6);
+    const auto n = std::max<long>(0, static_cast<long>(chance(50) ? lo : hi) + static_cast<long>(rng() % 3) - 1);
+    static const char* chars[] = {"a", "b", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "-"};
+    std::string out;
+    for (long i = 0; i < n; ++i) out += chance(3) ? std::string(1, '\0') : std::string(chars[rng() % 6]);
+    return out;
+  }
+  if (type == "integer") return static_cast<std::int64_t>(std::llround(near(chance(50) ? "minimum" : "maximum", 3)));
+  if (type == "number") return near(chance(50) ? "minimum" : "maximum", 2.5);
+  if (type == "boolean") return chance(50);
+  if (type == "null") return nullptr;
+  if (type == "array") {
+    Json out = Json::array();
+    const long n = std::max<long>(0, schema.value("minItems", 1) + static_cast<long>(rng() % 3) - 1);
+    for (long i = 0; i < n; ++i) out.push_back(value_for(schema.value("items", Json::object()), rng, depth + 1));
+    if (!out.empty() && chance(20)) out.push_back(out.front());  // for uniqueItems
+    return out;
+  }
+  Json out = Json::object();
+  const Json required = schema.value("required", Json::array());
+  const Json properties = schema.value("properties", Json::object());
+  for (const auto& [name, sub] : properties.items()) {
+    const bool needed = std::find(required.begin(), required.end(), name) != required.end();
+    if (chance(needed ? 93 : 60)) out[name] = value_for(sub, rng, depth + 1);
+  }
+  if (chance(15)) out["undeclared_" + std::to_string(rng() % 3)] = value_for(schema.value("additionalProperties", Json::object()), rng, depth + 1);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the quick schema check never accepts what valijson rejects, on every shipped action schema") {
+  std::mt19937_64 rng(1129);
+  int schemas = 0, quick = 0, valid = 0, invalid = 0;
+  for (const auto& [path, text] : embedded_schemas()) {
+    if (path.rfind("actions/", 0) != 0) continue;
+    const Json doc = Json::parse(text);
+    for (const char* part : {"inputs", "outputs"}) {
+      ++schemas;
+      auto checker = JsonSchema::compile(doc.at(part));
+      if (!checker->has_quick_check()) continue;
+      ++quick;
+      for (int i = 0; i < 400; ++i) {
+        const Json value = value_for(doc.at(part), rng, 0);
+        const bool by_valijson = checker->valid_by_valijson(value);
+        REQUIRE_MESSAGE(*checker->valid_by_quick_check(value) == by_valijson, path, " ", part, ": ", value.dump());
+        (by_valijson ? valid : invalid)++;
+        CHECK(checker->validate(value).empty() == by_valijson);
+      }
+    }
+  }
+  MESSAGE(quick, " of ", schemas, " action schemas have a quick check; ", valid, " valid and ", invalid, " invalid values");
+  CHECK(quick * 10 >= schemas * 8);  // most: the point of having it
+  CHECK(valid * 5 > valid + invalid);  // both verdicts are well exercised
+  CHECK(invalid * 5 > valid + invalid);
+}
+
+TEST_CASE("schemas with keywords the quick check does not mirror are checked by valijson alone") {
+  for (const char* text : {R"({"type": "string", "pattern": "^a"})", R"({"anyOf": [{"type": "string"}, {"type": "null"}]})",
+                           R"({"enum": [1, 2]})", R"({"type": "array", "items": [{"type": "string"}]})",
+                           R"({"dependencies": {"a": {"required": ["b"]}}})",
+                           R"({"type": "object", "properties": {"a": {"type": "string", "format": "email"}}})"}) {
+    auto checker = JsonSchema::compile(Json::parse(text));
+    CHECK_FALSE_MESSAGE(checker->has_quick_check(), text);
+  }
+  auto pattern = JsonSchema::compile(Json::parse(R"({"type": "string", "pattern": "^a"})"));
+  CHECK(pattern->validate("abc").empty());
+  CHECK_FALSE(pattern->validate("xbc").empty());
+  auto simple = JsonSchema::compile(Json::parse(R"({"type": "object", "required": ["a"], "additionalProperties": false,
+                                                  "properties": {"a": {"type": "string", "minLength": 2}}})"));
+  REQUIRE(simple->has_quick_check());
+  CHECK(simple->validate({{"a", "ab"}}).empty());
+  auto issues = simple->validate({{"a", "x"}, {"b", 1}});
+  REQUIRE_FALSE(issues.empty());  // valijson explains what the quick check refused
+  // Where it is unsure (equal numbers, for uniqueItems), the quick check says invalid and valijson decides.
+  auto unique = JsonSchema::compile(Json::parse(R"({"type": "array", "uniqueItems": true})"));
+  REQUIRE(unique->has_quick_check());
+  for (const char* text : {R"(["a", "b"])", R"(["a", "a"])", R"([1, 2])", R"([1, 1])", R"([])"}) {
+    const Json v = Json::parse(text);
+    const bool verdict = unique->valid_by_valijson(v);
+    CHECK_MESSAGE(verdict == (std::string(text) != R"(["a", "a"])" && std::string(text) != "[1, 1]"), text);
+    CHECK_MESSAGE((!*unique->valid_by_quick_check(v) || verdict), text);
+    CHECK_MESSAGE(unique->validate(v).empty() == verdict, text);
+  }
+  CHECK(*unique->valid_by_quick_check(Json::parse(R"(["a", "b"])")));
+  CHECK_FALSE(*unique->valid_by_quick_check(Json::parse(R"(["a", "a"])")));
 }
