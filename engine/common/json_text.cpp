@@ -136,7 +136,85 @@ class JsonBuilder {
   std::string key_;
 };
 
+// True when the string needs none of what Json::dump does to strings: escapes, checking UTF-8.
+bool plain_ascii(const std::string& s) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+void dump_into(const Json& v, std::string& out) {
+  switch (v.type()) {
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: {
+      char digits[24];
+      const auto r = v.is_number_unsigned() ? std::to_chars(digits, digits + sizeof digits, v.get<std::uint64_t>())
+                                            : std::to_chars(digits, digits + sizeof digits, v.get<std::int64_t>());
+      out.append(digits, r.ptr);
+      return;
+    }
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      if (plain_ascii(s)) {
+        out += '"';
+        out += s;
+        out += '"';
+      } else {
+        out += v.dump(-1, ' ', false, Json::error_handler_t::replace);
+      }
+      return;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const Json& item : v) {
+        if (!first) out += ',';
+        first = false;
+        dump_into(item, out);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, item] : v.get_ref<const Json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        if (plain_ascii(key)) {
+          out += '"';
+          out += key;
+          out += '"';
+        } else {
+          out += Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
+        }
+        out += ':';
+        dump_into(item, out);
+      }
+      out += '}';
+      return;
+    }
+    default:  // doubles (their shortest form is Json's own), binary, discarded: as Json writes them
+      out += v.dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+  }
+}
+
 }  // namespace
+
+std::string dump_json(const Json& value) {
+  std::string out;
+  dump_into(value, out);
+  return out;
+}
 
 Result<Json> parse_json(std::string_view text) {
   bj::parse_options opts;

@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include "common/json_text.hpp"
+
 namespace spokeflow::store {
 
 void ExecutionStore::flush_async(std::function<void(std::exception_ptr)> done) {
@@ -13,7 +15,7 @@ void ExecutionStore::flush_async(std::function<void(std::exception_ptr)> done) {
 }
 
 std::string capped_dump(const Json& value, std::size_t cap) {
-  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string text = dump_json(value);
   if (text.size() <= cap) return text;
   std::size_t cut = std::min<std::size_t>(1024, text.size());
   // Do not cut a UTF-8 sequence in half.

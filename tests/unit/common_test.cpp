@@ -216,6 +216,21 @@ TEST_CASE("parse_json reads what Json::parse reads, with the same types") {
   }
 }
 
+TEST_CASE("dump_json writes what Json::dump writes, byte for byte") {
+  std::mt19937_64 rng(1130);
+  auto dump = [](const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); };
+  for (int i = 0; i < 3000; ++i) {
+    const Json v = random_json(rng, 0);
+    REQUIRE_MESSAGE(dump_json(v) == dump(v), dump(v));
+  }
+  // Bytes that are not UTF-8, in values and keys, become U+FFFD as with Json::dump's replace.
+  const Json odd = {{"a\xff" "b", "x\xc3"}, {"k", Json::array({"\xe2\x82", 1.5, -0.0, 1e300, -7, 18446744073709551615u})}};
+  CHECK(dump_json(odd) == dump(odd));
+  CHECK(dump_json(Json::binary({1, 2})) == dump(Json::binary({1, 2})));
+  CHECK(dump_json(Json::object()) == "{}");
+  CHECK(dump_json(Json::array()) == "[]");
+}
+
 TEST_CASE("parse_json refuses what Json::parse refuses, and says where") {
   for (const char* text : {"", "[1,]", "{}x", "{\"a\" 1}", "\"\xff\"", "\"\\ud800\"", "1E400", "-1e999", "[1", "nul", "\"a\nb\""}) {
     auto ours = parse_json(text);
