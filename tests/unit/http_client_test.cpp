@@ -36,7 +36,9 @@ constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
 // Routes: /echo (method, body and X-Test echoed back), /links (two Link headers),
 // /redirect (302 elsewhere), /big (100000 bytes, Content-Length), /bigchunked (the same, chunked),
-// /hang (reads the request, never answers, records when the client closes).
+// /hang (reads the request, never answers, records when the client closes), /drop (answers
+// as if keeping the connection, then closes it: an idle keep-alive dropped by the server),
+// /bye (answers with Connection: close).
 struct TestServer {
   tcp::acceptor acceptor;
   unsigned short port = 0;
@@ -94,13 +96,15 @@ struct TestServer {
       } else if (target == "/big" || target == "/bigchunked") {
         res.body() = std::string(100000, 'x');
         if (target == "/bigchunked") res.chunked(true);
+      } else if (target == "/drop" || target == "/bye") {
+        res.body() = "ok";
       } else {
         res.result(bhttp::status::not_found);
       }
-      res.keep_alive(req.keep_alive());
+      res.keep_alive(req.keep_alive() && target != "/bye");
       res.prepare_payload();
       auto [wec, wn] = co_await bhttp::async_write(sock, res, kTuple);
-      if (wec || !req.keep_alive()) co_return;
+      if (wec || !res.keep_alive() || target == "/drop") co_return;
     }
   }
 };
@@ -219,6 +223,46 @@ TEST_CASE("http client: sequential requests reuse one keep-alive connection") {
       CHECK(r->status == 200);
     }
     CHECK(s.accepted == 1);
+  });
+}
+
+// Between transfers the client keeps a connection's socket registered; one the server closed
+// (or asked to close) must still be forgotten, so that a new socket given the same descriptor
+// number is watched afresh. A request on a stale registration would never complete.
+TEST_CASE("http client: connections closed by the server, idle or on request, are replaced") {
+  run([](TestServer& s) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    HttpClient client(ex, local_options());
+    int closing = 0;
+    for (int i = 0; i < 30; ++i) {
+      const char* path = i % 3 == 0 ? "/drop" : i % 3 == 1 ? "/bye" : "/echo";
+      if (i % 3 != 2) ++closing;
+      auto r = co_await client.request(local(s, path));
+      REQUIRE_MESSAGE(r.ok(), path, " ", i);
+      CHECK(r->status == 200);
+      if (i % 3 == 0) co_await sleep_for(5ms);  // the dropped connection's FIN arrives first
+    }
+    CHECK(s.accepted >= closing);
+    // Concurrent requests over connections that keep being dropped.
+    for (int round = 0; round < 5; ++round) {
+      int ok = 0;
+      int finished = 0;
+      for (int k = 0; k < 8; ++k)
+        asio::co_spawn(
+            ex,
+            [&client, &s, &ok, &finished, k]() -> awaitable<void> {
+              auto r = co_await client.request(local(s, k % 2 ? "/drop" : "/echo"));
+              if (r.ok() && r->status == 200) ++ok;
+              ++finished;
+            },
+            [](std::exception_ptr e) {
+              if (e) std::rethrow_exception(e);
+            });
+      for (int waited = 0; finished < 8 && waited < 5000; waited += 5) co_await sleep_for(5ms);
+      REQUIRE(finished == 8);
+      CHECK(ok == 8);
+    }
+    CHECK(client.active_transfers() == 0);
   });
 }
 
