@@ -98,12 +98,12 @@ class Frame final : public expr::Scope {
 
   void set_result(const std::string& id, const StepResult& r) {
     if (id.empty()) return;
-    Json entry = Json::object();
-    entry["status"] = r.status;
-    entry["outputs"] = r.outputs;
-    entry["error"] = r.error ? r.error->to_json() : Json(nullptr);
-    local_[id] = std::move(entry);
-    merged_valid_ = false;
+    put(id, r, Json(r.outputs));
+  }
+  // Takes the outputs over: `r` keeps its status and error, its outputs are left empty.
+  void set_result(const std::string& id, StepResult&& r) {
+    if (id.empty()) return;
+    put(id, r, std::move(r.outputs));
   }
   bool has_result(const std::string& id) const { return local_.contains(id); }
   void set_item(std::string name, const Json* item, std::size_t index) {
@@ -116,6 +116,15 @@ class Frame final : public expr::Scope {
   ExecState& ex() const { return ex_; }
 
  private:
+  void put(const std::string& id, const StepResult& r, Json outputs) {
+    Json entry = Json::object();
+    entry["status"] = r.status;
+    entry["outputs"] = std::move(outputs);
+    entry["error"] = r.error ? r.error->to_json() : Json(nullptr);
+    local_[id] = std::move(entry);
+    merged_valid_ = false;
+  }
+
   const Json* visible_steps() const {
     if (!parent_) return &local_;
     const Json* outer = parent_->visible_steps();
@@ -435,7 +444,7 @@ struct Engine::Impl {
       }
       ++attempt;
     }
-    frame.set_result(step.id, r);
+    frame.set_result(step.id, std::move(r));  // run_block needs only the status and error
     mark_unrun(step, frame);
     co_return r;
   }
