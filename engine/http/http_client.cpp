@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 namespace spokeflow::http {
@@ -288,6 +289,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   bool timer_armed = false;     // a wait on `timer` is pending
   bool timeout_posted = false;  // an immediate on_timeout is queued
   std::map<curl_socket_t, std::shared_ptr<SocketCtx>> sockets;
+  std::set<curl_socket_t> opened;  // by open_socket_cb, not yet closed by close_socket_cb
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers;
   // Easy handles of finished transfers, reset to curl's defaults: a new handle allocates
   // curl's buffers (tens of KB) on every request, and freeing them made malloc consolidate.
@@ -326,15 +328,21 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   // --- curl callbacks: they only touch Asio objects, never curl itself ---
 
   // CURL_POLL_REMOVE comes after every transfer, when its connection goes back to curl's cache
-  // to be reused by the next one. The socket stays known and registered with the reactor, only
-  // wanted for nothing: forgetting it then meant three epoll_ctl calls per request (add, add
-  // writing, delete), 3.5% of the loop thread's time at concurrency 64. A wait still pending
-  // fires into on_socket, which ignores what curl no longer wants. A socket is forgotten when
-  // curl closes it (close_socket_cb), before its number can be reused.
+  // to be reused by the next one. A connection's socket then stays known and registered with
+  // the reactor, only wanted for nothing: forgetting it meant three epoll_ctl calls per request
+  // (add, add writing, delete), 3.5% of the loop thread's time at concurrency 64. A wait still
+  // pending fires into on_socket, which ignores what curl no longer wants. Only sockets opened
+  // by open_socket_cb are kept so: curl closes those through close_socket_cb, which forgets
+  // them before their number can be reused. Others (the threaded resolver's socketpair, which
+  // curl closes itself) are forgotten at once, as they must be.
   static int socket_cb(CURL*, curl_socket_t s, int what, void* userp, void*) {
     auto* self = static_cast<Impl*>(userp);
     if (what == CURL_POLL_REMOVE) {
-      if (auto it = self->sockets.find(s); it != self->sockets.end()) it->second->what = 0;
+      if (self->opened.count(s) != 0) {
+        if (auto it = self->sockets.find(s); it != self->sockets.end()) it->second->what = 0;
+      } else {
+        self->forget_socket(s);
+      }
       return 0;
     }
     std::shared_ptr<SocketCtx> ctx;
@@ -389,9 +397,20 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     return 0;
   }
 
+  // The sockets of curl's connections are opened here, so that socket_cb knows which ones
+  // curl will close through close_socket_cb.
+  static curl_socket_t open_socket_cb(void* clientp, curlsocktype, curl_sockaddr* address) {
+    const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    static_cast<Impl*>(clientp)->opened.insert(fd);
+    return fd;
+  }
+
   // Curl closes its own sockets; Asio must forget one before the descriptor number is reused.
   static int close_socket_cb(void* clientp, curl_socket_t s) {
-    static_cast<Impl*>(clientp)->forget_socket(s);
+    auto* self = static_cast<Impl*>(clientp);
+    self->opened.erase(s);
+    self->forget_socket(s);
     return ::close(s);
   }
 
@@ -599,6 +618,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     set(CURLOPT_WRITEDATA, static_cast<void*>(t.get()));
     set(CURLOPT_HEADERFUNCTION, &on_header);
     set(CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
+    set(CURLOPT_OPENSOCKETFUNCTION, &Impl::open_socket_cb);
+    set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
     set(CURLOPT_CLOSESOCKETFUNCTION, &Impl::close_socket_cb);
     set(CURLOPT_CLOSESOCKETDATA, static_cast<void*>(this));
     set(CURLOPT_FOLLOWLOCATION, 0L);
