@@ -223,6 +223,16 @@ Result<Json> parse_json(std::string_view text) {
   bj::error_code ec;
   const std::size_t used = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && used < text.size()) ec = bj::error::extra_data;
+  // Json::parse also takes a few things Boost.JSON refuses: a leading byte-order mark, a NUL
+  // byte ending the text early, exponents beyond int's range that read as 0. On those rare
+  // texts its verdict is the one to keep (not past the depth limit, which is ours).
+  if (ec && ec != bj::error::too_deep) {
+    try {
+      return Json::parse(text);
+    } catch (const Json::exception&) {
+      // refused by both: the error below says where Boost.JSON stopped
+    }
+  }
   if (ec) {
     std::string what = p.handler().number_out_of_range ? "a number is out of the range of a double"
                        : ec == bj::error::too_deep     ? "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"

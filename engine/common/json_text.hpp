@@ -17,7 +17,9 @@ inline constexpr std::size_t kMaxJsonDepth = 512;
 // the same value types (a non-negative integer is unsigned, a negative one signed, an integer
 // beyond 64 bits a double; a repeated object key keeps its last value) and the same refusals
 // (ill-formed UTF-8, a lone surrogate, a number out of double's range), at about half the cost:
-// Boost.JSON's parser, building the Json as it reads.
+// Boost.JSON's parser, building the Json as it reads; a text it refuses is given to
+// Json::parse, whose verdict stands. Only nesting deeper than kMaxJsonDepth is refused by
+// this function alone.
 // The error (ErrorKind::validation) says what is wrong and at which byte.
 Result<Json> parse_json(std::string_view text);
 

@@ -209,7 +209,8 @@ TEST_CASE("parse_json reads what Json::parse reads, with the same types") {
   for (const char* text : {"-0", "0", "-0.0", "1e2", "1.0", "9223372036854775807", "9223372036854775808",
                            "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
                            "0.1", "123.456e-7", "{\"a\":1,\"a\":2}", "\"\\ud83d\\ude00\"", "\"\\u0000x\"", " [ ] ",
-                           "{\"id\":\"00u1\",\"profile\":{\"login\":\"a@example.com\",\"mobilePhone\":null},\"_links\":{}}"}) {
+                           "{\"id\":\"00u1\",\"profile\":{\"login\":\"a@example.com\",\"mobilePhone\":null},\"_links\":{}}",
+                           "\xEF\xBB\xBF{\"bom\":1}", "0e99999999999", "1e-99999999999", "[1e-400]"}) {
     auto ours = parse_json(text);
     REQUIRE_MESSAGE(ours.ok(), std::string(text));
     CHECK_MESSAGE(same_typed(*ours, Json::parse(text)), std::string(text));
@@ -232,13 +233,18 @@ TEST_CASE("dump_json writes what Json::dump writes, byte for byte") {
 }
 
 TEST_CASE("parse_json refuses what Json::parse refuses, and says where") {
-  for (const char* text : {"", "[1,]", "{}x", "{\"a\" 1}", "\"\xff\"", "\"\\ud800\"", "1E400", "-1e999", "[1", "nul", "\"a\nb\""}) {
+  for (const char* text : {"", "[1,]", "{}x", "{\"a\" 1}", "\"\xff\"", "\"\\ud800\"", "1E400", "-1e999", "[1", "nul", "\"a\nb\"",
+                           "1e99999999999"}) {
     auto ours = parse_json(text);
     REQUIRE_MESSAGE(!ours.ok(), std::string(text));
     CHECK(ours.error().kind == ErrorKind::validation);
     CHECK_MESSAGE(ours.error().message.rfind("invalid JSON: ", 0) == 0, ours.error().message);
     CHECK_THROWS_AS(Json::parse(text), Json::exception);
   }
+  // A NUL byte ends the text for Json::parse, as it does here.
+  const std::string nul_ended("{\"a\":1}\0garbage", 15);
+  REQUIRE(parse_json(nul_ended).ok());
+  CHECK(same_typed(*parse_json(nul_ended), Json::parse(nul_ended)));
   auto cut = parse_json(R"({"a": [1, 2,)");
   REQUIRE_FALSE(cut.ok());
   CHECK_MESSAGE(cut.error().message.find("at byte 12 of 12") != std::string::npos, cut.error().message);
@@ -360,4 +366,12 @@ TEST_CASE("schemas with keywords the quick check does not mirror are checked by 
   }
   CHECK(*unique->valid_by_quick_check(Json::parse(R"(["a", "b"])")));
   CHECK_FALSE(*unique->valid_by_quick_check(Json::parse(R"(["a", "a"])")));
+  // valijson's own reading, kept: an unsigned integer above INT64_MAX is compared as a wrapped
+  // negative number.
+  auto at_least_zero = JsonSchema::compile(Json::parse(R"({"type": "integer", "minimum": 0})"));
+  const Json huge = Json::parse("18446744073709551615");
+  CHECK(at_least_zero->validate(huge).empty() == at_least_zero->valid_by_valijson(huge));
+  CHECK_FALSE(*at_least_zero->valid_by_quick_check(huge));
+  CHECK(at_least_zero->validate(Json::parse("7")).empty());
+  CHECK_THROWS(JsonSchema::compile(Json::parse(R"({"type": []})")));  // refused before any quick check
 }
