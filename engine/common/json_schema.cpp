@@ -41,7 +41,6 @@ class QuickCheck {
     if (types_ != 0 && (types_ & type_bit(v)) == 0) return false;
     switch (v.type()) {
       case Json::value_t::string: {
-        if (!min_length_ && !max_length_ && !string_enum_) return true;
         const std::string& s = v.get_ref<const std::string&>();
         if (string_enum_ && std::find(string_enum_->begin(), string_enum_->end(), s) == string_enum_->end()) return false;
         if (!min_length_ && !max_length_) return true;
@@ -75,7 +74,6 @@ class QuickCheck {
           if (v.contains(name))
             for (const std::string& other : needs)
               if (!v.contains(other)) return false;
-        if (!has_properties_) return true;
         std::size_t declared = 0;
         for (const auto& [name, sub] : properties_) {
           auto it = v.find(name);
@@ -159,14 +157,12 @@ class QuickCheck {
         }
       } else if (key == "properties") {
         if (!val.is_object()) return false;
-        has_properties_ = true;
         for (auto p = val.begin(); p != val.end(); ++p) {
           QuickCheck sub;
           if (!sub.read(p.value())) return false;
           properties_.emplace(p.key(), std::move(sub));
         }
       } else if (key == "additionalProperties") {
-        has_properties_ = true;
         if (val.is_boolean()) {
           extra_ = val.get<bool>() ? Extra::any : Extra::none;
         } else {
@@ -217,7 +213,6 @@ class QuickCheck {
   std::vector<std::string> required_;
   std::vector<std::pair<std::string, std::vector<std::string>>> dependencies_;
   bool unique_items_ = false;
-  bool has_properties_ = false;
   std::map<std::string, QuickCheck, std::less<>> properties_;
   Extra extra_ = Extra::any;
   std::shared_ptr<QuickCheck> extra_schema_;

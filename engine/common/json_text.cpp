@@ -145,6 +145,17 @@ bool plain_ascii(const std::string& s) {
   return true;
 }
 
+// A string value or key, quoted; anything but plain ASCII as Json::dump writes it.
+void dump_string(const std::string& s, std::string& out) {
+  if (plain_ascii(s)) {
+    out += '"';
+    out += s;
+    out += '"';
+  } else {
+    out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
 void dump_into(const Json& v, std::string& out) {
   switch (v.type()) {
     case Json::value_t::null:
@@ -161,17 +172,9 @@ void dump_into(const Json& v, std::string& out) {
       out.append(digits, r.ptr);
       return;
     }
-    case Json::value_t::string: {
-      const auto& s = v.get_ref<const std::string&>();
-      if (plain_ascii(s)) {
-        out += '"';
-        out += s;
-        out += '"';
-      } else {
-        out += v.dump(-1, ' ', false, Json::error_handler_t::replace);
-      }
+    case Json::value_t::string:
+      dump_string(v.get_ref<const std::string&>(), out);
       return;
-    }
     case Json::value_t::array: {
       out += '[';
       bool first = true;
@@ -189,13 +192,7 @@ void dump_into(const Json& v, std::string& out) {
       for (const auto& [key, item] : v.get_ref<const Json::object_t&>()) {
         if (!first) out += ',';
         first = false;
-        if (plain_ascii(key)) {
-          out += '"';
-          out += key;
-          out += '"';
-        } else {
-          out += Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
-        }
+        dump_string(key, out);
         out += ':';
         dump_into(item, out);
       }
