@@ -434,6 +434,43 @@ TEST_CASE("okta.activate_user returns the activation link and converges on an ac
   check_okta_error(r, "E0000007", 404);
 }
 
+// Calls to GET /api/v1/users/{id} so far, read from the simulator's user_get rate-limit bucket
+// (the read itself counts one).
+static int user_reads(OktaFixture& f) {
+  const auto resp = f.raw("GET", "/api/v1/users/00uactive00000000001");
+  const std::string* left = resp.header("X-Rate-Limit-Remaining");
+  const std::string* limit = resp.header("X-Rate-Limit-Limit");
+  REQUIRE(left != nullptr);
+  REQUIRE(limit != nullptr);
+  return std::stoi(*limit) - std::stoi(*left);
+}
+
+TEST_CASE("okta.activate_user reads the status after activating unless read_status is false") {
+  OktaFixture f(kSeed);
+  const int before = user_reads(f);
+  auto r = f.run("okta.activate_user", {{"user_id", "bob@example.com"}, {"send_email", false}, {"read_status", false}});
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK((*r)["user_id"] == "bob@example.com");  // as given: nothing was read
+  CHECK_FALSE((*r).contains("status"));
+  CHECK((*r)["already"] == false);
+  CHECK((*r).contains("activation_url"));
+  CHECK((*r)["okta_request_id"].is_string());
+  CHECK(user_reads(f) == before + 1);  // only user_reads' own GET: the action made no read
+  CHECK(sim_status(f, "00ustaged00000000001") == "PROVISIONED");
+
+  const int mid = user_reads(f);
+  r = f.run("okta.activate_user", {{"user_id", "stan@example.com"}});
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK((*r)["status"] == "ACTIVE");
+  CHECK(user_reads(f) == mid + 2);  // the action's read and user_reads' own
+
+  // Converging on an already active user needs no read either.
+  r = f.run("okta.activate_user", {{"user_id", "00ustaged00000000002"}, {"read_status", false}});
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK((*r)["already"] == true);
+  CHECK_FALSE((*r).contains("status"));
+}
+
 TEST_CASE("okta.reactivate_user re-issues activation for provisioned users only") {
   OktaFixture f(kSeed);
   auto r = f.run("okta.reactivate_user", {{"user_id", "00uprovis00000000001"}});
