@@ -121,6 +121,11 @@ class ThreadedStore final : public ExecutionStore {
         }
       });
       ++written_;
+      // Enough for the store's thread to start on while the loop goes on: writing these
+      // overlaps with making the next ones, and the commit that steps wait for is left with
+      // less to do. Below this, as with one execution at a time (a step's end and the next
+      // one's start between two commits), writes wait for the commit and may run in place.
+      if (pending_.size() >= kHandOverAfter) hand_over(nullptr);
       return;
     }
     const std::uint64_t upto = written_;
@@ -190,6 +195,7 @@ class ThreadedStore final : public ExecutionStore {
     tasks.clear();
   }
 
+  // Queues the pending writes and then `last` (if any) for the store's thread.
   void hand_over(Task last) {
     {
       std::lock_guard lock(mutex_);
@@ -199,7 +205,7 @@ class ThreadedStore final : public ExecutionStore {
         for (auto& t : pending_) queue_.push_back(std::move(t));
         pending_.clear();
       }
-      queue_.push_back(std::move(last));
+      if (last) queue_.push_back(std::move(last));
     }
     wake_.notify_one();
   }
@@ -220,6 +226,8 @@ class ThreadedStore final : public ExecutionStore {
       busy_ = false;
     }
   }
+
+  static constexpr std::size_t kHandOverAfter = 8;  // batched writes; see write()
 
   std::unique_ptr<ExecutionStore> inner_;
   // The caller's side.

@@ -308,6 +308,56 @@ TEST_CASE("a store on its own thread keeps the order, the visibility and the fai
 }
 
 namespace {
+// Whether another connection could start writing `db` now: false while a writer holds an open
+// transaction (the store's batch, once its first write has run).
+bool write_lock_free(const std::string& db) {
+  sqlite3* probe = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &probe, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(probe, 0);
+  const int rc = sqlite3_exec(probe, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) sqlite3_exec(probe, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close_v2(probe);
+  return rc == SQLITE_OK;
+}
+}  // namespace
+
+TEST_CASE("a store on its own thread starts on a batch before its commit once a few writes are pending") {
+  TempDir dir;
+  std::string db = (dir.path / "store.db").string();
+  auto writer = store::on_own_thread(store::open_sqlite_store(db));
+  auto reader = store::open_sqlite_store(db);
+  auto parent = make_exec("parent");
+  writer->create_execution(parent);
+  store::StepRun run;
+  run.execution_id = parent.id;
+  run.kind = "core.noop";
+  run.status = "succeeded";
+  auto write = [&](int i) {
+    run.path = "s" + std::to_string(i);
+    writer->record_step(run, store::Durability::batched);
+  };
+  // A few writes (one execution's between two commits) stay with the caller until the commit.
+  for (int i = 0; i < 7; ++i) write(i);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(write_lock_free(db));
+  // One more, and the store's thread starts writing them: its transaction is open.
+  write(7);
+  bool started = false;
+  for (int i = 0; i < 400 && !started; ++i) {
+    started = !write_lock_free(db);
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(started);
+  CHECK(reader->step_runs(parent.id).empty());  // written, not committed
+  CHECK(writer->has_batched());
+  CHECK(commit_and_wait(*writer) == nullptr);
+  CHECK(write_lock_free(db));
+  auto runs = reader->step_runs(parent.id);
+  REQUIRE(runs.size() == 8);
+  for (int i = 0; i < 8; ++i) CHECK(runs[i].path == "s" + std::to_string(i));
+}
+
+namespace {
 // While it lives, files can no longer grow (as on a full disk): writes past the limit fail
 // with EFBIG instead of a signal.
 struct FullDisk {
