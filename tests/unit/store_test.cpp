@@ -203,6 +203,17 @@ std::exception_ptr commit_and_wait(store::ExecutionStore& st) {
   return result.get();
 }
 
+// A store on its own thread (`writer`) and a plain one on the same file (`reader`), with a
+// top-level execution created through the writer.
+struct OwnThreadStore {
+  TempDir dir;
+  std::string db = (dir.path / "store.db").string();
+  std::unique_ptr<store::ExecutionStore> writer = store::on_own_thread(store::open_sqlite_store(db));
+  std::unique_ptr<store::ExecutionStore> reader = store::open_sqlite_store(db);
+  store::ExecutionRecord parent = make_exec("parent");
+  OwnThreadStore() { writer->create_execution(parent); }  // `now`: on disk when it returns
+};
+
 std::string message_of(std::exception_ptr failure) {
   try {
     std::rethrow_exception(failure);
@@ -212,13 +223,7 @@ std::string message_of(std::exception_ptr failure) {
 }
 }  // namespace
 
-TEST_CASE("a store on its own thread keeps the order, the visibility and the failures of the store itself") {
-  TempDir dir;
-  std::string db = (dir.path / "store.db").string();
-  auto writer = store::on_own_thread(store::open_sqlite_store(db));
-  auto reader = store::open_sqlite_store(db);
-  auto parent = make_exec("parent");
-  writer->create_execution(parent);  // `now`: on disk when it returns
+TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, the visibility and the failures of the store itself") {
   REQUIRE(reader->get_execution(parent.id));
 
   store::StepRun run = batch_child_with_step(*writer, parent.id);
@@ -321,13 +326,7 @@ bool write_lock_free(const std::string& db) {
 }
 }  // namespace
 
-TEST_CASE("a store on its own thread starts on a batch before its commit once a few writes are pending") {
-  TempDir dir;
-  std::string db = (dir.path / "store.db").string();
-  auto writer = store::on_own_thread(store::open_sqlite_store(db));
-  auto reader = store::open_sqlite_store(db);
-  auto parent = make_exec("parent");
-  writer->create_execution(parent);
+TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread starts on a batch before its commit once a few writes are pending") {
   store::StepRun run;
   run.execution_id = parent.id;
   run.kind = "core.noop";
