@@ -115,10 +115,11 @@ std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::
 // Runs `inner` on a thread of its own, so that the caller's thread (the engine's event loop)
 // spends no time in SQLite or in turning records into JSON text. Batched writes return at
 // once; they are handed to the store's thread a few at a time (so it writes them while the
-// caller makes more) and at the latest at the next flush_async, and applied there in order. `now` writes, flush() and reads wait for their turn, so they see every
-// write made before them (when the store's thread is idle they run on the caller's, which
-// waits anyway). A batched write that fails is reported by the next commit. Calls must come
-// from one thread at a time, as with any store.
+// caller makes more), at the latest at the next flush_async, and applied there in order.
+// `now` writes, flush() and reads wait for their turn, so they see every write made before
+// them (when the store's thread is idle they run on the caller's, which waits anyway). A
+// batched write that fails is reported by the next commit. Calls must come from one thread at
+// a time, as with any store.
 std::unique_ptr<ExecutionStore> on_own_thread(std::unique_ptr<ExecutionStore> inner);
 
 }  // namespace spokeflow::store

@@ -121,10 +121,10 @@ class ThreadedStore final : public ExecutionStore {
         }
       });
       ++written_;
-      // Enough for the store's thread to start on while the loop goes on: writing these
-      // overlaps with making the next ones, and the commit that steps wait for is left with
-      // less to do. Below this, as with one execution at a time (a step's end and the next
-      // one's start between two commits), writes wait for the commit and may run in place.
+      // Once a few are pending the store's thread starts on them: it writes them while the
+      // caller makes the next ones, and the commit that steps wait for is left with little to
+      // do. Fewer (one execution's writes between two of its commits, a step's end and the
+      // next one's start) wait for the commit and may run in place.
       if (pending_.size() >= kHandOverAfter) hand_over(nullptr);
       return;
     }
