@@ -16,6 +16,7 @@
 #include "common/ids.hpp"
 #include "common/scrub.hpp"
 #include "flow/loader.hpp"
+#include "forwarding_store.hpp"
 #include "run/engine.hpp"
 
 using namespace spokeflow;
@@ -115,24 +116,11 @@ struct Witness final : Action {
 
 // Passes everything through to another store, counting the commits asked without waiting
 // for them (what the engine does while actions are in flight) and making each commit slow.
-struct CommitCounter final : store::ExecutionStore {
-  std::unique_ptr<store::ExecutionStore> inner;
+struct CommitCounter final : spokeflow::test::ForwardingStore {
   std::chrono::milliseconds commit_delay;
   int async_commits = 0;
   explicit CommitCounter(std::unique_ptr<store::ExecutionStore> s, std::chrono::milliseconds delay = {})
-      : inner(std::move(s)), commit_delay(delay) {}
-  void create_execution(store::ExecutionRecord r, store::Durability d) override { inner->create_execution(std::move(r), d); }
-  void set_execution_running(std::string id, std::int64_t at, std::string owner, store::Durability d) override {
-    inner->set_execution_running(std::move(id), at, std::move(owner), d);
-  }
-  bool claim_execution(const std::string& id, const std::string& was, const std::string& now) override {
-    return inner->claim_execution(id, was, now);
-  }
-  void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t at,
-                        store::Durability d) override {
-    inner->finish_execution(std::move(id), std::move(status), std::move(outputs), std::move(error), at, d);
-  }
-  void record_step(store::StepRun run, store::Durability d) override { inner->record_step(std::move(run), d); }
+      : ForwardingStore(std::move(s)), commit_delay(delay) {}
   void flush() override {
     std::this_thread::sleep_for(commit_delay);
     inner->flush();
@@ -140,16 +128,6 @@ struct CommitCounter final : store::ExecutionStore {
   void flush_async(std::function<void(std::exception_ptr)> done) override {
     ++async_commits;
     inner->flush_async(std::move(done));
-  }
-  bool has_batched() const override { return inner->has_batched(); }
-  std::optional<store::ExecutionRecord> get_execution(const std::string& id) override { return inner->get_execution(id); }
-  std::vector<store::ExecutionRecord> list_executions(const store::ExecutionFilter& f) override {
-    return inner->list_executions(f);
-  }
-  std::vector<store::StepRun> step_runs(const std::string& id) override { return inner->step_runs(id); }
-  std::vector<store::ExecutionRecord> unfinished_executions() override { return inner->unfinished_executions(); }
-  std::optional<std::string> find_child(const std::string& parent, const std::string& step) override {
-    return inner->find_child(parent, step);
   }
 };
 

@@ -465,10 +465,12 @@ TEST_CASE("okta.activate_user reads the status after activating unless read_stat
   CHECK(user_reads(f) == mid + 2);  // the action's read and user_reads' own
 
   // Converging on an already active user needs no read either.
+  const int last = user_reads(f);
   r = f.run("okta.activate_user", {{"user_id", "00ustaged00000000002"}, {"read_status", false}});
   REQUIRE_MESSAGE(r.ok(), r.error().message);
   CHECK((*r)["already"] == true);
   CHECK_FALSE((*r).contains("status"));
+  CHECK(user_reads(f) == last + 1);
 }
 
 TEST_CASE("okta.reactivate_user re-issues activation for provisioned users only") {

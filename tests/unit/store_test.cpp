@@ -5,12 +5,14 @@
 
 #include <csignal>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
 
 #include "common/ids.hpp"
+#include "forwarding_store.hpp"
 #include "store/store.hpp"
 #include "test_util.hpp"
 
@@ -203,15 +205,34 @@ std::exception_ptr commit_and_wait(store::ExecutionStore& st) {
   return result.get();
 }
 
+// Counts the step records that reached the store it wraps (on the store's thread).
+struct StepWriteCounter final : spokeflow::test::ForwardingStore {
+  std::atomic<int>& count;
+  StepWriteCounter(std::unique_ptr<store::ExecutionStore> s, std::atomic<int>& c) : ForwardingStore(std::move(s)), count(c) {}
+  void record_step(store::StepRun run, store::Durability d) override {
+    ++count;  // before the write: a write that fails reached the store too
+    inner->record_step(std::move(run), d);
+  }
+};
+
 // A store on its own thread (`writer`) and a plain one on the same file (`reader`), with a
-// top-level execution created through the writer.
+// top-level execution created through the writer. `steps_written` counts the step records
+// the writer's thread has passed to SQLite.
 struct OwnThreadStore {
   TempDir dir;
   std::string db = (dir.path / "store.db").string();
-  std::unique_ptr<store::ExecutionStore> writer = store::on_own_thread(store::open_sqlite_store(db));
+  std::atomic<int> steps_written{0};
+  std::unique_ptr<store::ExecutionStore> writer =
+      store::on_own_thread(std::make_unique<StepWriteCounter>(store::open_sqlite_store(db), steps_written));
   std::unique_ptr<store::ExecutionStore> reader = store::open_sqlite_store(db);
   store::ExecutionRecord parent = make_exec("parent");
   OwnThreadStore() { writer->create_execution(parent); }  // `now`: on disk when it returns
+
+  // Waits up to 2 s for `n` step records to have reached SQLite.
+  bool steps_written_reach(int n) {
+    for (int i = 0; i < 400 && steps_written.load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return steps_written.load() >= n;
+  }
 };
 
 std::string message_of(std::exception_ptr failure) {
@@ -312,48 +333,40 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   CHECK(reader->get_execution(child_id)->status == "succeeded");
 }
 
-namespace {
-// Whether another connection could start writing `db` now: false while a writer holds an open
-// transaction (the store's batch, once its first write has run).
-bool write_lock_free(const std::string& db) {
-  sqlite3* probe = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &probe, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(probe, 0);
-  const int rc = sqlite3_exec(probe, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK) sqlite3_exec(probe, "ROLLBACK", nullptr, nullptr, nullptr);
-  sqlite3_close_v2(probe);
-  return rc == SQLITE_OK;
-}
-}  // namespace
-
 TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread starts on a batch before its commit once a few writes are pending") {
   store::StepRun run;
   run.execution_id = parent.id;
   run.kind = "core.noop";
   run.status = "succeeded";
-  auto write = [&](int i) {
+  auto write = [&](int i, const char* status = "succeeded") {
     run.path = "s" + std::to_string(i);
+    run.status = status;
     writer->record_step(run, store::Durability::batched);
   };
   // A few writes (one execution's between two commits) stay with the caller until the commit.
   for (int i = 0; i < 7; ++i) write(i);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(write_lock_free(db));
-  // One more, and the store's thread starts writing them: its transaction is open.
+  CHECK(steps_written == 0);
+  // One more, and the store's thread writes them before any commit is asked for.
   write(7);
-  bool started = false;
-  for (int i = 0; i < 400 && !started; ++i) {
-    started = !write_lock_free(db);
-    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  CHECK(started);
-  CHECK(reader->step_runs(parent.id).empty());  // written, not committed
+  CHECK(steps_written_reach(8));
   CHECK(writer->has_batched());
   CHECK(commit_and_wait(*writer) == nullptr);
-  CHECK(write_lock_free(db));
   auto runs = reader->step_runs(parent.id);
   REQUIRE(runs.size() == 8);
   for (int i = 0; i < 8; ++i) CHECK(runs[i].path == "s" + std::to_string(i));
+
+  // A write that fails among those handed over early is reported by the next commit, once,
+  // and the others are kept.
+  for (int i = 8; i < 16; ++i) write(i, i == 10 ? "exploded" : "succeeded");
+  CHECK(steps_written_reach(16));
+  CHECK(writer->has_batched());  // the failure waits for a commit to report it
+  std::exception_ptr failure = commit_and_wait(*writer);
+  REQUIRE(failure != nullptr);
+  CHECK(message_of(failure).find("store: write failed") != std::string::npos);
+  CHECK_FALSE(writer->has_batched());
+  CHECK(commit_and_wait(*writer) == nullptr);
+  CHECK(reader->step_runs(parent.id).size() == 15);
 }
 
 namespace {
