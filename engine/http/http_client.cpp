@@ -338,7 +338,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   static int socket_cb(CURL*, curl_socket_t s, int what, void* userp, void*) {
     auto* self = static_cast<Impl*>(userp);
     if (what == CURL_POLL_REMOVE) {
-      if (self->opened.count(s) != 0) {
+      if (self->opened.contains(s)) {
         if (auto it = self->sockets.find(s); it != self->sockets.end()) it->second->what = 0;
       } else {
         self->forget_socket(s);

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -156,6 +157,34 @@ awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(kTuple);
 }
 
+// Sends `reqs` at once and waits for them all, up to `limit`: how many finished, and how many
+// of those `good` accepted (given the request's index and its answer). The counts are shared
+// with the requests, which may outlive a wait that gave up.
+struct Outcome {
+  int finished = 0;
+  int ok = 0;
+};
+awaitable<Outcome> all_at_once(HttpClient& client, const std::vector<HttpRequest>& reqs,
+                               std::function<bool(std::size_t, const HttpResponse&)> good,
+                               std::chrono::milliseconds limit) {
+  auto ex = co_await asio::this_coro::executor;
+  auto out = std::make_shared<Outcome>();
+  for (std::size_t i = 0; i < reqs.size(); ++i)
+    asio::co_spawn(
+        ex,
+        [&client, out, good, req = reqs[i], i]() -> awaitable<void> {
+          auto r = co_await client.request(req);
+          if (r.ok() && good(i, *r)) ++out->ok;
+          ++out->finished;
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+  const int total = static_cast<int>(reqs.size());
+  for (auto waited = 0ms; out->finished < total && waited < limit; waited += 5ms) co_await sleep_for(5ms);
+  co_return *out;
+}
+
 }  // namespace
 
 TEST_CASE("http client: GET and POST with headers and body") {
@@ -248,23 +277,12 @@ TEST_CASE("http client: connections closed by the server, idle or on request, ar
     }
     CHECK(s.accepted >= closing);
     // Concurrent requests over connections that keep being dropped.
+    std::vector<HttpRequest> reqs;
+    for (int k = 0; k < 8; ++k) reqs.push_back(local(s, k % 2 ? "/drop" : "/echo"));
     for (int round = 0; round < 5; ++round) {
-      int ok = 0;
-      int finished = 0;
-      for (int k = 0; k < 8; ++k)
-        asio::co_spawn(
-            ex,
-            [&client, &s, &ok, &finished, k]() -> awaitable<void> {
-              auto r = co_await client.request(local(s, k % 2 ? "/drop" : "/echo"));
-              if (r.ok() && r->status == 200) ++ok;
-              ++finished;
-            },
-            [](std::exception_ptr e) {
-              if (e) std::rethrow_exception(e);
-            });
-      for (int waited = 0; finished < 8 && waited < 5000; waited += 5) co_await sleep_for(5ms);
-      REQUIRE(finished == 8);
-      CHECK(ok == 8);
+      const Outcome got = co_await all_at_once(client, reqs, [](std::size_t, const HttpResponse& r) { return r.status == 200; }, 5000ms);
+      REQUIRE(got.finished == 8);
+      CHECK(got.ok == 8);
     }
     CHECK(client.active_transfers() == 0);
   });
@@ -328,25 +346,17 @@ TEST_CASE("http client: 100 concurrent requests all complete") {
     HttpClientOptions o = local_options();
     o.max_host_connections = 8;  // the rest wait in curl's queue for a free connection
     HttpClient client(ex, o);
-    int ok = 0;
-    int finished = 0;
+    std::vector<HttpRequest> reqs;
     for (int i = 0; i < 100; ++i) {
-      auto req = local(s, "/echo", "POST");
-      req.body = std::to_string(i);
-      asio::co_spawn(
-          ex,
-          [&client, &ok, &finished, req, i]() -> awaitable<void> {
-            auto r = co_await client.request(req);
-            if (r.ok() && r->status == 200 && r->body == "POST " + std::to_string(i)) ++ok;
-            ++finished;
-          },
-          [](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);
-          });
+      reqs.push_back(local(s, "/echo", "POST"));
+      reqs.back().body = std::to_string(i);
     }
-    for (int waited = 0; finished < 100 && waited < 10000; waited += 10) co_await sleep_for(10ms);
-    CHECK(finished == 100);
-    CHECK(ok == 100);
+    const Outcome got = co_await all_at_once(
+        client, reqs,
+        [](std::size_t i, const HttpResponse& r) { return r.status == 200 && r.body == "POST " + std::to_string(i); },
+        10000ms);
+    CHECK(got.finished == 100);
+    CHECK(got.ok == 100);
     CHECK(s.accepted <= 8);
     CHECK(client.active_transfers() == 0);
   });
