@@ -565,7 +565,7 @@ struct Engine::Impl {
         co_return r;
       }
       case Step::Kind::subflow: {
-        StepResult r = co_await run_subflow(step, frame, path, attempt, started, record_inputs);
+        StepResult r = co_await run_subflow(step, frame, path, attempt, prior, started, record_inputs);
         co_return r;
       }
       case Step::Kind::end: {
@@ -971,17 +971,24 @@ struct Engine::Impl {
 
   // ---- subflow ----------------------------------------------------------------------------
 
+  // The child's id is in this step's start record before the child's own record is written,
+  // so the child is never on disk without it: a resumed parent finds its child in its own
+  // journal (no index over all executions by parent to keep up on every child's insert).
   awaitable<StepResult> run_subflow(const Step& step, Frame& frame, const std::string& path, int attempt,
-                                    std::int64_t& started, Json& record_inputs) {
+                                    const store::StepRun* prior, std::int64_t& started, Json& record_inputs) {
     ExecState& ex = frame.ex();
     std::string key = attempt > 1 ? path + "@" + std::to_string(attempt) : path;
     std::string child_id;
     flow::FlowPtr child_flow;
     // Only an execution that ran before can have started this child already (a retry's key differs).
-    if (auto existing = ex.resumed ? store.find_child(ex.id, key) : std::nullopt) {
-      child_id = *existing;
+    if (prior && prior->status == "running" && prior->attempt == attempt && prior->inputs.is_object() &&
+        prior->inputs.contains("execution_id") && prior->inputs["execution_id"].is_string()) {
+      child_id = prior->inputs["execution_id"].get<std::string>();
       record_inputs = {{"flow", step.flow_name}, {"execution_id", child_id}};
-    } else {
+      if (prior->started_at > 0) started = prior->started_at;
+    }
+    // A child named by the journal but not on disk: the process stopped between the two records.
+    if (child_id.empty() || !store.get_execution(child_id)) {
       if (!library)
         co_return fail_result(Error::make(ErrorKind::validation, "no flows directory to find subflow '" + step.flow_name + "' in"), path);
       flow::LoadResult loaded = library->load(step.flow_name);
@@ -997,10 +1004,14 @@ struct Engine::Impl {
       }
       auto inputs = check_inputs(*child_flow, given, false);
       if (!inputs.ok()) co_return fail_result(inputs.error(), path);
-      child_id = create_execution(child_flow, *inputs, {{"type", "subflow"}, {"parent", ex.id}, {"step", path}}, ex.id, key);
-      record_inputs = {{"flow", step.flow_name}, {"execution_id", child_id}};
-      started = now_unix_ms();
-      journal(ex, step, path, attempt, "running", record_inputs, nullptr, started, 0);
+      if (child_id.empty()) {
+        child_id = new_sortable_id();
+        record_inputs = {{"flow", step.flow_name}, {"execution_id", child_id}};
+        started = now_unix_ms();
+        journal(ex, step, path, attempt, "running", record_inputs, nullptr, started, 0);
+      }
+      create_execution(child_flow, *inputs, {{"type", "subflow"}, {"parent", ex.id}, {"step", path}}, ex.id, key,
+                       child_id);
     }
     ExecutionOutcome child = co_await run_execution(child_id, child_flow, &ex.event);
     StepResult r;
@@ -1080,9 +1091,9 @@ struct Engine::Impl {
   }
 
   std::string create_execution(const flow::FlowPtr& flow, const Json& inputs, const Json& trigger,
-                               const std::string& parent_id, const std::string& parent_step) {
+                               const std::string& parent_id, const std::string& parent_step, const std::string& id) {
     store::ExecutionRecord rec;
-    rec.id = new_sortable_id();
+    rec.id = id;
     rec.flow_name = flow->name;
     rec.flow_file = flow->source_file;
     rec.flow_source = flow->source_text;
@@ -1097,7 +1108,6 @@ struct Engine::Impl {
     store.create_execution(rec, parent_id.empty() ? store::Durability::now : store::Durability::batched);
     // Sensitive inputs are stored redacted (and sealed when a sealer is set); the clear values
     // stay at hand for this process, and so does the record, so that running it needs no read.
-    std::string id = rec.id;
     rec.flow_source.clear();  // the flow itself is handed to run_execution
     created.emplace(id, Created{std::move(rec), inputs});
     return id;
@@ -1269,7 +1279,7 @@ Result<Json> Engine::check_inputs(const flow::Flow& flow, const Json& given, boo
 }
 
 std::string Engine::create(const flow::FlowPtr& flow, const Json& inputs, const Json& trigger) {
-  return impl_->create_execution(flow, inputs, trigger, "", "");
+  return impl_->create_execution(flow, inputs, trigger, "", "", new_sortable_id());
 }
 
 asio::awaitable<ExecutionOutcome> Engine::run(std::string id, flow::FlowPtr flow) {

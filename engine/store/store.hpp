@@ -95,8 +95,6 @@ class ExecutionStore {
   // Top-level executions left `running` (or `queued`), oldest first, with id, flow_name and
   // owner filled in: what `spokeflow resume` continues.
   virtual std::vector<ExecutionRecord> unfinished_executions() = 0;
-  // The child execution a parent's `flow:` step started, if any.
-  virtual std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) = 0;
 };
 
 inline constexpr int kMaxBatchRecords = 1000;

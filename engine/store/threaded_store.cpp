@@ -102,9 +102,6 @@ class ThreadedStore final : public ExecutionStore {
   std::vector<ExecutionRecord> unfinished_executions() override {
     return call([](ExecutionStore& s) { return s.unfinished_executions(); });
   }
-  std::optional<std::string> find_child(const std::string& parent_id, const std::string& parent_step) override {
-    return call([&](ExecutionStore& s) { return s.find_child(parent_id, parent_step); });
-  }
 
  private:
   // A batched write stays with the caller until the next hand-over; a failure is kept for

@@ -557,3 +557,154 @@ steps:
   INFO("not committed when the action started: " << Json(fx.witness->not_durable).dump());
   CHECK(fx.witness->not_durable.empty());
 }
+
+namespace {
+
+// Notes, in order, each child execution created and each start record that names a child.
+struct ChildOrderLog final : spokeflow::test::ForwardingStore {
+  std::vector<std::string> log;
+  using ForwardingStore::ForwardingStore;
+  void create_execution(store::ExecutionRecord r, store::Durability d) override {
+    if (!r.parent_id.empty()) log.push_back("child " + r.id);
+    ForwardingStore::create_execution(std::move(r), d);
+  }
+  void record_step(store::StepRun run, store::Durability d) override {
+    if (run.status == "running" && run.inputs.is_object() && run.inputs.contains("execution_id"))
+      log.push_back("named " + run.inputs["execution_id"].get<std::string>());
+    ForwardingStore::record_step(std::move(run), d);
+  }
+};
+
+constexpr const char* kTwoStepChild = R"(
+name: child
+steps:
+  - id: a
+    action: test.count
+  - id: b
+    action: test.count
+outputs: { a_attempt: "${{ steps.a.outputs.attempt }}" }
+)";
+constexpr const char* kSubflowParent = R"(
+name: parent
+steps:
+  - id: sub
+    flow: child
+outputs: { a_attempt: "${{ steps.sub.outputs.a_attempt }}" }
+)";
+
+// A parent left running with its `sub` step in flight: the step's start names `child_id`.
+std::string interrupted_parent(Fixture& fx, const flow::FlowPtr& parent, const std::string& child_id) {
+  std::string id = fx.create(parent);
+  fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
+  store::StepRun sub;
+  sub.execution_id = id;
+  sub.path = "sub";
+  sub.kind = "flow";
+  sub.status = "running";
+  sub.inputs = {{"flow", "child"}, {"execution_id", child_id}};
+  sub.started_at = now_unix_ms() - 1000;
+  fx.store->record_step(sub);
+  return id;
+}
+
+run::ExecutionOutcome run_with_library(Fixture& fx, flow::FlowLibrary& lib, const std::string& id) {
+  asio::io_context io;
+  run::Engine engine(io.get_executor(), fx.registry, *fx.store, &lib);
+  run::ExecutionOutcome out;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, nullptr); }, asio::detached);
+  io.run();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a flow step's start names its child before the child is recorded") {
+  Fixture fx;
+  fs::create_directories(fx.dir / "flows");
+  { std::ofstream(fx.dir / "flows" / "child.yaml") << kTwoStepChild; }
+  flow::FlowLibrary lib((fx.dir / "flows").string(), fx.registry);
+  auto log = std::make_unique<ChildOrderLog>(std::move(fx.store));
+  ChildOrderLog* order = log.get();
+  fx.store = std::move(log);
+  auto parent = fx.load(R"(
+name: parent
+inputs:
+  items: { type: array, default: [1, 2, 3] }
+steps:
+  - id: each
+    for_each: ${{ inputs.items }}
+    steps:
+      - id: one
+        flow: child
+)");
+  auto out = run_with_library(fx, lib, fx.create(parent));
+  CHECK(out.status == "succeeded");
+  REQUIRE(order->log.size() == 6);
+  for (std::size_t i = 0; i < order->log.size(); i += 2) {
+    CHECK(order->log[i].rfind("named ", 0) == 0);
+    CHECK(order->log[i + 1] == "child " + order->log[i].substr(6));
+  }
+}
+
+TEST_CASE("resume: a flow step in flight continues the child its start names") {
+  Fixture fx;
+  fs::create_directories(fx.dir / "flows");
+  { std::ofstream(fx.dir / "flows" / "child.yaml") << kTwoStepChild; }
+  flow::FlowLibrary lib((fx.dir / "flows").string(), fx.registry);
+  auto parent = fx.load(kSubflowParent);
+  auto child = fx.load(kTwoStepChild);
+
+  SUBCASE("the child was recorded and had finished its first step") {
+    std::string child_id = new_sortable_id();
+    std::string id = interrupted_parent(fx, parent, child_id);
+    store::ExecutionRecord c;
+    c.id = child_id;
+    c.flow_name = "child";
+    c.flow_file = "flows/child.yaml";
+    c.flow_source = kTwoStepChild;
+    c.flow_hash = child->source_hash;
+    c.inputs = Json::object();
+    c.status = "queued";
+    c.trigger = {{"type", "subflow"}};
+    c.created_at = now_unix_ms();
+    c.parent_id = id;
+    c.parent_step = "sub";
+    fx.store->create_execution(c);
+    fx.store->set_execution_running(child_id, now_unix_ms(), "gone:1");
+    store::StepRun a;
+    a.execution_id = child_id;
+    a.path = "a";
+    a.kind = "test.count";
+    a.status = "succeeded";
+    a.outputs = {{"n", 1}, {"attempt", 7}};
+    a.started_at = a.finished_at = now_unix_ms();
+    fx.store->record_step(a);
+
+    auto out = run_with_library(fx, lib, id);
+    CHECK(out.status == "succeeded");
+    CHECK(out.outputs["a_attempt"] == 7);     // from the child's journal
+    CHECK(fx.counter->calls.count("a") == 0);
+    CHECK(fx.counter->calls["b"] == 1);
+    CHECK(fx.store->list_executions({}).size() == 2);  // no second child
+    CHECK(fx.store->get_execution(child_id)->status == "succeeded");
+  }
+  SUBCASE("the process stopped before the child was recorded") {
+    std::string child_id = new_sortable_id();
+    std::string id = interrupted_parent(fx, parent, child_id);
+    auto out = run_with_library(fx, lib, id);
+    CHECK(out.status == "succeeded");
+    CHECK(out.outputs["a_attempt"] == 1);
+    CHECK(fx.counter->calls["a"] == 1);
+    CHECK(fx.counter->calls["b"] == 1);
+    auto all = fx.store->list_executions({});
+    CHECK(all.size() == 2);
+    auto c = fx.store->get_execution(child_id);  // created under the id the journal gave it
+    REQUIRE(c);
+    CHECK(c->parent_id == id);
+    CHECK(c->status == "succeeded");
+    auto runs = fx.store->step_runs(id);
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].status == "succeeded");
+    CHECK(runs[0].inputs["execution_id"] == child_id);
+  }
+}

@@ -32,9 +32,6 @@ struct ForwardingStore : store::ExecutionStore {
   }
   std::vector<store::StepRun> step_runs(const std::string& id) override { return inner->step_runs(id); }
   std::vector<store::ExecutionRecord> unfinished_executions() override { return inner->unfinished_executions(); }
-  std::optional<std::string> find_child(const std::string& parent, const std::string& step) override {
-    return inner->find_child(parent, step);
-  }
 };
 
 }  // namespace spokeflow::test

@@ -127,8 +127,10 @@ TEST_CASE("listing filters, order, children and source dedup") {
   CHECK(st->list_executions(by_status).size() == 1);
   CHECK(st->list_executions(limited).size() == 1);
   CHECK(st->list_executions(top).size() == 2);
-  CHECK(st->find_child(b.id, "sub") == child.id);
-  CHECK_FALSE(st->find_child(a.id, "sub"));
+  auto stored_child = st->get_execution(child.id);
+  REQUIRE(stored_child);
+  CHECK(stored_child->parent_id == b.id);
+  CHECK(stored_child->parent_step == "sub");
   // Children are resumed through their parent, never on their own.
   for (const auto& u : st->unfinished_executions()) CHECK(u.id != child.id);
 }
@@ -480,10 +482,50 @@ PRAGMA user_version=1;
                                     "(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'executions_by_%')",
                                -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(s, 0) == 2);
+    CHECK(sqlite3_column_int(s, 0) == 3);
     CHECK(sqlite3_column_int(s, 1) == 0);
-    CHECK(sqlite3_column_int(s, 2) == 3);
+    CHECK(sqlite3_column_int(s, 2) == 2);  // by flow and by status
     sqlite3_finalize(s);
     sqlite3_close(raw);
   }
+}
+
+TEST_CASE("a store written with schema 2 loses its index of executions by parent, and keeps its rows") {
+  TempDir dir;
+  std::string db = (dir.path / "v2.db").string();
+  auto parent = make_exec("p");
+  auto child = make_exec("c", parent.id);
+  {
+    auto st = store::open_sqlite_store(db);
+    st->create_execution(parent);
+    st->create_execution(child);
+  }
+  auto index_count = [&](const char* name) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1", -1, &s,
+                               nullptr) == SQLITE_OK);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(raw);
+    return n;
+  };
+  {  // what schema 2 had on top of schema 3
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw, "CREATE UNIQUE INDEX executions_by_parent ON executions(parent_id, parent_step) "
+                              "WHERE parent_id IS NOT NULL; PRAGMA user_version=2;", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  REQUIRE(index_count("executions_by_parent") == 1);
+  auto st = store::open_sqlite_store(db);
+  CHECK(index_count("executions_by_parent") == 0);
+  CHECK(index_count("executions_by_flow") == 1);
+  auto got = st->get_execution(child.id);
+  REQUIRE(got);
+  CHECK(got->parent_id == parent.id);
+  CHECK(st->list_executions({}).size() == 2);
 }
