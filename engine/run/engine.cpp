@@ -1099,13 +1099,21 @@ struct Engine::Impl {
     rec.flow_source = flow->source_text;
     rec.flow_hash = flow->source_hash;
     rec.inputs = sealed_copy(inputs, redacted_inputs(*flow, inputs), rec.id + "/inputs");
-    rec.status = "queued";
     rec.trigger = trigger;
     rec.created_at = now_unix_ms();
     rec.parent_id = parent_id;
     rec.parent_step = parent_step;
-    // A child's record joins the parent's batch; a top-level execution is on disk before it is handed out.
-    store.create_execution(rec, parent_id.empty() ? store::Durability::now : store::Durability::batched);
+    // A top-level execution is on disk, queued, before it is handed out. A child starts at
+    // once: its record joins the parent's batch already running (one write, not two).
+    if (parent_id.empty()) {
+      rec.status = "queued";
+      store.create_execution(rec, store::Durability::now);
+    } else {
+      rec.status = "running";
+      rec.started_at = rec.created_at;
+      rec.owner = options.owner;
+      store.create_execution(rec, store::Durability::batched);
+    }
     // Sensitive inputs are stored redacted (and sealed when a sealer is set); the clear values
     // stay at hand for this process, and so does the record, so that running it needs no read.
     rec.flow_source.clear();  // the flow itself is handed to run_execution
@@ -1125,6 +1133,7 @@ struct Engine::Impl {
     outcome.id = id;
     std::optional<store::ExecutionRecord> rec;
     std::optional<Json> clear_inputs;
+    const bool fresh = created.contains(id);  // made by this engine and not run yet
     if (auto it = created.find(id); it != created.end()) {
       if (flow) rec = std::move(it->second.record);
       clear_inputs = std::move(it->second.clear_inputs);
@@ -1173,7 +1182,7 @@ struct Engine::Impl {
     std::int64_t started = rec->started_at ? rec->started_at : now_unix_ms();
     ex.execution_ctx = {{"id", id}, {"flow", flow->name}, {"started_at", format_timestamp(started)},
                         {"trigger", rec->trigger.value("type", "")}};
-    if (rec->status == "running") {
+    if (rec->status == "running" && !fresh) {
       ex.resumed = true;
       for (auto& run : store.step_runs(id)) {
         reveal(run.outputs, id + "/" + run.path);
@@ -1182,7 +1191,8 @@ struct Engine::Impl {
       }
       spdlog::info("[{}] resuming {} ({} step runs in the journal)", id, flow->name, ex.journal.size());
     }
-    store.set_execution_running(id, started, options.owner, store::Durability::batched);
+    // A child made here was recorded running already.
+    if (!fresh || rec->status != "running") store.set_execution_running(id, started, options.owner, store::Durability::batched);
 
     Frame top(ex, nullptr);
     std::string status = "succeeded";

@@ -194,7 +194,7 @@ class SqliteStore final : public ExecutionStore {
     insert_source_ = std::make_unique<Statement>(db_.get(), "INSERT OR IGNORE INTO flow_sources(hash, source) VALUES(?1, ?2)");
     insert_exec_ = std::make_unique<Statement>(db_.get(),
         "INSERT INTO executions(id, flow_name, flow_file, flow_hash, inputs, status, trigger, created_at, started_at, "
-        "parent_id, parent_step) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+        "parent_id, parent_step, owner) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     set_running_ = std::make_unique<Statement>(db_.get(),
         "UPDATE executions SET status='running', started_at=COALESCE(started_at, ?2), owner=?3 WHERE id=?1");
     claim_ = std::make_unique<Statement>(db_.get(),
@@ -242,7 +242,7 @@ class SqliteStore final : public ExecutionStore {
         std::string inputs = capped_dump(r.inputs, cap_), trigger = capped_dump(r.trigger, cap_);
         insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash).bind(5, inputs)
             .bind(6, r.status).bind(7, trigger).bind(8, r.created_at).bind_time(9, r.started_at)
-            .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).run();
+            .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).bind_or_null(12, r.owner).run();
       } catch (...) {
         if (!sqlite3_get_autocommit(db_.get())) {
           rollback_to_->run();

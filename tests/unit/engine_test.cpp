@@ -560,10 +560,16 @@ steps:
 
 namespace {
 
-// Notes, in order, each child execution created and each start record that names a child.
+// Notes, in order, each child execution created and each start record that names a child,
+// and counts the executions marked running after they were created.
 struct ChildOrderLog final : spokeflow::test::ForwardingStore {
   std::vector<std::string> log;
+  int set_running = 0;
   using ForwardingStore::ForwardingStore;
+  void set_execution_running(std::string id, std::int64_t at, std::string owner, store::Durability d) override {
+    ++set_running;
+    ForwardingStore::set_execution_running(std::move(id), at, std::move(owner), d);
+  }
   void create_execution(store::ExecutionRecord r, store::Durability d) override {
     if (!r.parent_id.empty()) log.push_back("child " + r.id);
     ForwardingStore::create_execution(std::move(r), d);
@@ -609,7 +615,9 @@ std::string interrupted_parent(Fixture& fx, const flow::FlowPtr& parent, const s
 
 run::ExecutionOutcome run_with_library(Fixture& fx, flow::FlowLibrary& lib, const std::string& id) {
   asio::io_context io;
-  run::Engine engine(io.get_executor(), fx.registry, *fx.store, &lib);
+  run::EngineOptions options;
+  options.owner = "here:1";
+  run::Engine engine(io.get_executor(), fx.registry, *fx.store, &lib, options);
   run::ExecutionOutcome out;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, nullptr); }, asio::detached);
   io.run();
@@ -643,7 +651,15 @@ steps:
   for (std::size_t i = 0; i < order->log.size(); i += 2) {
     CHECK(order->log[i].rfind("named ", 0) == 0);
     CHECK(order->log[i + 1] == "child " + order->log[i].substr(6));
+    // A child is recorded running, with its start and owner, in the one write.
+    auto child = order->get_execution(order->log[i].substr(6));
+    REQUIRE(child);
+    CHECK(child->status == "succeeded");
+    CHECK(child->started_at >= child->created_at);
+    CHECK(child->started_at > 0);
+    CHECK(child->owner == "here:1");
   }
+  CHECK(order->set_running == 1);  // the parent's
 }
 
 TEST_CASE("resume: a flow step in flight continues the child its start names") {
