@@ -23,8 +23,18 @@ std::string format_timestamp(std::int64_t unix_ms) {
   return buf;
 }
 
+namespace {
+constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}  // namespace
+
+bool is_sortable_id(std::string_view s) {
+  if (s.size() != 26 || s[0] > '7') return false;
+  for (char c : s)
+    if (kAlphabet.find(c) == std::string_view::npos) return false;
+  return true;
+}
+
 std::string new_sortable_id() {
-  static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   static std::mutex mu;
   static std::mt19937_64 rng{std::random_device{}()};
   static std::uint64_t last_ms = 0;

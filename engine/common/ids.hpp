@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace spokeflow {
 
@@ -8,6 +9,8 @@ namespace spokeflow {
 // the epoch, then 80 random bits, Crockford base32). Ids made in the same millisecond by
 // one process still sort in creation order.
 std::string new_sortable_id();
+// Whether `s` has that shape (26 digits of that alphabet, the first at most 7).
+bool is_sortable_id(std::string_view s);
 
 // Milliseconds since the Unix epoch, from the system clock.
 std::int64_t now_unix_ms();

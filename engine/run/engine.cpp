@@ -65,7 +65,6 @@ struct ExecState {
   Json execution_ctx;
   Json event;
   std::unordered_map<std::string, store::StepRun> journal;  // latest attempt per path, on resume
-  bool resumed = false;  // it ran before, in this process or another: its journal and children may exist
   bool end_requested = false;
   std::string end_status;
   Json end_message;
@@ -980,10 +979,16 @@ struct Engine::Impl {
     std::string key = attempt > 1 ? path + "@" + std::to_string(attempt) : path;
     std::string child_id;
     flow::FlowPtr child_flow;
-    // Only an execution that ran before can have started this child already (a retry's key differs).
-    if (prior && prior->status == "running" && prior->attempt == attempt && prior->inputs.is_object() &&
-        prior->inputs.contains("execution_id") && prior->inputs["execution_id"].is_string()) {
-      child_id = prior->inputs["execution_id"].get<std::string>();
+    // An attempt interrupted in flight (a retry is a new attempt, with a child of its own).
+    if (prior && prior->status == "running" && prior->attempt == attempt) {
+      const Json* named = prior->inputs.is_object() && prior->inputs.contains("execution_id")
+                              ? &prior->inputs["execution_id"] : nullptr;
+      // Records are scrubbed of secrets: an id that no longer reads as one is not guessed at.
+      if (!named || !named->is_string() || !is_sortable_id(named->get_ref<const std::string&>()))
+        co_return fail_result(Error::make(ErrorKind::internal, "the journal of flow step '" + path +
+                                                                   "' does not name the child execution it started"),
+                              path);
+      child_id = named->get<std::string>();
       record_inputs = {{"flow", step.flow_name}, {"execution_id", child_id}};
       if (prior->started_at > 0) started = prior->started_at;
     }
@@ -1183,7 +1188,6 @@ struct Engine::Impl {
     ex.execution_ctx = {{"id", id}, {"flow", flow->name}, {"started_at", format_timestamp(started)},
                         {"trigger", rec->trigger.value("type", "")}};
     if (rec->status == "running" && !fresh) {
-      ex.resumed = true;
       for (auto& run : store.step_runs(id)) {
         reveal(run.outputs, id + "/" + run.path);
         auto [it, inserted] = ex.journal.try_emplace(run.path, run);

@@ -296,6 +296,11 @@ class SqliteStore final : public ExecutionStore {
   // before it stays; an error that made SQLite roll back the whole transaction ends the batch.
   template <class Body>
   void write(Durability durability, Body&& body) {
+    // Records that others batched were lost: until a commit has told those waiting for it, a
+    // new batch would put later records on disk without the earlier ones (a child without
+    // the parent's record naming it).
+    if (durability == Durability::batched && !lost_.empty())
+      throw std::runtime_error("store: not written: batched records were rolled back with a failed write and no commit has reported it yet");
     std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now().time_since_epoch()).count();
     if (!in_batch_) {

@@ -116,8 +116,9 @@ std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::
 // caller makes more), at the latest at the next flush_async, and applied there in order.
 // `now` writes, flush() and reads wait for their turn, so they see every write made before
 // them (when the store's thread is idle they run on the caller's, which waits anyway). A
-// batched write that fails is reported by the next commit. Calls must come from one thread at
-// a time, as with any store.
+// batched write that fails is reported by the next commit, and the batched writes after it
+// until then are dropped (reported with it): what reaches disk has no holes. Calls must come
+// from one thread at a time, as with any store.
 std::unique_ptr<ExecutionStore> on_own_thread(std::unique_ptr<ExecutionStore> inner);
 
 }  // namespace spokeflow::store

@@ -41,6 +41,15 @@ TEST_CASE("sortable ids are unique and ordered") {
   for (std::size_t i = 1; i < ids.size(); ++i) CHECK(ids[i - 1] < ids[i]);
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
   CHECK(ids[0].size() == 26);
+  for (const auto& id : ids) CHECK(is_sortable_id(id));
+  CHECK_FALSE(is_sortable_id(""));
+  CHECK_FALSE(is_sortable_id(ids[0].substr(1)));
+  CHECK_FALSE(is_sortable_id(ids[0] + "0"));
+  CHECK_FALSE(is_sortable_id("01ARZ3NDEKTSV4RRFFQ69G5FA[REDACTED]"));
+  CHECK_FALSE(is_sortable_id("01ARZ3NDEKTSV4RRFFQ69G5FAi"));  // lower case
+  CHECK_FALSE(is_sortable_id("01ARZ3NDEKTSV4RRFFQ69G5FAU"));  // not in the alphabet
+  CHECK_FALSE(is_sortable_id("81ARZ3NDEKTSV4RRFFQ69G5FAV"));  // more than 128 bits
+  CHECK(is_sortable_id("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
 }
 
 TEST_CASE("timestamps") { CHECK(format_timestamp(1'764'393'155'123) == "2025-11-29T05:12:35.123Z"); }

@@ -561,7 +561,7 @@ steps:
 namespace {
 
 // Notes, in order, each child execution created and each start record that names a child,
-// and counts the executions marked running after they were created.
+// and counts the executions marked running after they were created and the journals read.
 struct ChildOrderLog final : spokeflow::test::ForwardingStore {
   std::vector<std::string> log;
   int set_running = 0;
@@ -569,6 +569,11 @@ struct ChildOrderLog final : spokeflow::test::ForwardingStore {
   void set_execution_running(std::string id, std::int64_t at, std::string owner, store::Durability d) override {
     ++set_running;
     ForwardingStore::set_execution_running(std::move(id), at, std::move(owner), d);
+  }
+  int journal_reads = 0;  // what resuming an execution starts with
+  std::vector<store::StepRun> step_runs(const std::string& id) override {
+    ++journal_reads;
+    return ForwardingStore::step_runs(id);
   }
   void create_execution(store::ExecutionRecord r, store::Durability d) override {
     if (!r.parent_id.empty()) log.push_back("child " + r.id);
@@ -598,6 +603,8 @@ steps:
 outputs: { a_attempt: "${{ steps.sub.outputs.a_attempt }}" }
 )";
 
+constexpr std::int64_t interrupted_start = 1'764'000'000'000;
+
 // A parent left running with its `sub` step in flight: the step's start names `child_id`.
 std::string interrupted_parent(Fixture& fx, const flow::FlowPtr& parent, const std::string& child_id) {
   std::string id = fx.create(parent);
@@ -608,7 +615,7 @@ std::string interrupted_parent(Fixture& fx, const flow::FlowPtr& parent, const s
   sub.kind = "flow";
   sub.status = "running";
   sub.inputs = {{"flow", "child"}, {"execution_id", child_id}};
-  sub.started_at = now_unix_ms() - 1000;
+  sub.started_at = interrupted_start;
   fx.store->record_step(sub);
   return id;
 }
@@ -660,6 +667,7 @@ steps:
     CHECK(child->owner == "here:1");
   }
   CHECK(order->set_running == 1);  // the parent's
+  CHECK(order->journal_reads == 0);  // no child is taken for a resumed one
 }
 
 TEST_CASE("resume: a flow step in flight continues the child its start names") {
@@ -702,7 +710,20 @@ TEST_CASE("resume: a flow step in flight continues the child its start names") {
     CHECK(fx.counter->calls.count("a") == 0);
     CHECK(fx.counter->calls["b"] == 1);
     CHECK(fx.store->list_executions({}).size() == 2);  // no second child
-    CHECK(fx.store->get_execution(child_id)->status == "succeeded");
+    auto c2 = fx.store->get_execution(child_id);
+    CHECK(c2->status == "succeeded");
+    CHECK(c2->owner == "here:1");  // taken over from the process that stopped
+    auto runs = fx.store->step_runs(id);
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].started_at == interrupted_start);  // the attempt's start, not the resume's
+  }
+  SUBCASE("a start whose child id no longer reads as one fails the step and starts no child") {
+    std::string id = interrupted_parent(fx, parent, "[REDACTED]");
+    auto out = run_with_library(fx, lib, id);
+    CHECK(out.status == "failed");
+    CHECK(out.error.dump().find("does not name the child execution it started") != std::string::npos);
+    CHECK(fx.counter->calls.empty());
+    CHECK(fx.store->list_executions({}).size() == 1);
   }
   SUBCASE("the process stopped before the child was recorded") {
     std::string child_id = new_sortable_id();

@@ -260,8 +260,11 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   REQUIRE(reader->get_execution(child_id));
   CHECK(reader->step_runs(child_id).size() == 1);
 
-  // A batched write that fails returns at once; the next commit reports it and keeps the rest.
+  // A batched write that fails returns at once; the next commit reports it and keeps the
+  // writes before it. Those after it, up to that commit, are dropped: no holes on disk.
   store::StepRun bad = run;
+  run.path = "before";
+  writer->record_step(run, store::Durability::batched);
   bad.path = "b";
   bad.status = "exploded";
   writer->record_step(bad, store::Durability::batched);
@@ -272,8 +275,14 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   CHECK(message_of(failure).find("store: write failed") != std::string::npos);
   auto runs = reader->step_runs(child_id);
   REQUIRE(runs.size() == 2);
-  CHECK(runs[1].path == "c");
+  CHECK(runs[1].path == "before");
   CHECK(commit_and_wait(*writer) == nullptr);  // reported once
+  run.path = "c";  // and the writes after that commit are kept again
+  writer->record_step(run, store::Durability::batched);
+  CHECK(commit_and_wait(*writer) == nullptr);
+  runs = reader->step_runs(child_id);
+  REQUIRE(runs.size() == 3);
+  CHECK(runs[2].path == "c");
 
   // A failed batched write keeps the commit waited for even when a `now` write commits the
   // batch meanwhile: whoever waits for the next commit hears of it.
@@ -318,10 +327,10 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   writer->record_step(run, store::Durability::now);  // commits everything before it
   CHECK_FALSE(writer->has_batched());
   runs = reader->step_runs(child_id);
-  REQUIRE(runs.size() == 3005);
+  REQUIRE(runs.size() == 3006);  // a, before, c, d, while-busy, the loop, last
   for (int i = 0; i < 3000; ++i) {
-    CHECK(runs[4 + i].path == "loop[" + std::to_string(i) + "]");
-    CHECK(runs[4 + i].outputs["i"] == i);
+    CHECK(runs[5 + i].path == "loop[" + std::to_string(i) + "]");
+    CHECK(runs[5 + i].outputs["i"] == i);
   }
   CHECK(runs.back().path == "last");
 
@@ -358,17 +367,20 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread starts on a batch b
   REQUIRE(runs.size() == 8);
   for (int i = 0; i < 8; ++i) CHECK(runs[i].path == "s" + std::to_string(i));
 
-  // A write that fails among those handed over early is reported by the next commit, once,
-  // and the others are kept.
+  // A write that fails among those handed over early is reported by the next commit, once;
+  // those before it are kept, those after it dropped.
   for (int i = 8; i < 16; ++i) write(i, i == 10 ? "exploded" : "succeeded");
-  CHECK(steps_written_reach(16));
+  CHECK(steps_written_reach(11));
   CHECK(writer->has_batched());  // the failure waits for a commit to report it
   std::exception_ptr failure = commit_and_wait(*writer);
   REQUIRE(failure != nullptr);
   CHECK(message_of(failure).find("store: write failed") != std::string::npos);
   CHECK_FALSE(writer->has_batched());
   CHECK(commit_and_wait(*writer) == nullptr);
-  CHECK(reader->step_runs(parent.id).size() == 15);
+  CHECK(steps_written == 11);  // s11-s15 never reached SQLite
+  runs = reader->step_runs(parent.id);
+  REQUIRE(runs.size() == 10);
+  CHECK(runs[9].path == "s9");
 }
 
 namespace {
@@ -409,12 +421,25 @@ TEST_CASE("batched records rolled back with another caller's failed commit are r
       CHECK_THROWS_AS(st->record_step(big, store::Durability::now), std::runtime_error);  // its caller hears
     }
     CHECK(st->has_batched());  // the waiting step must not go on
+    // Nothing more is batched until that is reported: no record on disk without those before it.
+    auto later = make_exec("child", parent.id);
+    if (threaded) {
+      st->create_execution(later, store::Durability::batched);  // dropped
+    } else {
+      CHECK_THROWS_WITH_AS(st->create_execution(later, store::Durability::batched), doctest::Contains("not written"),
+                           std::runtime_error);
+    }
     CHECK_THROWS_WITH_AS(st->flush(), doctest::Contains("rolled back"), std::runtime_error);
     CHECK_FALSE(st->has_batched());
+    CHECK_NOTHROW(st->flush());
+    auto after = make_exec("child", parent.id);  // reported: writes go on again
+    st->create_execution(after, store::Durability::batched);
     CHECK_NOTHROW(st->flush());
     auto reader = store::open_sqlite_store(db);
     CHECK(reader->step_runs(start.execution_id).empty());
     CHECK_FALSE(reader->get_execution(start.execution_id));
+    CHECK_FALSE(reader->get_execution(later.id));
+    CHECK(reader->get_execution(after.id));
     REQUIRE(reader->get_execution(parent.id));  // committed before: untouched
   }
 }
