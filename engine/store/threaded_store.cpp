@@ -110,10 +110,10 @@ class ThreadedStore final : public ExecutionStore {
   void write(Durability durability, Write body) {
     if (durability == Durability::batched) {
       pending_.emplace_back([this, body = std::move(body)](ExecutionStore& s) mutable {
-        // After a batched write fails, the later ones wait for nothing: they are dropped until
-        // the commit that reports the failure (to everyone it commits for), so that what
-        // reaches disk is always the writes in the order made, up to a point, without holes
-        // (a parent's record naming its child before the child's own, for one).
+        // After a batched write fails, the batched writes that follow are dropped until the
+        // commit that reports the failure (to everyone it commits for): what reaches disk is
+        // the writes in the order made up to some point, never one without those before it
+        // (a child's record without its parent's record naming it, for one).
         if (failed_write_) return;
         try {
           body(s, Durability::batched);
