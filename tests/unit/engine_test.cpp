@@ -131,6 +131,21 @@ struct CommitCounter final : spokeflow::test::ForwardingStore {
   }
 };
 
+// A step run as a process that stopped left it in the journal: started at `started`, and
+// finished then too unless it is still "running".
+store::StepRun journaled(const std::string& execution_id, const std::string& path, const std::string& kind,
+                         const std::string& status, Json outputs = nullptr, std::int64_t started = now_unix_ms()) {
+  store::StepRun r;
+  r.execution_id = execution_id;
+  r.path = path;
+  r.kind = kind;
+  r.status = status;
+  r.outputs = std::move(outputs);
+  r.started_at = started;
+  if (status != "running") r.finished_at = started;
+  return r;
+}
+
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
   ActionRegistry registry;
@@ -317,20 +332,8 @@ outputs:
   std::string id = fx.create(f);
   // What a crash during step b leaves behind.
   fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
-  store::StepRun a;
-  a.execution_id = id;
-  a.path = "a";
-  a.kind = "test.count";
-  a.status = "succeeded";
-  a.outputs = {{"n", 41}, {"attempt", 1}};
-  a.started_at = a.finished_at = now_unix_ms();
-  fx.store->record_step(a);
-  store::StepRun b = a;
-  b.path = "b";
-  b.status = "running";
-  b.outputs = nullptr;
-  b.finished_at = 0;
-  fx.store->record_step(b);
+  fx.store->record_step(journaled(id, "a", "test.count", "succeeded", {{"n", 41}, {"attempt", 1}}));
+  fx.store->record_step(journaled(id, "b", "test.count", "running"));
 
   auto out = fx.run_id(id);
   CHECK(out.status == "succeeded");
@@ -351,13 +354,7 @@ steps:
 )");
   std::string id = fx.create(f);
   fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
-  store::StepRun w;
-  w.execution_id = id;
-  w.path = "nap";
-  w.kind = "wait";
-  w.status = "running";
-  w.started_at = now_unix_ms() - 1900;
-  fx.store->record_step(w);
+  fx.store->record_step(journaled(id, "nap", "wait", "running", nullptr, now_unix_ms() - 1900));
   auto t0 = std::chrono::steady_clock::now();
   auto out = fx.run_id(id);
   CHECK(out.status == "succeeded");
@@ -609,13 +606,8 @@ constexpr std::int64_t interrupted_start = 1'764'000'000'000;
 std::string interrupted_parent(Fixture& fx, const flow::FlowPtr& parent, const std::string& child_id) {
   std::string id = fx.create(parent);
   fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
-  store::StepRun sub;
-  sub.execution_id = id;
-  sub.path = "sub";
-  sub.kind = "flow";
-  sub.status = "running";
+  store::StepRun sub = journaled(id, "sub", "flow", "running", nullptr, interrupted_start);
   sub.inputs = {{"flow", "child"}, {"execution_id", child_id}};
-  sub.started_at = interrupted_start;
   fx.store->record_step(sub);
   return id;
 }
@@ -695,14 +687,7 @@ TEST_CASE("resume: a flow step in flight continues the child its start names") {
     c.parent_step = "sub";
     fx.store->create_execution(c);
     fx.store->set_execution_running(child_id, now_unix_ms(), "gone:1");
-    store::StepRun a;
-    a.execution_id = child_id;
-    a.path = "a";
-    a.kind = "test.count";
-    a.status = "succeeded";
-    a.outputs = {{"n", 1}, {"attempt", 7}};
-    a.started_at = a.finished_at = now_unix_ms();
-    fx.store->record_step(a);
+    fx.store->record_step(journaled(child_id, "a", "test.count", "succeeded", {{"n", 1}, {"attempt", 7}}));
 
     auto out = run_with_library(fx, lib, id);
     CHECK(out.status == "succeeded");
