@@ -1138,11 +1138,12 @@ struct Engine::Impl {
     outcome.id = id;
     std::optional<store::ExecutionRecord> rec;
     std::optional<Json> clear_inputs;
-    const bool fresh = created.contains(id);  // made by this engine and not run yet
-    if (auto it = created.find(id); it != created.end()) {
-      if (flow) rec = std::move(it->second.record);
-      clear_inputs = std::move(it->second.clear_inputs);
-      created.erase(it);
+    auto made = created.find(id);
+    const bool fresh = made != created.end();  // made by this engine and not run yet
+    if (fresh) {
+      if (flow) rec = std::move(made->second.record);
+      clear_inputs = std::move(made->second.clear_inputs);
+      created.erase(made);
     }
     if (!rec) rec = store.get_execution(id);
     if (!rec) {
