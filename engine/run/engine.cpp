@@ -654,10 +654,15 @@ struct Engine::Impl {
 
   // ---- wait -------------------------------------------------------------------------------
 
+  // Whether `prior` is the start of this very attempt, left in flight by a process that stopped.
+  static bool in_flight(const store::StepRun* prior, int attempt) {
+    return prior && prior->status == "running" && prior->attempt == attempt;
+  }
+
   awaitable<StepResult> run_wait(const Step& step, Frame& frame, const std::string& path, int attempt,
                                  const store::StepRun* prior, std::int64_t& started) {
     // Durable: the start is journaled, so a resumed execution waits only what is left.
-    if (prior && prior->status == "running" && prior->attempt == attempt && prior->started_at > 0) {
+    if (in_flight(prior, attempt) && prior->started_at > 0) {
       started = prior->started_at;
     } else {
       started = now_unix_ms();
@@ -980,7 +985,7 @@ struct Engine::Impl {
     std::string child_id;
     flow::FlowPtr child_flow;
     // An attempt interrupted in flight (a retry is a new attempt, with a child of its own).
-    if (prior && prior->status == "running" && prior->attempt == attempt) {
+    if (in_flight(prior, attempt)) {
       const Json* named = prior->inputs.is_object() && prior->inputs.contains("execution_id")
                               ? &prior->inputs["execution_id"] : nullptr;
       // Records are scrubbed of secrets: an id that no longer reads as one is not guessed at.
@@ -993,7 +998,9 @@ struct Engine::Impl {
       if (prior->started_at > 0) started = prior->started_at;
     }
     // A child named by the journal but not on disk: the process stopped between the two records.
-    if (child_id.empty() || !store.get_execution(child_id)) {
+    std::optional<store::ExecutionRecord> on_disk;
+    if (!child_id.empty()) on_disk = store.get_execution(child_id);
+    if (!on_disk) {
       if (!library)
         co_return fail_result(Error::make(ErrorKind::validation, "no flows directory to find subflow '" + step.flow_name + "' in"), path);
       flow::LoadResult loaded = library->load(step.flow_name);
@@ -1018,7 +1025,7 @@ struct Engine::Impl {
       create_execution(child_flow, *inputs, {{"type", "subflow"}, {"parent", ex.id}, {"step", path}}, ex.id, key,
                        child_id);
     }
-    ExecutionOutcome child = co_await run_execution(child_id, child_flow, &ex.event);
+    ExecutionOutcome child = co_await run_execution(child_id, child_flow, &ex.event, std::move(on_disk));
     StepResult r;
     r.outputs = child.outputs;
     if (child.status != "succeeded") {
@@ -1133,10 +1140,12 @@ struct Engine::Impl {
   };
   std::unordered_map<std::string, Created> created;
 
-  awaitable<ExecutionOutcome> run_execution(std::string id, flow::FlowPtr flow, const Json* event) {
+  // `stored`: its record, when the caller has just read it from the store.
+  awaitable<ExecutionOutcome> run_execution(std::string id, flow::FlowPtr flow, const Json* event,
+                                            std::optional<store::ExecutionRecord> stored = std::nullopt) {
     ExecutionOutcome outcome;
     outcome.id = id;
-    std::optional<store::ExecutionRecord> rec;
+    std::optional<store::ExecutionRecord> rec = std::move(stored);
     std::optional<Json> clear_inputs;
     auto made = created.find(id);
     const bool fresh = made != created.end();  // made by this engine and not run yet
