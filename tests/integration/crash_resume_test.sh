@@ -12,17 +12,33 @@ echo "seed ${CRASH_SEED:-4242}, $KILLS kills"
 
 kills=0
 round=0
-while [ "$kills" -lt "$KILLS" ]; do
+started=0
+# Kills are timed from the moment the execution is on disk (`run` prints "started" after its
+# record is committed), not from the start of the process: on a slow machine (ASan, a busy CI
+# core) start-up alone can take longer than any fixed delay. And the loop goes on until enough
+# executions exist, whatever the machine's speed.
+while [ "$kills" -lt "$KILLS" ] || [ "$started" -lt 10 ]; do
   round=$((round + 1))
+  [ "$round" -le 400 ] || { fail "only $started executions started in $round rounds"; break; }
+  out="$WORK/round.out"
+  : > "$out"
   # Alternate between starting new executions (which also resume) and plain resumes.
   if [ $((round % 3)) -eq 0 ]; then
-    "$SF" resume --flows-dir "$FLOWS" --quiet >/dev/null 2>>"$WORK/stderr.log" &
+    "$SF" resume --flows-dir "$FLOWS" --quiet >"$out" 2>>"$WORK/stderr.log" &
+    pid=$!
   else
-    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --quiet >/dev/null 2>>"$WORK/stderr.log" &
+    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --quiet >"$out" 2>>"$WORK/stderr.log" &
+    pid=$!
+    # Until the execution is recorded (or the process has ended, 60 s at most).
+    for _ in $(seq 1 6000); do
+      grep -q ' started ' "$out" && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.01
+    done
+    grep -q ' started ' "$out" && started=$((started + 1))
   fi
-  pid=$!
-  # Somewhere between 20 ms and 400 ms into the run.
-  sleep "0.$(printf '%03d' $((20 + RANDOM % 380)))"
+  # Somewhere in the first 400 ms of the run.
+  sleep "0.$(printf '%03d' $((RANDOM % 400)))"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null || true
 done

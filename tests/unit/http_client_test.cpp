@@ -374,7 +374,7 @@ TEST_CASE("http client: a per-request timeout gives a timeout error") {
     CHECK(r.error().kind == ErrorKind::timeout);
     CHECK(r.error().message.find("timed out") != std::string::npos);
     CHECK(took >= 250ms);
-    CHECK(took < 3s);
+    CHECK(took < 20s);
     CHECK(client.active_transfers() == 0);
   });
 }
@@ -393,7 +393,7 @@ TEST_CASE("http client: cancellation removes the transfer and closes the connect
     CHECK(std::chrono::steady_clock::now() - start < 2s);
     CHECK(client.active_transfers() == 0);
     CHECK(s.hang_started == 1);
-    for (int waited = 0; s.hang_closed == 0 && waited < 3000; waited += 10) co_await sleep_for(10ms);
+    for (int waited = 0; s.hang_closed == 0 && waited < 20000; waited += 10) co_await sleep_for(10ms);
     CHECK(s.hang_closed == 1);  // the server saw the connection go
 
     // The client still works afterwards.
@@ -414,10 +414,10 @@ TEST_CASE("http client: a cancelled request completes with ErrorKind::cancelled"
                      if (e) std::rethrow_exception(e);
                      got = std::move(r);
                    }));
-    for (int waited = 0; s.hang_started == 0 && waited < 3000; waited += 10) co_await sleep_for(10ms);
+    for (int waited = 0; s.hang_started == 0 && waited < 20000; waited += 10) co_await sleep_for(10ms);
     REQUIRE(s.hang_started == 1);
     signal.emit(asio::cancellation_type::terminal);
-    for (int waited = 0; !got && waited < 3000; waited += 10) co_await sleep_for(10ms);
+    for (int waited = 0; !got && waited < 20000; waited += 10) co_await sleep_for(10ms);
     REQUIRE(got.has_value());
     REQUIRE_FALSE(got->ok());
     CHECK(got->error().kind == ErrorKind::cancelled);
@@ -548,14 +548,14 @@ TEST_CASE("http client: destroying the client completes in-flight requests as ca
                      if (e) std::rethrow_exception(e);
                      got = std::move(r);
                    });
-    for (int waited = 0; s.hang_started == 0 && waited < 3000; waited += 10) co_await sleep_for(10ms);
+    for (int waited = 0; s.hang_started == 0 && waited < 20000; waited += 10) co_await sleep_for(10ms);
     REQUIRE(s.hang_started == 1);
     client.reset();
-    for (int waited = 0; !got && waited < 3000; waited += 10) co_await sleep_for(10ms);
+    for (int waited = 0; !got && waited < 20000; waited += 10) co_await sleep_for(10ms);
     REQUIRE(got.has_value());
     REQUIRE_FALSE(got->ok());
     CHECK(got->error().kind == ErrorKind::cancelled);
-    for (int waited = 0; s.hang_closed == 0 && waited < 3000; waited += 10) co_await sleep_for(10ms);
+    for (int waited = 0; s.hang_closed == 0 && waited < 20000; waited += 10) co_await sleep_for(10ms);
     CHECK(s.hang_closed == 1);
   });
 }
