@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -194,6 +195,43 @@ void copy_activation(const ApiResponse& resp, Json& out) {
   if (auto t = resp.json.find("activationToken"); t != resp.json.end() && t->is_string()) out["activation_token"] = *t;
 }
 
+// The step asked for the link (send_email: false) and got none: never succeed without it.
+Error no_activation_link(const std::string& user, const std::string& why) {
+  Error e = Error::make(ErrorKind::action,
+                        "okta.activate_user: no activation link for user " + user + ": " + why +
+                            ". The step asked for the link (send_email: false); use send_email: true to let Okta "
+                            "email it instead",
+                        "no_activation_link");
+  e.details = {{"user_id", user}};
+  return e;
+}
+
+// A retried or resumed activation whose first call landed: Okta refuses a second activate
+// (E0000016) and the first answer's link is lost. A PROVISIONED user (activated, waiting for
+// them to set a password) gets a fresh link from Okta's reactivate; any other status cannot
+// have one. Returns the user as read, with the link in `out`.
+asio::awaitable<Result<Json>> reissue_activation(Call& c, Json& out) {
+  const std::string given = c.in()["user_id"].get<std::string>();
+  auto user = co_await fetch_user(c, c.in()["user_id"]);
+  if (!user.ok()) co_return user.error();
+  const std::string id = (*user).value("id", given);
+  const std::string status = (*user).value("status", "");
+  if (status != "PROVISIONED")
+    co_return no_activation_link(
+        id, "it is already activated and its status is " + status +
+                "; Okta reissues an activation link only for a PROVISIONED user (one still to set a password)");
+  ApiRequest req = request("POST", user_path(Json(id)) + "/lifecycle/reactivate");
+  req.query.emplace_back("sendEmail", "false");
+  auto r = co_await c.send(std::move(req));
+  if (!r.ok()) co_return r.error();
+  copy_activation(*r, out);
+  if (!out.contains("activation_url"))
+    co_return no_activation_link(id, "Okta's answer to reactivate (POST .../lifecycle/reactivate?sendEmail=false) "
+                                     "had no activationUrl");
+  out["reissued"] = true;
+  co_return user;
+}
+
 asio::awaitable<Result<Json>> activate_user(Call& c) {
   const Json& in = c.in();
   const bool send_email = in.value("send_email", true);
@@ -202,11 +240,20 @@ asio::awaitable<Result<Json>> activate_user(Call& c) {
   auto r = co_await c.send(std::move(req));
   Json out = Json::object();
   bool already = false;
+  std::optional<Json> user;  // read on the way, when the link had to be reissued
   if (!r.ok()) {
     if (!c.already(r.error(), {"E0000016"})) co_return r.error();
     already = true;
+    if (!send_email) {
+      auto read = co_await reissue_activation(c, out);
+      if (!read.ok()) co_return read.error();
+      user = std::move(*read);
+    }
   } else if (!send_email) {
     copy_activation(*r, out);
+    if (!out.contains("activation_url"))
+      co_return no_activation_link(in["user_id"].get<std::string>(),
+                                   "Okta's answer to activate had no activationUrl");
   }
   const std::string rid = c.last_request_id();
   out["already"] = already;
@@ -217,10 +264,13 @@ asio::awaitable<Result<Json>> activate_user(Call& c) {
     out["user_id"] = in["user_id"];
     co_return finish_with(c, std::move(out), rid);
   }
-  auto user = co_await fetch_user(c, in["user_id"]);
-  if (!user.ok()) co_return user.error();
-  out["user_id"] = (*user).value("id", "");
-  out["status"] = (*user).value("status", "");
+  if (!user) {
+    auto read = co_await fetch_user(c, in["user_id"]);
+    if (!read.ok()) co_return read.error();
+    user = std::move(*read);
+  }
+  out["user_id"] = user->value("id", "");
+  out["status"] = user->value("status", "");
   co_return finish_with(c, std::move(out), rid);
 }
 

@@ -27,18 +27,23 @@ ConnectSetup ConnectSetup::load(const std::string& given, boost::asio::any_io_ex
   }
 
   // The vault needs the master key; without one, {secret: ...} references cannot resolve,
-  // which only matters to credentials that use them.
+  // which only matters to credentials that use them. A vault that is there but unusable (a
+  // refused key file, a corrupt or unreadable vault, a key that does not open it) deserves a
+  // word now, and its reason is what such a reference reports: otherwise it would only show up
+  // later as "no master key" or "secret not found".
   auto key = connect::MasterKey::from_environment();
   if (key.ok()) {
     auto vault = connect::Vault::open(connect::Vault::default_path(), *key);
-    if (vault.ok()) s.vault = std::make_shared<connect::Vault>(std::move(*vault));
-    else s.vault_problem = vault.error().message;
-  } else {
+    if (vault.ok()) {
+      if (auto opens = vault->check_key(); opens.ok()) s.vault = std::make_shared<connect::Vault>(std::move(*vault));
+      else s.vault_problem = opens.error().message;
+    } else {
+      s.vault_problem = vault.error().message;
+    }
+  } else if (key.error().code != connect::MasterKey::kNoMasterKey) {
     s.vault_problem = key.error().message;
-    // A key that is there but refused (a loose file mode, a malformed value) deserves a word
-    // now: otherwise it only shows up later as "secret not found".
-    if (key.error().message.rfind("no master key", 0) != 0) spdlog::warn("vault unavailable: {}", s.vault_problem);
   }
+  if (!s.vault_problem.empty()) spdlog::warn("vault unavailable: {}", s.vault_problem);
 
   if (s.path.empty()) return s;
   Diagnostics diags(s.path);
@@ -49,7 +54,7 @@ ConnectSetup ConnectSetup::load(const std::string& given, boost::asio::any_io_ex
     return s;
   }
   s.config = std::move(*cfg);
-  s.secrets = std::make_shared<connect::SecretResolver>(s.vault, s.config->base_dir);
+  s.secrets = std::make_shared<connect::SecretResolver>(s.vault, s.config->base_dir, s.vault_problem);
   s.connections = std::make_shared<connect::Connections>(executor, *s.config, s.secrets);
   return s;
 }

@@ -22,8 +22,8 @@ struct ConnectSetup {
   bool explicit_path = false;       // given with --connections / SPOKEFLOW_CONNECTIONS
   Diagnostics problems;             // why the file could not be used
   std::optional<connect::ConnectionsConfig> config;
-  std::shared_ptr<connect::Vault> vault;  // null without a master key
-  std::string vault_problem;              // why there is no vault
+  std::shared_ptr<connect::Vault> vault;  // null without a usable master key and vault
+  std::string vault_problem;              // why there is none ("" when no key was given at all)
   std::shared_ptr<connect::SecretResolver> secrets;
   std::shared_ptr<connect::Connections> connections;  // null without a usable file
 

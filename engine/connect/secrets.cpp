@@ -45,8 +45,14 @@ std::string SecretRef::describe() const {
   return name;
 }
 
-SecretResolver::SecretResolver(std::shared_ptr<Vault> vault, std::string base_dir)
-    : vault_(std::move(vault)), base_dir_(std::move(base_dir)) {}
+SecretResolver::SecretResolver(std::shared_ptr<Vault> vault, std::string base_dir, std::string vault_problem)
+    : vault_(std::move(vault)), base_dir_(std::move(base_dir)), vault_problem_(std::move(vault_problem)) {}
+
+Error SecretResolver::vault_error(const SecretRef& ref) const {
+  if (vault_problem_.empty()) return no_vault_error(ref);
+  return Error::make(ErrorKind::auth,
+                     ref.describe() + " is in the secrets vault, which cannot be used: " + vault_problem_);
+}
 
 Result<std::string> SecretResolver::resolve(const SecretRef& ref) const {
   std::string value;
@@ -83,7 +89,7 @@ Result<std::string> SecretResolver::resolve(const SecretRef& ref) const {
       break;
     }
     case SecretRef::Source::vault: {
-      if (!vault_) return no_vault_error(ref);
+      if (!vault_) return vault_error(ref);
       auto r = vault_->get(ref.name);
       if (!r) {
         Error e = std::move(r).error();
@@ -102,7 +108,7 @@ Result<Unit> SecretResolver::store(const SecretRef& ref, std::string_view value)
     return Error::make(ErrorKind::validation, "cannot store a value in " + ref.describe() +
                                                   ": only {secret: NAME} references can be written; "
                                                   "change the reference to {secret: NAME}");
-  if (!vault_) return no_vault_error(ref);
+  if (!vault_) return vault_error(ref);
   SecretScrubber::instance().add(value);
   return vault_->set(ref.name, value);
 }

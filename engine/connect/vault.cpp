@@ -5,18 +5,22 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 #include "common/json.hpp"
 
@@ -31,6 +35,9 @@ constexpr std::string_view kVaultFormat = "spokeflow-vault";
 // A vault holds a handful of tokens and keys; a bigger file is not ours.
 constexpr off_t kMaxVaultBytes = 16 << 20;
 constexpr off_t kMaxKeyFileBytes = 4096;
+// A writer holds the lock for one read, one fsync and one rename; a lock held longer than
+// this belongs to a process that is stuck, and waiting on would hang whoever called us.
+constexpr auto kLockWait = std::chrono::seconds(30);
 
 // ---- base64 (standard alphabet, padded on output, padding optional on input) ----
 
@@ -175,14 +182,81 @@ Result<std::string> read_fd(int fd, off_t limit, const std::string& path, std::s
   return data;
 }
 
+// The folder of the vault and a hidden file beside it: ".vault.json" + suffix.
+std::filesystem::path vault_dir(const std::filesystem::path& target) {
+  return target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+}
+std::string temp_prefix(const std::filesystem::path& target) { return "." + target.filename().string() + ".tmp-"; }
+
+// An exclusive flock(2) on ".NAME.lock" beside the vault, held by every writer from its read
+// of the vault to its rename, so read-modify-write cycles never interleave (between processes
+// and between threads alike: each lock is its own open file description). The lock file stays:
+// removing it would let a third writer lock a new file while the second holds the old one.
+class WriteLock {
+ public:
+  static Result<WriteLock> take(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const fs::path dir = vault_dir(target);
+    if (auto r = make_private_dirs(dir); !r) return r.error();
+    const std::string lock_path = (dir / ("." + target.filename().string() + ".lock")).string();
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return Error::make(ErrorKind::validation,
+                         "cannot lock the vault " + path + ": cannot open " + lock_path + ": " + errno_text(errno));
+    WriteLock lock(fd);
+    // Polled rather than blocking, so that a stuck holder gives an error instead of a hang.
+    const auto deadline = std::chrono::steady_clock::now() + kLockWait;
+    for (;;) {
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) break;
+      if (errno == EINTR) continue;
+      if (errno != EWOULDBLOCK)
+        return Error::make(ErrorKind::validation, "cannot lock the vault " + path + " (" + lock_path + "): " +
+                                                      errno_text(errno));
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Error::make(ErrorKind::validation,
+                           "the vault " + path + " stayed locked by another spokeflow process for " +
+                               std::to_string(kLockWait.count()) + " s (lock file " + lock_path +
+                               "); is a `spokeflow secrets set` or `auth login` stuck?");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    remove_stale_temp_files(target);
+    return lock;
+  }
+  WriteLock(WriteLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  WriteLock& operator=(WriteLock&&) = delete;
+  ~WriteLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit WriteLock(int fd) : fd_(fd) {}
+  // With the lock held nobody else is writing, so a temporary file beside the vault is what a
+  // writer killed between its write and its rename left behind (sealed values only, but not
+  // ours to keep).
+  static void remove_stale_temp_files(const std::filesystem::path& target) {
+    namespace fs = std::filesystem;
+    const std::string prefix = temp_prefix(target);
+    std::error_code ec;
+    for (fs::directory_iterator it(vault_dir(target), ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0) {
+        std::error_code rm_ec;
+        fs::remove(it->path(), rm_ec);
+      }
+    }
+  }
+  int fd_ = -1;
+};
+
 // Replaces `path` with `data` so that a reader sees the old file or the new one, never a mix,
-// and a crash leaves one of them on disk.
+// and a crash leaves one of them on disk. Called with the WriteLock held.
 Result<Unit> atomic_write(const std::string& path, std::string_view data) {
   namespace fs = std::filesystem;
   const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const fs::path dir = vault_dir(target);
   if (auto r = make_private_dirs(dir); !r) return r;
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string tmpl = (dir / (temp_prefix(target) + "XXXXXX")).string();
   const int fd = ::mkstemp(tmpl.data());  // mode 0600
   if (fd < 0)
     return Error::make(ErrorKind::validation, "cannot write the vault " + path + ": " + errno_text(errno));
@@ -211,7 +285,7 @@ Result<Unit> atomic_write(const std::string& path, std::string_view data) {
 
 Error corrupt(const std::string& path, const std::string& why) {
   return Error::make(ErrorKind::validation,
-                     "the vault " + path + " is not a valid spokeflow vault (" + why +
+                     "the vault " + path + " is corrupt: it is not a valid spokeflow vault (" + why +
                          "); restore it from a backup or move it away to start an empty one");
 }
 
@@ -228,8 +302,9 @@ Result<Json> read_vault(const std::string& path) {
     return Error::make(ErrorKind::validation, "cannot read the vault " + path + ": not a regular file");
   auto text = read_fd(fd, kMaxVaultBytes, path, "the vault");
   if (!text) return text.error();
+  if (text->empty()) return corrupt(path, "the file is empty");
   Json doc = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return corrupt(path, "not JSON");
+  if (doc.is_discarded()) return corrupt(path, "not JSON: cut short or garbled");
   if (!doc.is_object()) return corrupt(path, "not a JSON object");
   if (doc.value("format", Json()) != kVaultFormat) return corrupt(path, "no \"format\": \"spokeflow-vault\"");
   const Json version = doc.value("version", Json());
@@ -290,8 +365,10 @@ Result<MasterKey> MasterKey::from_file(const std::string& path) {
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT)
-      return Error::make(ErrorKind::auth, "no master key file " + path +
-                                              ": create it with `spokeflow secrets init` or set SPOKEFLOW_MASTER_KEY");
+      return Error::make(ErrorKind::auth,
+                         "no master key file " + path +
+                             ": create it with `spokeflow secrets init` or set SPOKEFLOW_MASTER_KEY",
+                         kNoMasterKey);
     return Error::make(ErrorKind::auth, "cannot read the master key file " + path + ": " + errno_text(err));
   }
   Fd guard(fd);
@@ -318,6 +395,7 @@ Result<MasterKey> MasterKey::from_file(const std::string& path) {
   auto key = from_text(*text);
   OPENSSL_cleanse(text->data(), text->size());
   if (!key) return Error::make(ErrorKind::auth, "the master key file " + path + " does not hold a key: " + key.error().message);
+  key->source_ = "the key file " + path;
   return key;
 }
 
@@ -325,14 +403,17 @@ Result<MasterKey> MasterKey::from_environment() {
   if (const std::string text = env_or_empty("SPOKEFLOW_MASTER_KEY"); !text.empty()) {
     auto key = from_text(text);
     if (!key) return Error::make(ErrorKind::auth, "SPOKEFLOW_MASTER_KEY: " + key.error().message);
+    key->source_ = "SPOKEFLOW_MASTER_KEY";
     return key;
   }
   if (const std::string file = env_or_empty("SPOKEFLOW_MASTER_KEY_FILE"); !file.empty()) return from_file(file);
   const std::string file = default_key_file();
   std::error_code ec;
   if (!std::filesystem::exists(file, ec))
-    return Error::make(ErrorKind::auth, "no master key: set SPOKEFLOW_MASTER_KEY or SPOKEFLOW_MASTER_KEY_FILE, or "
-                                        "create the key file " + file + " with `spokeflow secrets init`");
+    return Error::make(ErrorKind::auth,
+                       "no master key: set SPOKEFLOW_MASTER_KEY or SPOKEFLOW_MASTER_KEY_FILE, or create the key file " +
+                           file + " with `spokeflow secrets init`",
+                       kNoMasterKey);
   return from_file(file);
 }
 
@@ -375,6 +456,7 @@ Result<MasterKey> MasterKey::generate_file(const std::string& path) {
     ::unlink(path.c_str());
     return Error::make(ErrorKind::auth, "cannot write the master key file " + path + ": " + errno_text(err));
   }
+  k.source_ = "the key file " + path;
   return k;
 }
 
@@ -469,6 +551,38 @@ Result<Vault> Vault::open(const std::string& path, MasterKey key) {
   return Vault(path, std::move(key));
 }
 
+namespace {
+
+std::string key_named(const MasterKey& key) {
+  return key.source().empty() ? std::string("the master key") : "the master key (from " + key.source() + ")";
+}
+
+// Ok when `secrets` is empty or one of its values opens with `key`: a value that does not
+// open beside one that does was altered, not sealed under another key.
+Result<Unit> key_opens(const MasterKey& key, const Json& secrets, const std::string& path) {
+  if (secrets.empty()) return Unit{};
+  for (const auto& [name, sealed] : secrets.items()) {
+    auto plain = unseal(key, name, sealed.get_ref<const std::string&>());
+    if (plain) {
+      OPENSSL_cleanse(plain->data(), plain->size());
+      return Unit{};
+    }
+  }
+  return Error::make(ErrorKind::auth, key_named(key) + " does not open the vault " + path + ": none of its " +
+                                          std::to_string(secrets.size()) +
+                                          " secrets decrypts with it. Use the key the vault was made with "
+                                          "(SPOKEFLOW_MASTER_KEY or the key file), or move the vault away to "
+                                          "start an empty one");
+}
+
+}  // namespace
+
+Result<Unit> Vault::check_key() const {
+  auto secrets = read_vault(path_);
+  if (!secrets) return secrets.error();
+  return key_opens(key_, *secrets, path_);
+}
+
 Result<std::string> Vault::get(std::string_view name) const {
   auto secrets = read_vault(path_);
   if (!secrets) return secrets.error();
@@ -476,32 +590,45 @@ Result<std::string> Vault::get(std::string_view name) const {
   if (it == secrets->end())
     return Error::make(ErrorKind::validation, "secret '" + std::string(name) + "' is not in the vault " + path_ +
                                                   "; store it with `spokeflow secrets set " + std::string(name) + "`");
-  return unseal(key_, name, it->get_ref<const std::string&>());
+  auto plain = unseal(key_, name, it->get_ref<const std::string&>());
+  if (plain) return plain;
+  // Say which it is: the wrong key for the whole vault, or this one value altered.
+  if (auto opens = key_opens(key_, *secrets, path_); !opens) return opens.error();
+  return Error::make(ErrorKind::auth, "secret '" + std::string(name) + "' in the vault " + path_ +
+                                          " cannot be decrypted: its stored value was altered or damaged (the "
+                                          "master key opens the vault's other secrets); store it again with "
+                                          "`spokeflow secrets set " + std::string(name) + "`");
 }
 
 Result<Unit> Vault::set(std::string_view name, std::string_view value) {
   if (!valid_secret_name(name))
     return Error::make(ErrorKind::validation, "invalid secret name '" + std::string(name) +
                                                   "': use 1 to 128 letters, digits, '_', '.' or '-'");
+  auto lock = WriteLock::take(path_);
+  if (!lock) return lock.error();
   auto secrets = read_vault(path_);
   if (!secrets) return secrets.error();
   // One vault, one key: a value sealed under another key would be unreadable next to the rest.
-  for (const auto& [other, sealed] : secrets->items()) {
-    if (other == name) continue;
-    auto check = unseal(key_, other, sealed.get_ref<const std::string&>());
-    if (!check)
-      return Error::make(ErrorKind::auth, "the vault " + path_ + " holds secrets this master key cannot decrypt ('" +
-                                              other + "'); use the vault's own master key");
-    OPENSSL_cleanse(check->data(), check->size());
-    break;
+  if (auto opens = key_opens(key_, *secrets, path_); !opens) {
+    Error e = std::move(opens).error();
+    e.message += "; nothing was stored";
+    return e;
   }
   (*secrets)[std::string(name)] = seal(key_, name, value);
   return atomic_write(path_, vault_text(*secrets));
 }
 
 Result<bool> Vault::remove(std::string_view name) {
+  auto lock = WriteLock::take(path_);
+  if (!lock) return lock.error();
   auto secrets = read_vault(path_);
   if (!secrets) return secrets.error();
+  // Only the key's holder may change the vault, removals included.
+  if (auto opens = key_opens(key_, *secrets, path_); !opens) {
+    Error e = std::move(opens).error();
+    e.message += "; nothing was removed";
+    return e;
+  }
   if (secrets->erase(std::string(name)) == 0) return false;
   auto w = atomic_write(path_, vault_text(*secrets));
   if (!w) return w.error();

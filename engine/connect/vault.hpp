@@ -2,7 +2,9 @@
 // The secrets vault: a file of named values, each sealed with AES-256-GCM under a master key
 // that is not stored beside it (a fresh 96-bit nonce per value, the name bound as associated
 // data so a value cannot be moved to another name). The file is replaced atomically
-// (write to a temporary file in the same folder, fsync, rename) and kept mode 0600.
+// (write to a temporary file in the same folder, fsync, rename) and kept mode 0600. Writers
+// take an exclusive lock on a file beside it (".NAME.lock") from the read to the rename, so
+// two `spokeflow secrets set` at once both keep their value.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +19,10 @@ class MasterKey {
   // SPOKEFLOW_MASTER_KEY (64 hex digits or base64 of 32 bytes), else the key file
   // $SPOKEFLOW_MASTER_KEY_FILE, else $XDG_CONFIG_HOME/spokeflow/master.key. A key file must be
   // mode 0600 or stricter and owned by the user; anything looser is refused with a message
-  // saying how to fix it. ErrorKind::auth when no key is found.
+  // saying how to fix it. ErrorKind::auth when no key is found (with code kNoMasterKey, so
+  // callers can tell "none given" from "given but unusable").
   static Result<MasterKey> from_environment();
+  static constexpr const char* kNoMasterKey = "no_master_key";
   static Result<MasterKey> from_text(std::string_view text);  // hex or base64 of 32 bytes
   static Result<MasterKey> from_file(const std::string& path);
   // Creates a new random key file (mode 0600); refuses to overwrite an existing one.
@@ -26,6 +30,9 @@ class MasterKey {
   static std::string default_key_file();
 
   const unsigned char* data() const { return key_.data(); }
+  // Where the key came from, for messages: "SPOKEFLOW_MASTER_KEY", "the key file PATH", or
+  // "" for a key given as text.
+  const std::string& source() const { return source_; }
   ~MasterKey();
   MasterKey(const MasterKey&) = default;
   MasterKey& operator=(const MasterKey&) = default;
@@ -33,6 +40,7 @@ class MasterKey {
  private:
   MasterKey() = default;
   std::vector<unsigned char> key_;  // 32 bytes; wiped on destruction
+  std::string source_;
 };
 
 // AES-256-GCM with `aad` bound. Output: "v1:" + base64(nonce || ciphertext || tag).
@@ -45,13 +53,22 @@ class Vault {
  public:
   // Default file: $SPOKEFLOW_VAULT, else $XDG_DATA_HOME/spokeflow/vault.json (~/.local/share/...).
   static std::string default_path();
-  // Opens (or prepares to create) the vault file. A missing file is an empty vault.
+  // Opens (or prepares to create) the vault file. A missing file is an empty vault. A file
+  // that is not a vault is refused (ErrorKind::validation, "the vault PATH is corrupt ...");
+  // the key is not checked here (see check_key).
   static Result<Vault> open(const std::string& path, MasterKey key);
 
-  Result<std::string> get(std::string_view name) const;  // ErrorKind::validation when absent
-  Result<Unit> set(std::string_view name, std::string_view value);  // persists at once
-  Result<bool> remove(std::string_view name);                       // false when absent
-  std::vector<std::string> names() const;                           // sorted
+  // ErrorKind::validation when absent; ErrorKind::auth when the value cannot be opened, saying
+  // whether the key does not open the vault at all or this one value was altered.
+  Result<std::string> get(std::string_view name) const;
+  // Both persist at once, under the lock, and refuse (ErrorKind::auth, nothing written) when
+  // the key does not open the vault: one vault, one key.
+  Result<Unit> set(std::string_view name, std::string_view value);
+  Result<bool> remove(std::string_view name);  // false when absent
+  std::vector<std::string> names() const;      // sorted
+  // Whether this key opens the vault: ok when the vault is empty or any of its values
+  // decrypts; ErrorKind::auth naming the key's source and the vault's path otherwise.
+  Result<Unit> check_key() const;
   const std::string& path() const { return path_; }
   const MasterKey& key() const { return key_; }
 

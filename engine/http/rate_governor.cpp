@@ -142,14 +142,16 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
 
   Bucket& bucket(const std::string& name) { return buckets[name]; }
 
-  // Keeps a little of each window in reserve for what we cannot see (another process on the
-  // same token, an answer lost in flight).
+  // The in-flight cap: the configured one, or the org's limit learned from 429s when lower.
   int cap() const {
     if (learned_cap > 0 && (max_in_flight <= 0 || learned_cap < max_in_flight)) return learned_cap;
     return max_in_flight;
   }
 
-  static long long margin(long long limit) { return limit >= 100 ? 2 : 1; }
+  // Keeps a little of each window in reserve for what we cannot see (another process on the
+  // same token, an answer lost in flight), but never the whole window: a bucket whose limit is
+  // at most the reserve (a limit of 1) still gets one request per window, not a wait forever.
+  static long long margin(long long limit) { return std::min(limit >= 100 ? 2LL : 1LL, std::max(0LL, limit - 1)); }
 
   std::optional<Clock::time_point> reset_local(const Bucket& b) const {
     if (!offset || b.reset == 0) return std::nullopt;

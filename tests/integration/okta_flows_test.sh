@@ -99,6 +99,26 @@ SENSITIVE=("$ACTIVATION")
 sf run onboard_user --input email=nina@example.com --input first_name=Nina --input last_name=New --input department=Eng --json
 expect_eq "onboard_user again converges" 0 "$RC"
 expect_eq "...and says the user already existed" "true" "$(echo "$OUT" | jq -r .outputs.already_existed)"
+# This is what a retried or resumed execution sees when its first activate landed and the answer
+# (with the link) was lost: the flow asked for the link, so it must come back, not null.
+expect_eq "...and still returns an activation link" "[REDACTED]" "$(echo "$OUT" | jq -r .outputs.activation_url)"
+EXEC2=$(echo "$OUT" | jq -r .execution_id)
+run_stdout "$SPOKEFLOW" executions show "$EXEC2" --json --reveal
+ACTIVATION2=$(echo "$OUT" | jq -r .outputs.activation_url)
+expect_contains "...a usable one" "$BASE/" "$ACTIVATION2"
+expect_eq "...and a fresh one (Okta's reactivate)" "true" "$([ "$ACTIVATION2" != "$ACTIVATION" ] && echo true)"
+expect_eq "nina is still PROVISIONED" "PROVISIONED" "$(user_status "$NINA")"
+SENSITIVE+=("$ACTIVATION2")
+# A user who is already ACTIVE can have no activation link: the flow fails and says why.
+OLGA='{"profile":{"login":"olga@example.com","email":"olga@example.com","firstName":"Olga","lastName":"Old"},
+       "credentials":{"password":{"value":"Str0ng-Secret-9"}}}'
+okta -X POST -H "Content-Type: application/json" "$BASE/api/v1/users?activate=true" -d "$OLGA" > /dev/null
+expect_eq "olga is ACTIVE" "ACTIVE" "$(user_status olga@example.com)"
+sf run onboard_user --input email=olga@example.com --input first_name=Olga --input last_name=Old --json
+expect_eq "onboard_user of an ACTIVE user fails rather than succeed without a link" 1 "$RC"
+expect_eq "...with code no_activation_link" "no_activation_link" "$(echo "$OUT" | jq -r .error.code)"
+expect_eq "...at the activate step" "activate" "$(echo "$OUT" | jq -r .error.step)"
+expect_contains "...saying the user is ACTIVE" "status is ACTIVE" "$(echo "$OUT" | jq -r .error.message)"
 
 echo "# add_user_to_group"
 sf run add_user_to_group --input login=alice@example.com --input group=Sales --json

@@ -420,8 +420,8 @@ TEST_CASE("okta.activate_user returns the activation link and converges on an ac
   CHECK_FALSE((*r).contains("activation_url"));
   CHECK(sim_status(f, "00ustaged00000000002") == "ACTIVE");
 
-  // Run again: Okta answers 403 E0000016, the step converges.
-  r = f.run("okta.activate_user", {{"user_id", "00ustaged00000000002"}, {"send_email", false}});
+  // Run again: Okta answers 403 E0000016, the step converges (the link was emailed).
+  r = f.run("okta.activate_user", {{"user_id", "00ustaged00000000002"}});
   REQUIRE_MESSAGE(r.ok(), r.error().message);
   CHECK((*r)["already"] == true);
   CHECK((*r)["status"] == "ACTIVE");
@@ -432,6 +432,72 @@ TEST_CASE("okta.activate_user returns the activation link and converges on an ac
 
   r = f.run("okta.activate_user", {{"user_id", kMissing}});
   check_okta_error(r, "E0000007", 404);
+}
+
+TEST_CASE("okta.activate_user again after its first call landed: a fresh link or a clear error, never no link") {
+  OktaFixture f(kSeed);
+  // The first attempt lands: bob (no password) becomes PROVISIONED; its answer, with the link,
+  // is what a crash or a lost connection takes away.
+  auto first = f.run("okta.activate_user", {{"user_id", "00ustaged00000000001"}, {"send_email", false}});
+  REQUIRE_MESSAGE(first.ok(), first.error().message);
+  const std::string first_url = (*first)["activation_url"];
+  CHECK(sim_status(f, "00ustaged00000000001") == "PROVISIONED");
+
+  // The retried or resumed attempt: Okta refuses a second activate; the action asks Okta's
+  // reactivate for a fresh link.
+  auto again = f.run("okta.activate_user", {{"user_id", "00ustaged00000000001"}, {"send_email", false}});
+  REQUIRE_MESSAGE(again.ok(), again.error().message);
+  CHECK((*again)["already"] == true);
+  CHECK((*again)["reissued"] == true);
+  CHECK((*again)["status"] == "PROVISIONED");
+  CHECK((*again)["user_id"] == "00ustaged00000000001");
+  REQUIRE((*again)["activation_url"].is_string());
+  REQUIRE((*again)["activation_token"].is_string());
+  const std::string url = (*again)["activation_url"];
+  CHECK(url != first_url);
+  CHECK(url.find((*again)["activation_token"].get<std::string>()) != std::string::npos);
+  CHECK(url.rfind(f.sim.base_url(), 0) == 0);
+  CHECK(sim_requests(f, "POST", "/api/v1/users/00ustaged00000000001/lifecycle/reactivate?sendEmail=false") == 1);
+  CHECK(sim_status(f, "00ustaged00000000001") == "PROVISIONED");
+
+  // By login and without the status read, the same.
+  auto by_login = f.run("okta.activate_user",
+                        {{"user_id", "bob@example.com"}, {"send_email", false}, {"read_status", false}});
+  REQUIRE_MESSAGE(by_login.ok(), by_login.error().message);
+  CHECK((*by_login)["activation_url"].is_string());
+  CHECK((*by_login)["user_id"] == "bob@example.com");
+  CHECK_FALSE((*by_login).contains("status"));
+
+  // The link is a sensitive output.
+  const Json& props = f.registry.find("okta.activate_user")->info().output_schema["properties"];
+  CHECK(props["activation_url"].value("x-sensitive", false));
+  CHECK(props["activation_token"].value("x-sensitive", false));
+
+  // Asked to email it, a second run converges as before and sends no reactivate.
+  auto emailed = f.run("okta.activate_user", {{"user_id", "00ustaged00000000001"}});
+  REQUIRE_MESSAGE(emailed.ok(), emailed.error().message);
+  CHECK((*emailed)["already"] == true);
+  CHECK_FALSE((*emailed).contains("activation_url"));
+  CHECK_FALSE((*emailed).contains("reissued"));
+  CHECK(sim_requests(f, "POST", "/api/v1/users/00ustaged00000000001/lifecycle/reactivate") == 2);
+
+  // An ACTIVE user (stan has a password) can have no link: a clear failure, not a success
+  // without one.
+  REQUIRE(f.run("okta.activate_user", {{"user_id", "00ustaged00000000002"}}).ok());
+  auto active = f.run("okta.activate_user", {{"user_id", "00ustaged00000000002"}, {"send_email", false}});
+  REQUIRE_FALSE(active.ok());
+  CHECK(active.error().kind == ErrorKind::action);
+  CHECK(active.error().code == "no_activation_link");
+  CHECK(active.error().message.find("00ustaged00000000002") != std::string::npos);
+  CHECK(active.error().message.find("ACTIVE") != std::string::npos);
+  CHECK(active.error().message.find("send_email: true") != std::string::npos);
+  CHECK(sim_requests(f, "POST", "/api/v1/users/00ustaged00000000002/lifecycle/reactivate") == 0);
+
+  // if_already: fail still fails on Okta's refusal, before any reactivate.
+  auto strict = f.run("okta.activate_user",
+                      {{"user_id", "00ustaged00000000001"}, {"send_email", false}, {"if_already", "fail"}});
+  check_okta_error(strict, "E0000016", 403);
+  CHECK(sim_requests(f, "POST", "/api/v1/users/00ustaged00000000001/lifecycle/reactivate") == 2);
 }
 
 // Calls to GET /api/v1/users/{id} so far, read from the simulator's user_get rate-limit bucket

@@ -351,3 +351,52 @@ TEST_CASE("concurrency 429s teach the governor the org's concurrency limit") {
   for (auto& x : b) granted += x.granted_at ? 1 : 0;
   CHECK(granted == 5);
 }
+
+namespace {
+
+// Runs the loop until `done` holds or `max_ms` passed (a bound that only a hang reaches).
+template <class Pred>
+bool run_until(asio::io_context& io, Pred done, int max_ms) {
+  const auto deadline = Clock::now() + milliseconds(max_ms);
+  while (!done() && Clock::now() < deadline) run(io, 20);
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("a bucket whose limit is 1 still lets one request through per window, after a 429 too") {
+  asio::io_context io;
+  RateGovernor g(io.get_executor(), 0);
+  long long date = now_epoch();
+  // The window's one request is spent and a second was refused with a 429 (the reset is 1-2 s
+  // away, so the "not yet" below cannot race it).
+  g.observe("logs", answer(200, 1, 0, date + 2, date));
+  g.observe("logs", answer(429, 1, 0, date + 2, date));
+  Acquirer a, b;
+  start(io, g, a, "logs");
+  // Not before the reset, but once it has passed (no reserve can be kept out of a budget of one).
+  run(io, 20);
+  CHECK_FALSE(a.granted_at);
+  REQUIRE(run_until(io, [&] { return a.granted_at.has_value(); }, 10000));
+  // One per window: the next waits for the first's answer and then for that window's end.
+  start(io, g, b, "logs");
+  run(io, 100);
+  CHECK_FALSE(b.granted_at);
+  date = now_epoch();
+  g.observe("logs", answer(200, 1, 0, date + 2, date));
+  a.permit.reset();
+  run(io, 20);
+  CHECK_FALSE(b.granted_at);
+  REQUIRE(run_until(io, [&] { return b.granted_at.has_value(); }, 10000));
+  CHECK(g.stats().requests == 2);
+}
+
+TEST_CASE("a bucket whose limit is 1 with budget left in a fresh window sends at once") {
+  asio::io_context io;
+  RateGovernor g(io.get_executor(), 0);
+  const long long date = now_epoch();
+  g.observe("schemas", answer(200, 1, 1, date + 60, date));
+  Acquirer a;
+  start(io, g, a, "schemas");
+  CHECK(run_until(io, [&] { return a.granted_at.has_value(); }, 10000));
+}

@@ -1,14 +1,18 @@
 // The secrets vault and master key: AES-256-GCM sealing, key file rules, the vault file.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/ids.hpp"
 #include "common/json.hpp"
@@ -47,6 +51,13 @@ void write_file(const std::string& path, const std::string& text, mode_t mode) {
     out << text;
   }
   REQUIRE(::chmod(path.c_str(), mode) == 0);
+}
+
+std::vector<std::string> dir_files(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 mode_t file_mode(const std::string& path) {
@@ -286,9 +297,10 @@ TEST_CASE("vault: set, get, names sorted, remove; file format, mode and atomic r
   CHECK(doc["version"] == 1);
   CHECK(doc["secrets"].size() == 3);
   CHECK(looks_sealed(doc["secrets"]["alpha"].get<std::string>()));
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir.file("data"))) files.push_back(e.path().filename().string());
-  CHECK(files == std::vector<std::string>{"vault.json"});
+  // (The lock file writers take stays: it holds nothing.)
+  CHECK(dir_files(dir.file("data")) == std::vector<std::string>{".vault.json.lock", "vault.json"});
+  CHECK(file_mode(dir.file("data/.vault.json.lock")) == 0600);
+  CHECK(read_all(dir.file("data/.vault.json.lock")).empty());
 
   // Overwrite replaces; another Vault on the same file sees it (the file is the state).
   REQUIRE(v.set("alpha", "alpha-value-new").ok());
@@ -326,11 +338,16 @@ TEST_CASE("vault: wrong key, tampered file, moved value, corrupt file") {
     auto r = v->get("one");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::auth);
-    CHECK(r.error().message == "cannot decrypt secret 'one': wrong master key or tampered vault");
+    CHECK(r.error().message.find("does not open the vault " + path) != std::string::npos);
     auto s = v->set("three", "x-value");
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == ErrorKind::auth);
+    CHECK(s.error().message.find("does not open the vault " + path) != std::string::npos);
+    CHECK(s.error().message.find("nothing was stored") != std::string::npos);
+    // Replacing a value is changing the vault too: not with another key.
+    CHECK_FALSE(v->set("one", "x-value").ok());
     CHECK(Vault::open(path, key())->names() == std::vector<std::string>{"one", "two"});
+    CHECK(*Vault::open(path, key())->get("one") == "first-secret");
   }
   SUBCASE("a flipped byte in a sealed value") {
     Json doc = Json::parse(read_all(path));
@@ -340,7 +357,11 @@ TEST_CASE("vault: wrong key, tampered file, moved value, corrupt file") {
     write_file(path, doc.dump(), 0600);
     auto r = Vault::open(path, key())->get("one");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message.find("tampered") != std::string::npos);
+    CHECK(r.error().kind == ErrorKind::auth);
+    // The key opens the other value: this one was altered, and the message says so.
+    CHECK(r.error().message.find("secret 'one' in the vault " + path + " cannot be decrypted") != std::string::npos);
+    CHECK(r.error().message.find("altered") != std::string::npos);
+    CHECK(Vault::open(path, key())->check_key().ok());
     CHECK(*Vault::open(path, key())->get("two") == "second-secret");
   }
   SUBCASE("a value moved to another name") {
@@ -402,4 +423,229 @@ TEST_CASE("secret resolver: vault references, and a helpful error without a vaul
   CHECK(e.error().message.find("spokeflow secrets init") != std::string::npos);
   CHECK(e.error().message.find("spokeflow secrets set okta_refresh") != std::string::npos);
   SecretScrubber::instance().clear();
+}
+
+namespace {
+
+// `count` names of one writer, and the value each gets: distinct per writer and name.
+std::string writer_name(int writer, int i) { return "w" + std::to_string(writer) + "_n" + std::to_string(i); }
+std::string writer_value(int writer, int i) { return "value-of-" + writer_name(writer, i); }
+
+// Every writer's every name is in the vault with its own value.
+void check_all_kept(const std::string& path, int writers, int per_writer) {
+  auto v = Vault::open(path, key());
+  REQUIRE(v.ok());
+  const auto names = v->names();
+  CHECK(names.size() == static_cast<std::size_t>(writers * per_writer));
+  for (int w = 0; w < writers; ++w)
+    for (int i = 0; i < per_writer; ++i) {
+      auto got = v->get(writer_name(w, i));
+      CHECK_MESSAGE(got.ok(), writer_name(w, i) << " was lost");
+      if (got.ok()) CHECK(*got == writer_value(w, i));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("vault: writers in parallel threads, each setting its own names, keep every name") {
+  TempDir dir;
+  const std::string path = dir.file("vault.json");
+  constexpr int kWriters = 8, kPerWriter = 5;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kWriters, 0);
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      auto v = Vault::open(path, key());  // its own Vault, as another command would have
+      if (!v.ok()) {
+        ++failures[w];
+        return;
+      }
+      for (int i = 0; i < kPerWriter; ++i)
+        if (!v->set(writer_name(w, i), writer_value(w, i)).ok()) ++failures[w];
+    });
+  for (auto& t : threads) t.join();
+  for (int w = 0; w < kWriters; ++w) CHECK(failures[w] == 0);
+  check_all_kept(path, kWriters, kPerWriter);
+  CHECK(dir_files(dir.path.string()) == std::vector<std::string>{".vault.json.lock", "vault.json"});
+}
+
+TEST_CASE("vault: writers in parallel processes, each setting its own names, keep every name") {
+  TempDir dir;
+  const std::string path = dir.file("vault.json");
+  constexpr int kWriters = 5, kPerWriter = 4;
+  // The children wait on a pipe so that they all start writing at the same moment.
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  std::vector<pid_t> children;
+  for (int w = 0; w < kWriters; ++w) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      int failed = 0;
+      auto v = Vault::open(path, key());
+      if (!v.ok()) ::_exit(2);
+      for (int i = 0; i < kPerWriter; ++i)
+        if (!v->set(writer_name(w, i), writer_value(w, i)).ok()) ++failed;
+      ::_exit(failed == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);  // end of file: every child goes
+  for (pid_t pid : children) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  check_all_kept(path, kWriters, kPerWriter);
+}
+
+TEST_CASE("vault: a temporary file a killed writer left beside the vault is removed by the next write") {
+  TempDir dir;
+  const std::string path = dir.file("vault.json");
+  auto v = Vault::open(path, key());
+  REQUIRE(v.ok());
+  REQUIRE(v->set("one", "first-secret").ok());
+  // What `secrets set` leaves when killed between writing its temporary file and renaming it.
+  const std::string stale = dir.file(".vault.json.tmp-Ab12Cd");
+  write_file(stale, read_all(path), 0600);
+  // Someone else's file that merely looks alike is not ours to remove.
+  write_file(dir.file("vault.json.tmp-other"), "x", 0600);
+  REQUIRE(fs::exists(stale));
+  CHECK(*v->get("one") == "first-secret");  // reading changes nothing
+  CHECK(fs::exists(stale));
+  REQUIRE(v->set("two", "second-secret").ok());
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(dir_files(dir.path.string()) ==
+        std::vector<std::string>{".vault.json.lock", "vault.json", "vault.json.tmp-other"});
+  CHECK(v->names() == std::vector<std::string>{"one", "two"});
+  // A removal cleans up too.
+  write_file(stale, "partial", 0600);
+  REQUIRE(*v->remove("two"));
+  CHECK_FALSE(fs::exists(stale));
+}
+
+TEST_CASE("vault: remove with a wrong master key fails and removes nothing") {
+  TempDir dir;
+  const std::string path = dir.file("vault.json");
+  {
+    auto v = Vault::open(path, key());
+    REQUIRE(v.ok());
+    REQUIRE(v->set("one", "first-secret").ok());
+    REQUIRE(v->set("two", "second-secret").ok());
+  }
+  const std::string before = read_all(path);
+  auto wrong = Vault::open(path, key(kOtherHexKey));
+  REQUIRE(wrong.ok());
+  for (const char* name : {"one", "two", "absent"}) {
+    CAPTURE(name);
+    auto r = wrong->remove(name);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::auth);
+    CHECK(r.error().message.find("does not open the vault " + path) != std::string::npos);
+    CHECK(r.error().message.find("nothing was removed") != std::string::npos);
+  }
+  CHECK(read_all(path) == before);
+  auto right = Vault::open(path, key());
+  CHECK(right->names() == std::vector<std::string>{"one", "two"});
+  CHECK(*right->get("two") == "second-secret");
+  // With the right key it works; an empty vault has nothing to check a key against.
+  CHECK(*right->remove("one") == true);
+  CHECK(*right->remove("two") == true);
+  CHECK(*wrong->remove("one") == false);
+}
+
+TEST_CASE("vault: a truncated or garbled file is reported as corrupt with its path; a wrong key as such") {
+  TempDir dir;
+  const std::string path = dir.file("vault.json");
+  {
+    auto v = Vault::open(path, key());
+    REQUIRE(v.ok());
+    REQUIRE(v->set("one", "first-secret").ok());
+    REQUIRE(v->set("two", "second-secret").ok());
+  }
+  const std::string good = read_all(path);
+  SUBCASE("cut short, garbled, empty") {
+    auto opened_before = Vault::open(path, key());
+    REQUIRE(opened_before.ok());
+    const std::string cut = good.substr(0, good.size() / 2), garbled = "\x01\xfe garbage \x7f";
+    for (const std::string& bad : {cut, garbled, std::string()}) {
+      CAPTURE(bad.size());
+      write_file(path, bad, 0600);
+      auto r = Vault::open(path, key());
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().message.find("the vault " + path + " is corrupt") != std::string::npos);
+      CHECK(r.error().message.find("master key") == std::string::npos);  // not a key problem
+      // Readers and writers that opened it before refuse it too; a writer does not replace it.
+      auto got = opened_before->get("one");
+      REQUIRE_FALSE(got.ok());
+      CHECK(got.error().message.find("is corrupt") != std::string::npos);
+      CHECK_FALSE(opened_before->set("three", "x").ok());
+      CHECK(read_all(path) == bad);
+    }
+  }
+  SUBCASE("a wrong key: the key does not open the vault, named by where it came from") {
+    EnvVar v("SPOKEFLOW_MASTER_KEY", kOtherHexKey);
+    auto k = MasterKey::from_environment();
+    REQUIRE(k.ok());
+    CHECK(k->source() == "SPOKEFLOW_MASTER_KEY");
+    auto vault = Vault::open(path, *k);
+    REQUIRE(vault.ok());
+    auto check = vault->check_key();
+    REQUIRE_FALSE(check.ok());
+    CHECK(check.error().kind == ErrorKind::auth);
+    CHECK(check.error().message.find("the master key (from SPOKEFLOW_MASTER_KEY) does not open the vault " + path) !=
+          std::string::npos);
+    CHECK(check.error().message.find(kOtherHexKey) == std::string::npos);
+    CHECK(Vault::open(path, key())->check_key().ok());
+    CHECK(Vault::open(dir.file("empty.json"), *k)->check_key().ok());  // nothing to check against
+  }
+  SUBCASE("a key file names itself") {
+    const std::string keyfile = dir.file("other.key");
+    write_file(keyfile, kOtherHexKey, 0600);
+    auto k = MasterKey::from_file(keyfile);
+    REQUIRE(k.ok());
+    CHECK(k->source() == "the key file " + keyfile);
+    auto r = Vault::open(path, *k)->get("one");
+    REQUIRE_FALSE(r.ok());
+    const std::string expected = "the master key (from the key file " + keyfile + ") does not open the vault " + path;
+    CHECK(r.error().message.find(expected) != std::string::npos);
+  }
+  SUBCASE("no key at all is told apart from an unusable one") {
+    TempDir cfg;
+    EnvVar x("XDG_CONFIG_HOME", cfg.path.c_str());
+    EnvVar v("SPOKEFLOW_MASTER_KEY", nullptr);
+    EnvVar f("SPOKEFLOW_MASTER_KEY_FILE", nullptr);
+    auto none = MasterKey::from_environment();
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().code == MasterKey::kNoMasterKey);
+    EnvVar bad("SPOKEFLOW_MASTER_KEY", "not-a-key");
+    auto refused = MasterKey::from_environment();
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code != MasterKey::kNoMasterKey);
+  }
+}
+
+TEST_CASE("secret resolver: without a vault, a reference reports why the vault cannot be used") {
+  TempDir dir;
+  const std::string path = dir.file("vault.json");
+  write_file(path, "{\"format\": \"spokeflow-vault\", \"vers", 0600);
+  auto opened = Vault::open(path, key());
+  REQUIRE_FALSE(opened.ok());
+  SecretResolver resolver(nullptr, dir.path.string(), opened.error().message);
+  SecretRef ref{SecretRef::Source::vault, "okta_token", {}};
+  auto r = resolver.resolve(ref);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::auth);
+  CHECK(r.error().message.find("secret 'okta_token'") != std::string::npos);
+  CHECK(r.error().message.find("the vault " + path + " is corrupt") != std::string::npos);
+  CHECK(r.error().message.find("no master key") == std::string::npos);
+  auto s = resolver.store(ref, "v");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message.find("is corrupt") != std::string::npos);
 }

@@ -280,6 +280,10 @@ int main(int argc, char** argv) {
           "activate sendEmail=false: " + show(r));
     r = lc(provisioned, "reactivate", "?sendEmail=false");
     CHECK(r.status == 200 && body_of(r).contains("activationToken"), "reactivate PROVISIONED: " + show(r));
+    // sendEmail defaults to false for reactivate (Okta's spec), unlike activate: the link comes back.
+    r = lc(provisioned, "reactivate");
+    CHECK(r.status == 200 && body_of(r).contains("activationUrl") && body_of(r).contains("activationToken"),
+          "reactivate without sendEmail: " + show(r));
     r = lc(active, "suspend");
     CHECK(r.status == 200 && r.body == "{}", "suspend: " + show(r));
     r = c.request("GET", "/api/v1/users?filter=status+eq+%22SUSPENDED%22", kAuth);

@@ -524,7 +524,8 @@ Response Sim::update_user(const Request& req, User& u, bool replace) {
 Response Sim::user_lifecycle(const Request& req, User& u, const std::string& op, const Query& q) {
   (void)req;
   Response r;
-  const bool send_email = truthy(q, "sendEmail", true);
+  // Okta's defaults: activate and the others email unless told not to; reactivate does not.
+  const bool send_email = truthy(q, "sendEmail", op != "reactivate");
   const std::string& s = u.status;
   // Built only when an event is emitted (not for refused transitions), without initializer-list copies.
   auto target = [&u] {
