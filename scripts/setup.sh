@@ -8,6 +8,7 @@ PACKAGES=(
   libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libboost1.81-dev
   libspdlog-dev doctest-dev libsqlite3-dev libpq-dev libssl-dev
   libcli11-dev libvalijson-dev libgoogle-perftools-dev jq curl
+  libhowardhinnant-date-dev tzdata
 )
 
 missing=()

@@ -1,10 +1,13 @@
 #include "common/ids.hpp"
 
+#include <date/date.h>
+
 #include <array>
 #include <chrono>
 #include <ctime>
 #include <mutex>
 #include <random>
+#include <sstream>
 
 namespace spokeflow {
 
@@ -21,6 +24,18 @@ std::string format_timestamp(std::int64_t unix_ms) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
   return buf;
+}
+
+std::optional<std::int64_t> parse_timestamp(std::string_view text) {
+  using namespace std::chrono;
+  std::string s(text);
+  if (s.size() == 10) s += "T00:00:00Z";
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.replace(s.size() - 1, 1, "+00:00");
+  std::istringstream in(s);
+  date::sys_time<milliseconds> tp;
+  in >> date::parse("%FT%T%Ez", tp);
+  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  return tp.time_since_epoch().count();
 }
 
 namespace {

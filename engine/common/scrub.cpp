@@ -41,7 +41,9 @@ struct Match {
 
 struct Registry {
   mutable std::shared_mutex mu;
-  std::unordered_set<std::string> all;
+  // Each secret with the number of registrations that hold it (a credential's never ends).
+  std::unordered_map<std::string, std::size_t> all;
+  std::size_t removed_since_rebuild = 0;
   std::unordered_map<std::uint32_t, std::vector<Indexed>> by_window;
   // One bit per hashed window: most positions of most texts are rejected here.
   std::bitset<1 << 16> maybe;
@@ -50,8 +52,10 @@ struct Registry {
   static std::size_t bit(std::uint32_t window) { return (window * 2654435761u) >> 16; }
 
   void add(std::string_view secret) {
-    auto [stored, added] = all.emplace(secret);
+    auto [it_all, added] = all.try_emplace(std::string(secret), 0);
+    ++it_all->second;
     if (!added) return;
+    const std::string& stored = it_all->first;
     std::size_t best = secret.size() - kWindow;  // ties go to the end: endings are the random part
     std::size_t best_load = SIZE_MAX;
     for (std::size_t k = secret.size() - kWindow + 1; k-- > 0;) {
@@ -64,8 +68,28 @@ struct Registry {
       }
     }
     const std::uint32_t key = window_at(secret.data() + best);
-    by_window[key].push_back({*stored, best});
+    by_window[key].push_back({stored, best});
     maybe.set(bit(key));
+  }
+
+  void remove(std::string_view secret) {
+    auto it_all = all.find(std::string(secret));
+    if (it_all == all.end() || --it_all->second > 0) return;
+    for (auto it = by_window.begin(); it != by_window.end(); ++it) {
+      auto& list = it->second;
+      auto found = std::find_if(list.begin(), list.end(), [&](const Indexed& e) { return e.secret.data() == it_all->first.data(); });
+      if (found == list.end()) continue;
+      list.erase(found);
+      if (list.empty()) by_window.erase(it);
+      break;
+    }
+    all.erase(it_all);
+    // Bits of the filter may be shared: they are recomputed once removals have piled up.
+    if (++removed_since_rebuild > 64 && removed_since_rebuild > by_window.size()) {
+      maybe.reset();
+      for (const auto& [key, _] : by_window) maybe.set(bit(key));
+      removed_since_rebuild = 0;
+    }
   }
 
   // Calls found(match) for each occurrence of a secret in text (in order of their indexed
@@ -147,10 +171,50 @@ void SecretScrubber::add(std::string_view secret) {
   r.any = true;
 }
 
+namespace {
+template <class Add>
+void each_string(const Json& value, Add&& add) {
+  // Iterative: a sensitive value may come from outside and be deeply nested.
+  std::vector<const Json*> todo{&value};
+  while (!todo.empty()) {
+    const Json* v = todo.back();
+    todo.pop_back();
+    if (v->is_string()) add(v->get_ref<const std::string&>());
+    else if (v->is_array() || v->is_object())
+      for (const auto& item : *v) todo.push_back(&item);
+  }
+}
+}  // namespace
+
 void SecretScrubber::add_all(const Json& value) {
-  if (value.is_string()) add(value.get_ref<const std::string&>());
-  else if (value.is_array() || value.is_object())
-    for (const auto& item : value) add_all(item);
+  each_string(value, [this](const std::string& s) { add(s); });
+}
+
+SecretScrubber::Scope::~Scope() {
+  if (added_.empty()) return;
+  auto& r = registry();
+  std::unique_lock lock(r.mu);
+  for (const auto& s : added_) r.remove(s);
+  r.any = !r.all.empty();
+}
+
+void SecretScrubber::Scope::add(std::string_view secret) {
+  if (secret.size() < kMinLength || secret == kRedacted) return;
+  auto& r = registry();
+  std::unique_lock lock(r.mu);
+  r.add(secret);
+  r.any = true;
+  added_.emplace_back(secret);
+}
+
+void SecretScrubber::Scope::add_all(const Json& value) {
+  each_string(value, [this](const std::string& s) { add(s); });
+}
+
+std::size_t SecretScrubber::size() const {
+  auto& r = registry();
+  std::shared_lock lock(r.mu);
+  return r.all.size();
 }
 
 bool SecretScrubber::empty() const { return !registry().any; }

@@ -285,11 +285,20 @@ class Evaluator {
     if (n.base) {
       v = eval(*n.base);
       if (failed_) return {};
-    } else {
-      const Json* root = scope_.lookup(n.root);
+    }
+    std::size_t first = 0;
+    if (!n.base) {
+      const Json* root = nullptr;
+      if (!n.steps.empty() && n.steps[0].kind == Step::Kind::key) {
+        root = scope_.lookup_member(n.root, n.steps[0].key);
+        first = 1;
+      } else {
+        root = scope_.lookup(n.root);
+      }
       v.ref = root != nullptr ? root : &null_json();
     }
-    for (const Step& s : n.steps) {
+    for (std::size_t i = first; i < n.steps.size(); ++i) {
+      const Step& s = n.steps[i];
       const Json* child = nullptr;
       switch (s.kind) {
         case Step::Kind::key: child = child_by_key(v.get(), s.key); break;
@@ -552,6 +561,13 @@ class Evaluator {
 };
 
 }  // namespace
+
+const Json* Scope::lookup_member(std::string_view root, std::string_view key) const {
+  const Json* r = lookup(root);
+  if (r == nullptr || !r->is_object()) return nullptr;
+  auto it = r->find(key);
+  return it == r->end() ? nullptr : &*it;
+}
 
 std::string check_format_pattern(std::string_view pattern, std::size_t arg_count) {
   return run_format(pattern, arg_count, nullptr, [](std::string&, std::size_t) {});

@@ -28,6 +28,9 @@ class Scope {
  public:
   virtual ~Scope() = default;
   virtual const Json* lookup(std::string_view root) const = 0;
+  // `root.key` (or `root['key']`): a scope that keeps a root in pieces answers without
+  // building the whole root. By default, lookup(root) then its member.
+  virtual const Json* lookup_member(std::string_view root, std::string_view key) const;
 };
 
 // A root name followed by the constant part of its access path, for static checks:

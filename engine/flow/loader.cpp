@@ -773,7 +773,15 @@ class Builder {
         break;
       }
       case Step::Kind::wait: {
-        if (auto d = duration_at(v, "wait", ptr)) step.wait = *d;
+        const Json& w = v["wait"];
+        if (w.is_object()) {
+          if (auto it = w.find("until"); it != w.end())
+            step.wait_until = value_template(*it, child_pointer(child_pointer(ptr, "wait"), "until"), scope);
+        } else if (contains_expression(w)) {
+          step.wait_for = value_template(w, child_pointer(ptr, "wait"), scope);
+        } else if (auto d = duration_at(v, "wait", ptr)) {
+          step.wait = *d;
+        }
         break;
       }
       case Step::Kind::set: {

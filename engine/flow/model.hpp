@@ -134,8 +134,11 @@ struct Step {
   int max_iterations = 100;
   std::optional<Millis> delay;
 
-  // wait
+  // wait: a fixed duration, or a duration (`wait: "${{ expr }}"`) or a point in time
+  // (`wait: {until: ...}`, ISO 8601 or Unix ms) evaluated when the wait starts.
   Millis wait{0};
+  std::optional<ValueTemplate> wait_for;
+  std::optional<ValueTemplate> wait_until;
 
   // set: variable name -> value, in source order
   std::vector<std::pair<std::string, ValueTemplate>> assignments;

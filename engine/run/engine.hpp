@@ -1,8 +1,12 @@
 #pragma once
 // The executor: one io_context, each execution a coroutine that walks the flow's steps,
 // journals every finished step before the next one starts, and resumes from that journal.
+// It runs executions that a worker (engine/runtime) has claimed from the store's queue, under
+// the claim's lease: every write carries the lease's epoch, and a run whose lease is lost
+// stops at once, writing nothing more.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,7 +36,6 @@ struct StepEvent {
 
 struct EngineOptions {
   std::function<void(const StepEvent&)> on_step;  // may be empty
-  std::string owner;  // written on the executions this engine runs ("host:pid")
   // Seal values that records show as [REDACTED] (sensitive inputs and outputs), kept beside the
   // redacted copy under the key "$sealed", so that a resumed execution gets them back in clear.
   // Both empty: such values are only redacted, and a resume sees "[REDACTED]".
@@ -52,9 +55,45 @@ bool open_sealed(Json& value, const std::string& aad, const UnsealFn& unseal);
 struct ExecutionOutcome {
   std::string id;
   std::string flow;
-  std::string status;    // succeeded failed cancelled
-  Json outputs;
+  // succeeded, failed, cancelled: it ended (and is recorded so).
+  // waiting: parked in the store until wake_at (a long wait); its lease is given back.
+  // released: stopped without an end (drained): runnable again, its lease given back.
+  // lost: another worker claimed it (this one's lease had expired); nothing more was written.
+  std::string status;
+  Json outputs;          // as recorded: secrets scrubbed, sealed copies left out
   Json error;
+  std::int64_t wake_at = 0;  // waiting: when it runs again (Unix ms)
+};
+
+// Controls one run from outside the engine (a worker, a signal handler): cancel it, or stop it.
+// All calls on the engine's executor.
+class RunHandle {
+ public:
+  enum class Stop { none, park, drain, lease_lost };
+
+  // Cancels in-flight I/O, runs the `finally` steps, records the execution `cancelled`.
+  void cancel();
+  // Stops the run without ending the execution: no step starts and nothing is written after
+  // this; in-flight I/O is cancelled. The execution stays as the journal has it.
+  void stop(Stop why);
+  // Stops the run softly: no step starts after this, the actions in flight may end (and are
+  // journaled); once none is left (waits do not count: they are durable) the run stops as
+  // stop(Stop::drain) would. stop() ends a drain that takes too long.
+  void drain();
+  bool cancelling() const { return cancelling_; }
+  bool draining() const { return draining_; }
+  Stop stopped() const { return stop_; }
+  // Waits longer than this park the execution in the store (its memory freed) instead of
+  // sleeping in the process; a worker sets it, a one-shot `run` leaves it infinite.
+  Millis park_after = Millis::max();
+
+ private:
+  friend class Engine;
+  bool cancelling_ = false;
+  bool draining_ = false;
+  Stop stop_ = Stop::none;
+  std::function<void()> on_drain_;  // set by the engine while it runs
+  boost::asio::cancellation_signal signal_;
 };
 
 class Engine {
@@ -69,17 +108,31 @@ class Engine {
   // Unknown names, missing required inputs and type mismatches are validation errors.
   Result<Json> check_inputs(const flow::Flow& flow, const Json& given, bool from_text) const;
 
-  // Records a new execution (status queued) and returns its id. `inputs` must have passed
-  // check_inputs. `trigger` describes what started it ({"type": "cli"}, ...).
-  std::string create(const flow::FlowPtr& flow, const Json& inputs, const Json& trigger);
+  // The record of a new top-level execution, to enqueue: a new id, sensitive inputs redacted
+  // (and sealed), the flow's source. `inputs` must have passed check_inputs. Fails (validation)
+  // when the inputs are larger than a record can keep.
+  Result<store::ExecutionRecord> new_execution(const flow::FlowPtr& flow, const Json& inputs, const Json& trigger) const;
 
-  // Runs an execution to its end: a new one, or one left unfinished by a crash (finished
-  // steps are taken from the journal, the step in flight runs again as its next attempt).
-  // `flow` may be given to skip re-reading the stored source.
-  boost::asio::awaitable<ExecutionOutcome> run(std::string id, flow::FlowPtr flow = nullptr);
+  // What the caller of run() may hand over when it has just made and enqueued the execution:
+  // then nothing is read from the store for its first claim.
+  struct Fresh {
+    store::ExecutionRecord record;
+    flow::FlowPtr flow;
+    Json clear_inputs;
+  };
+
+  // Runs a claimed execution until it ends, parks or is stopped (see ExecutionOutcome). On a
+  // long wait the run parks and gives its lease back; stopped for a drain, it gives it back
+  // runnable. `handle` (made when null) lets the caller cancel or stop it.
+  boost::asio::awaitable<ExecutionOutcome> run(store::Claim claim, std::shared_ptr<RunHandle> handle = nullptr,
+                                               std::optional<Fresh> fresh = std::nullopt);
+
+  // How many runs are in progress.
+  std::size_t running() const;
+
+  struct Impl;  // engine_impl.hpp, for the executor's own source files
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,217 +1,97 @@
-// SQLite implementation of the execution store. WAL with synchronous=NORMAL: a committed
-// transaction survives a crash of the process (what resume needs); an OS crash may lose the
-// last few commits, never corrupt the file.
-#include <sqlite3.h>
+// SQLite implementation of the execution store and its work queue. WAL with
+// synchronous=NORMAL: a committed transaction survives a crash of the process (what resume
+// needs); an OS crash may lose the last few commits, never corrupt the file. Every write runs
+// in a BEGIN IMMEDIATE transaction, so the epoch a fenced write checks cannot change under it:
+// another process's claim waits for the write lock.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <stdexcept>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
+#include "common/error.hpp"
+#include "common/json_text.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/sqlite_schema.hpp"
 #include "store/store.hpp"
 
 namespace spokeflow::store {
 namespace {
+using sqlite::Statement;
 
-// 2: status checks written as comparisons (an IN list made SQLite build a temporary table on
-//    every insert and update); rowid tables (WITHOUT ROWID moved every record over ~1 KB, an
-//    Okta user, to overflow pages: a step record cost 3x the time and the file 3x the space).
-// 3: no index of executions by parent and step: a parent's journal names each child it starts
-//    (the index cost every child's insert a page out of order: 9% of the WAL frames with 16
-//    child executions at a time).
-constexpr int kSchemaVersion = 3;
-
-#define kSelectExec                                                                                               \
-  "SELECT e.id, e.flow_name, e.flow_file, e.flow_hash, src.source, e.inputs, e.status, e.trigger, e.created_at, " \
-  "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.owner FROM executions e "      \
+#define kSelectExec                                                                                                    \
+  "SELECT e.id, e.flow_name, e.flow_file, e.flow_hash, src.source, e.inputs, e.status, e.trigger, e.created_at, "      \
+  "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.run_at, e.dedupe_key, "              \
+  "e.lease_owner, e.lease_until, e.epoch, e.strikes, e.cancel_requested, e.retried_at FROM executions e "              \
   "JOIN flow_sources src ON src.hash = e.flow_hash"
 
-// From schema 1: the tables are rebuilt under the current definitions, rows kept as they are.
-constexpr const char* kMigrateFrom1Before = R"sql(
-DROP INDEX IF EXISTS executions_by_flow;
-DROP INDEX IF EXISTS executions_by_status;
-DROP INDEX IF EXISTS executions_by_parent;
-ALTER TABLE executions RENAME TO executions_v1;
-ALTER TABLE step_runs RENAME TO step_runs_v1;
-)sql";
-constexpr const char* kMigrateFrom1After = R"sql(
-INSERT INTO executions SELECT * FROM executions_v1;
-INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at)
-  SELECT execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at
-  FROM step_runs_v1 ORDER BY seq;
-DROP TABLE executions_v1;
-DROP TABLE step_runs_v1;
-)sql";
+// The store file holds user profiles: only its owner may read it (and the WAL and shared-memory
+// files SQLite makes beside it take the database file's mode).
+void create_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS flow_sources(
-  hash TEXT PRIMARY KEY,
-  source TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS executions(
-  id TEXT PRIMARY KEY,
-  flow_name TEXT NOT NULL,
-  flow_file TEXT NOT NULL,
-  flow_hash TEXT NOT NULL REFERENCES flow_sources(hash),
-  inputs TEXT NOT NULL,
-  status TEXT NOT NULL CHECK(status = 'queued' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR
-                             status = 'cancelled'),
-  trigger TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  outputs TEXT,
-  error TEXT,
-  parent_id TEXT,
-  parent_step TEXT,
-  owner TEXT
-);
-CREATE INDEX IF NOT EXISTS executions_by_flow ON executions(flow_name, id);
-CREATE INDEX IF NOT EXISTS executions_by_status ON executions(status, id);
-CREATE TABLE IF NOT EXISTS step_runs(
-  execution_id TEXT NOT NULL,
-  path TEXT NOT NULL,
-  attempt INTEGER NOT NULL,
-  seq INTEGER PRIMARY KEY,  -- the order runs were first recorded in
-  kind TEXT NOT NULL,
-  status TEXT NOT NULL CHECK(status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'skipped'),
-  inputs TEXT,
-  outputs TEXT,
-  error TEXT,
-  started_at INTEGER,
-  finished_at INTEGER,
-  UNIQUE(execution_id, path, attempt)
-);
-)sql";
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-// One prepared statement, reset on every use.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("store: cannot prepare statement: ") + sqlite3_errmsg(db));
-    stmt_.reset(s);
-  }
-  Statement& bind(int i, const std::string& v) {
-    check(sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  Statement& bind_or_null(int i, const std::string& v) {
-    if (v.empty()) check(sqlite3_bind_null(stmt_.get(), i));
-    else bind(i, v);
-    return *this;
-  }
-  Statement& bind(int i, std::int64_t v) {
-    check(sqlite3_bind_int64(stmt_.get(), i, v));
-    return *this;
-  }
-  Statement& bind_time(int i, std::int64_t v) {
-    if (v == 0) check(sqlite3_bind_null(stmt_.get(), i));
-    else check(sqlite3_bind_int64(stmt_.get(), i, v));
-    return *this;
-  }
-  // Runs a statement that returns no rows.
-  void run() {
-    int rc = sqlite3_step(stmt_.get());
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("store: write failed: ") + sqlite3_errmsg(db_));
-  }
-  bool next() {
-    int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-    if (rc != SQLITE_DONE) throw std::runtime_error(std::string("store: read failed: ") + sqlite3_errmsg(db_));
-    return false;
-  }
-  void done() {
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-  }
-  std::string text(int col) const {
-    auto* p = sqlite3_column_text(stmt_.get(), col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)))
-             : std::string();
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
-  Json json(int col) const {
-    if (sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL) return nullptr;
-    return Json::parse(text(col), nullptr, false);
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) throw std::runtime_error(std::string("store: bind failed: ") + sqlite3_errmsg(db_));
-  }
-  sqlite3* db_;
-  StmtPtr stmt_;
-};
+std::string dump_value(const Json& v) { return dump_json(v); }
 
 class SqliteStore final : public ExecutionStore {
  public:
-  SqliteStore(const std::string& path, std::size_t cap) : cap_(cap) {
+  explicit SqliteStore(const std::string& path) {
+    create_private(path);
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK)
       throw std::runtime_error("cannot open store '" + path + "': " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
     sqlite3_busy_timeout(db_.get(), 5000);
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");
-    exec("PRAGMA foreign_keys=ON");
-    int version = 0;
-    {
-      Statement v(db_.get(), "PRAGMA user_version");
-      if (v.next()) version = static_cast<int>(v.integer(0));
-      v.done();
-    }
-    if (version > kSchemaVersion)
-      throw std::runtime_error("store '" + path + "' was written by a newer spokeflow (schema " +
-                               std::to_string(version) + ")");
-    exec("BEGIN IMMEDIATE");
-    try {
-      if (version == 1) exec(kMigrateFrom1Before);
-      exec(kSchema);
-      if (version == 1) exec(kMigrateFrom1After);
-      if (version == 2) exec("DROP INDEX IF EXISTS executions_by_parent");
-      exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
-      exec("COMMIT");
-    } catch (...) {
-      exec_noexcept("ROLLBACK");
-      throw;
-    }
-    insert_source_ = std::make_unique<Statement>(db_.get(), "INSERT OR IGNORE INTO flow_sources(hash, source) VALUES(?1, ?2)");
-    insert_exec_ = std::make_unique<Statement>(db_.get(),
+    sqlite::exec(db_.get(), "PRAGMA journal_mode=WAL");
+    sqlite::exec(db_.get(), "PRAGMA synchronous=NORMAL");
+    sqlite::exec(db_.get(), "PRAGMA foreign_keys=ON");
+    sqlite::create_or_migrate(db_.get(), path);
+    sqlite3* d = db_.get();
+    insert_source_ = std::make_unique<Statement>(d, "INSERT OR IGNORE INTO flow_sources(hash, source) VALUES(?1, ?2)");
+    insert_exec_ = std::make_unique<Statement>(d,
         "INSERT INTO executions(id, flow_name, flow_file, flow_hash, inputs, status, trigger, created_at, started_at, "
-        "parent_id, parent_step, owner) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
-    set_running_ = std::make_unique<Statement>(db_.get(),
-        "UPDATE executions SET status='running', started_at=COALESCE(started_at, ?2), owner=?3 WHERE id=?1");
-    claim_ = std::make_unique<Statement>(db_.get(),
-        "UPDATE executions SET owner=?3 WHERE id=?1 AND COALESCE(owner, '')=?2 AND status IN ('queued','running')");
-    finish_exec_ = std::make_unique<Statement>(db_.get(),
-        "UPDATE executions SET status=?2, outputs=?3, error=?4, finished_at=?5 WHERE id=?1");
-    upsert_step_ = std::make_unique<Statement>(db_.get(),
+        "parent_id, parent_step, run_at, dedupe_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) "
+        "ON CONFLICT DO NOTHING");
+    by_dedupe_key_ = std::make_unique<Statement>(d, "SELECT id FROM executions WHERE dedupe_key = ?1");
+    epoch_of_ = std::make_unique<Statement>(d, "SELECT epoch FROM executions WHERE id = ?1");
+    finish_exec_ = std::make_unique<Statement>(d,
+        "UPDATE executions SET status=?2, outputs=?3, error=?4, finished_at=?5, lease_owner=NULL, lease_until=NULL, "
+        "cancel_requested=0 WHERE id=?1");
+    reopen_child_ = std::make_unique<Statement>(d,
+        "UPDATE executions SET status='running', outputs=NULL, error=NULL, finished_at=NULL WHERE id=?1");
+    upsert_step_ = std::make_unique<Statement>(d,
         "INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at) "
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
         "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status=excluded.status, inputs=excluded.inputs, "
         "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at");
-    begin_ = std::make_unique<Statement>(db_.get(), "BEGIN IMMEDIATE");
-    commit_ = std::make_unique<Statement>(db_.get(), "COMMIT");
-    get_exec_ = std::make_unique<Statement>(db_.get(), kSelectExec " WHERE e.id = ?1");
-    savepoint_ = std::make_unique<Statement>(db_.get(), "SAVEPOINT write");
-    rollback_to_ = std::make_unique<Statement>(db_.get(), "ROLLBACK TO write");
-    release_ = std::make_unique<Statement>(db_.get(), "RELEASE write");
+    begin_ = std::make_unique<Statement>(d, "BEGIN IMMEDIATE");
+    commit_ = std::make_unique<Statement>(d, "COMMIT");
+    get_exec_ = std::make_unique<Statement>(d, kSelectExec " WHERE e.id = ?1");
+    savepoint_ = std::make_unique<Statement>(d, "SAVEPOINT write");
+    rollback_to_ = std::make_unique<Statement>(d, "ROLLBACK TO write");
+    release_sp_ = std::make_unique<Statement>(d, "RELEASE write");
+    runnable_ = std::make_unique<Statement>(d,
+        "SELECT * FROM (SELECT id, flow_name, status, epoch, strikes, progress FROM executions "
+        "  WHERE parent_id IS NULL AND (status = 'queued' OR status = 'waiting') AND run_at <= ?1 "
+        "  AND (?3 = '' OR id = ?3) ORDER BY run_at LIMIT ?2) "
+        "UNION ALL SELECT * FROM (SELECT id, flow_name, status, epoch, strikes, progress FROM executions "
+        "  WHERE parent_id IS NULL AND status = 'running' AND lease_until <= ?1 "
+        "  AND (?3 = '' OR id = ?3) ORDER BY lease_until LIMIT ?2)");
+    finished_steps_ = std::make_unique<Statement>(d,
+        "SELECT count(*) FROM step_runs WHERE execution_id = ?1 AND status <> 'running' AND status <> 'interrupted'");
+    take_lease_ = std::make_unique<Statement>(d,
+        "UPDATE executions SET status='running', lease_owner=?2, lease_until=?3, epoch=epoch+1, strikes=?4, progress=?5, "
+        "started_at=COALESCE(started_at, ?6), run_at=NULL WHERE id=?1");
+    renew_ = std::make_unique<Statement>(d,
+        "UPDATE executions SET lease_until=?3 WHERE id=?1 AND epoch=?2 AND status='running' RETURNING cancel_requested");
+    release_lease_ = std::make_unique<Statement>(d,
+        "UPDATE executions SET status=?3, run_at=?4, lease_owner=NULL, lease_until=NULL, strikes=0 "
+        "WHERE id=?1 AND epoch=?2 AND status='running'");
   }
 
   ~SqliteStore() override {
@@ -222,56 +102,177 @@ class SqliteStore final : public ExecutionStore {
     }
   }
 
-  void flush() override {
+  // ---- the queue ----------------------------------------------------------------------------
+
+  EnqueueResult enqueue(ExecutionRecord r) override {
+    EnqueueResult out;
+    out.id = r.id;
+    write(Durability::now, [&] {
+      if (!r.run_at) r.run_at = r.created_at;
+      r.status = "queued";
+      if (!insert_execution(r)) {
+        out.created = false;
+        Statement& s = *by_dedupe_key_;
+        s.bind(1, r.dedupe_key);
+        if (s.next()) out.id = s.text(0);
+        s.done();
+      }
+    });
+    return out;
+  }
+
+  std::vector<Claim> claim(const ClaimOptions& o, std::int64_t now) override {
+    std::vector<Claim> out;
+    if (o.limit <= 0) return out;
+    write(Durability::now, [&] {
+      struct Candidate {
+        std::string id, flow, status;
+        std::int64_t epoch, strikes, progress;
+      };
+      std::vector<Candidate> found;
+      Statement& s = *runnable_;
+      s.bind(1, now).bind(2, static_cast<std::int64_t>(o.limit)).bind(3, o.only_id);
+      while (s.next())
+        found.push_back({s.text(0), s.text(1), s.text(2), s.integer(3), s.integer(4), s.integer(5)});
+      for (auto& c : found) {
+        if (static_cast<int>(out.size()) >= o.limit) break;
+        std::int64_t finished = finished_steps(c.id);
+        std::int64_t strikes = 0;
+        // A lease that expired: its holder stopped (or stalled). Without a step finished since it
+        // claimed, that is one more strike: an execution that crashes every process running it
+        // is failed after a few, instead of taking the queue down with it.
+        if (c.status == "running") strikes = finished > c.progress ? 0 : c.strikes + 1;
+        if (strikes >= o.max_strikes) {
+          Error e = Error::make(ErrorKind::internal,
+                                "the execution stopped the process running it " + std::to_string(strikes) +
+                                    " times in a row without finishing a step; it was failed so that the queue "
+                                    "runs on (see the process's log for the crash)");
+          e.details = {{"strikes", strikes}};
+          finish_exec_->bind(1, c.id).bind(2, std::string("failed")).bind_null(3).bind(4, dump_value(e.to_json()))
+              .bind(5, now).run();
+          continue;
+        }
+        take_lease_->bind(1, c.id).bind(2, o.worker).bind(3, now + o.lease_ms).bind(4, strikes).bind(5, finished)
+            .bind(6, now).run();
+        fence_cache_.erase(c.id);
+        out.push_back(Claim{c.id, c.flow, c.epoch + 1, c.status});
+      }
+    });
+    return out;
+  }
+
+  std::vector<RenewStatus> renew(const std::vector<Fence>& leases, std::int64_t lease_until) override {
+    std::vector<RenewStatus> out;
+    out.reserve(leases.size());
+    write(Durability::now, [&] {
+      for (const auto& l : leases) {
+        Statement& s = *renew_;
+        s.bind(1, l.root).bind(2, l.epoch).bind(3, lease_until);
+        RenewStatus st = RenewStatus::lost;
+        if (s.next()) {
+          st = s.integer(0) ? RenewStatus::cancel_requested : RenewStatus::held;
+          while (s.next()) {
+          }
+        }
+        out.push_back(st);
+      }
+    });
+    return out;
+  }
+
+  bool release(const Fence& lease, std::int64_t run_at, bool waiting) override {
+    bool held = false;
+    write(Durability::now, [&] {
+      release_lease_->bind(1, lease.root).bind(2, lease.epoch).bind(3, std::string(waiting ? "waiting" : "queued"))
+          .bind(4, run_at).run();
+      held = sqlite3_changes(db_.get()) == 1;
+    });
+    return held;
+  }
+
+  CancelResult request_cancel(const std::string& id, std::int64_t now) override {
+    CancelResult out;
+    write(Durability::now, [&] {
+      Statement s(db_.get(), "SELECT status, epoch, COALESCE(lease_owner, ''), COALESCE(lease_until, 0), parent_id IS NOT NULL "
+                             "FROM executions WHERE id = ?1");
+      s.bind(1, id);
+      if (!s.next()) return;
+      out.found = true;
+      out.status = s.text(0);
+      const std::int64_t epoch = s.integer(1);
+      out.lease_owner = s.text(2);
+      out.lease_until = s.integer(3);
+      const bool child = s.integer(4) != 0;
+      s.done();
+      if (child || out.status == "succeeded" || out.status == "failed" || out.status == "cancelled") return;
+      if (out.status == "queued" && epoch == 0) {
+        Error e = Error::make(ErrorKind::cancelled, "cancelled before it started");
+        finish_exec_->bind(1, id).bind(2, std::string("cancelled")).bind_null(3).bind(4, dump_value(e.to_json()))
+            .bind(5, now).run();
+        out.status = "cancelled";
+        out.finished_now = true;
+        return;
+      }
+      Statement mark(db_.get(),
+                     "UPDATE executions SET cancel_requested=1, "
+                     "run_at=CASE WHEN status='running' THEN run_at ELSE ?2 END WHERE id=?1");
+      mark.bind(1, id).bind(2, now).run();
+    });
+    return out;
+  }
+
+  bool reopen(const std::string& id, std::int64_t now) override {
+    bool done = false;
+    write(Durability::now, [&] {
+      Statement s(db_.get(),
+                  "UPDATE executions SET status='queued', run_at=?2, retried_at=?2, finished_at=NULL, outputs=NULL, "
+                  "error=NULL, strikes=0, cancel_requested=0, lease_owner=NULL, lease_until=NULL "
+                  "WHERE id=?1 AND parent_id IS NULL AND (status='failed' OR status='cancelled')");
+      s.bind(1, id).bind(2, now).run();
+      done = sqlite3_changes(db_.get()) == 1;
+    });
+    return done;
+  }
+
+  std::int64_t next_runnable_at() override {
+    Statement s(db_.get(),
+                "SELECT min(t) FROM (SELECT min(run_at) AS t FROM executions WHERE parent_id IS NULL AND "
+                "(status = 'queued' OR status = 'waiting') UNION ALL SELECT min(lease_until) FROM executions "
+                "WHERE parent_id IS NULL AND status = 'running')");
+    std::int64_t at = 0;
+    if (s.next() && !s.is_null(0)) at = s.integer(0);
+    s.done();
+    return at;
+  }
+
+  // ---- records ------------------------------------------------------------------------------
+
+  std::vector<std::string> flush() override {
     commit_batch();
     if (!lost_.empty())
       throw std::runtime_error("store: batched records were rolled back with a write that failed: " +
                                std::exchange(lost_, std::string()));
+    std::vector<std::string> fenced(fenced_.begin(), fenced_.end());
+    fenced_.clear();
+    return fenced;
   }
 
-  // A lost batch counts as batched until a flush has reported it.
-  bool has_batched() const override { return in_batch_ || !lost_.empty(); }
+  // A lost batch counts as batched until a flush has reported it; so does a refused write.
+  bool has_batched() const override { return in_batch_ || !lost_.empty() || !fenced_.empty(); }
 
-  void create_execution(ExecutionRecord r, Durability durability) override {
-    // Two statements: a savepoint keeps a failure of the second from leaving the first.
-    write(durability, [&] {
-      savepoint_->run();
-      try {
-        // Every child of a flow carries the same source: bind it once per process.
-        if (!known_sources_.count(r.flow_hash)) insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
-        std::string inputs = capped_dump(r.inputs, cap_), trigger = capped_dump(r.trigger, cap_);
-        insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash).bind(5, inputs)
-            .bind(6, r.status).bind(7, trigger).bind(8, r.created_at).bind_time(9, r.started_at)
-            .bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step).bind_or_null(12, r.owner).run();
-      } catch (...) {
-        if (!sqlite3_get_autocommit(db_.get())) {
-          rollback_to_->run();
-          release_->run();
-        }
-        throw;
-      }
-      release_->run();
+  void create_execution(ExecutionRecord r, const Fence& fence, Durability durability) override {
+    fenced_write(fence, durability, [&] {
+      if (!insert_execution(r)) throw std::runtime_error("store: execution " + r.id + " exists already");
     });
-    known_sources_.insert(r.flow_hash);
   }
 
-  void set_execution_running(std::string id, std::int64_t started_at, std::string owner,
-                             Durability durability) override {
-    write(durability, [&] { set_running_->bind(1, id).bind(2, started_at).bind(3, owner).run(); });
-  }
-
-  bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) override {
-    bool claimed = false;
-    write(Durability::now, [&] {
-      claim_->bind(1, id).bind(2, expected_owner).bind(3, new_owner).run();
-      claimed = sqlite3_changes(db_.get()) == 1;
-    });
-    return claimed;
+  void reopen_child(std::string id, const Fence& fence, Durability durability) override {
+    fenced_write(fence, durability, [&] { reopen_child_->bind(1, id).run(); });
   }
 
   void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t finished_at,
-                        Durability durability) override {
-    write(durability, [&] {
+                        const Fence& fence, Durability durability) override {
+    fenced_write(fence, durability, [&] {
       finish_exec_->bind(1, id).bind(2, status);
       bind_json(*finish_exec_, 3, outputs);
       bind_json(*finish_exec_, 4, error);
@@ -279,8 +280,8 @@ class SqliteStore final : public ExecutionStore {
     });
   }
 
-  void record_step(StepRun r, Durability durability) override {
-    write(durability, [&] {
+  void record_step(StepRun r, const Fence& fence, Durability durability) override {
+    fenced_write(fence, durability, [&] {
       auto& s = *upsert_step_;
       s.bind(1, r.execution_id).bind(2, r.path).bind(3, static_cast<std::int64_t>(r.attempt)).bind(4, r.kind).bind(5, r.status);
       bind_json(s, 6, r.inputs);
@@ -290,67 +291,7 @@ class SqliteStore final : public ExecutionStore {
     });
   }
 
- private:
-  // Every write joins the open group-commit transaction (opening one when needed); `now` then
-  // commits the whole batch. A statement that fails is undone by SQLite alone, the batch
-  // before it stays; an error that made SQLite roll back the whole transaction ends the batch.
-  template <class Body>
-  void write(Durability durability, Body&& body) {
-    // Records that others batched were lost: until a commit has told those waiting for it, a
-    // new batch would put later records on disk without the earlier ones (a child without
-    // the parent's record naming it).
-    if (durability == Durability::batched && !lost_.empty())
-      throw std::runtime_error("store: not written: batched records were rolled back with a failed write and no commit has reported it yet");
-    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now().time_since_epoch()).count();
-    if (!in_batch_) {
-      begin_->run();
-      in_batch_ = true;
-      batch_started_ms_ = now;
-    }
-    const int earlier = batched_;  // writes of others in this batch
-    try {
-      body();
-    } catch (const std::exception& e) {
-      if (sqlite3_get_autocommit(db_.get())) {  // SQLite rolled the whole transaction back
-        in_batch_ = false;
-        batched_ = 0;
-        known_sources_.clear();
-        if (earlier > 0) remember_lost(e.what());
-      }
-      throw;
-    }
-    if (durability == Durability::now || ++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs) {
-      try {
-        commit_batch();
-      } catch (const std::exception& e) {
-        if (earlier > 0) remember_lost(e.what());
-        throw;
-      }
-    }
-  }
-
-  // Commits the open batch, if any; a failed commit rolls it back and throws.
-  void commit_batch() {
-    if (!in_batch_) return;
-    in_batch_ = false;
-    batched_ = 0;
-    try {
-      commit_->run();
-    } catch (...) {
-      exec_noexcept("ROLLBACK");
-      known_sources_.clear();
-      throw;
-    }
-  }
-
-  // The caller of the failed write hears of it; those whose batched records went with it hear
-  // of it from the next flush, which is what they wait for.
-  void remember_lost(const char* what) {
-    if (lost_.empty()) lost_ = what;
-  }
-
- public:
+  // ---- reads --------------------------------------------------------------------------------
 
   std::optional<ExecutionRecord> get_execution(const std::string& id) override {
     Statement& s = *get_exec_;
@@ -395,23 +336,132 @@ class SqliteStore final : public ExecutionStore {
     return out;
   }
 
-  std::vector<ExecutionRecord> unfinished_executions() override {
-    Statement s(db_.get(),
-                "SELECT id, flow_name, COALESCE(owner, ''), status FROM executions "
-                "WHERE status IN ('queued','running') AND parent_id IS NULL ORDER BY id");
-    std::vector<ExecutionRecord> out;
-    while (s.next()) {
-      ExecutionRecord r;
-      r.id = s.text(0);
-      r.flow_name = s.text(1);
-      r.owner = s.text(2);
-      r.status = s.text(3);
-      out.push_back(std::move(r));
+ private:
+  // False when the row was not inserted: its dedupe key is taken.
+  bool insert_execution(const ExecutionRecord& r) {
+    bool inserted = false;
+    // Two statements: a savepoint keeps a failure of the second from leaving the first.
+    savepoint_->run();
+    try {
+      // Every child of a flow carries the same source: bind it once per process.
+      if (!known_sources_.count(r.flow_hash)) insert_source_->bind(1, r.flow_hash).bind(2, r.flow_source).run();
+      insert_exec_->bind(1, r.id).bind(2, r.flow_name).bind(3, r.flow_file).bind(4, r.flow_hash)
+          .bind(5, dump_value(r.inputs)).bind(6, r.status).bind(7, dump_value(r.trigger)).bind(8, r.created_at)
+          .bind_time(9, r.started_at).bind_or_null(10, r.parent_id).bind_or_null(11, r.parent_step)
+          .bind_time(12, r.run_at).bind_or_null(13, r.dedupe_key).run();
+      inserted = sqlite3_changes(db_.get()) == 1;
+    } catch (...) {
+      if (!sqlite3_get_autocommit(db_.get())) {
+        rollback_to_->run();
+        release_sp_->run();
+      }
+      throw;
     }
-    return out;
+    release_sp_->run();
+    known_sources_.insert(r.flow_hash);
+    return inserted;
   }
 
- private:
+  std::int64_t finished_steps(const std::string& id) {
+    Statement& s = *finished_steps_;
+    s.bind(1, id);
+    std::int64_t n = s.next() ? s.integer(0) : 0;
+    s.done();
+    return n;
+  }
+
+  // Whether `fence` still holds. Checked once per root and transaction: while this store holds
+  // the write lock, no other process can claim (and so re-fence) anything.
+  bool fence_holds(const Fence& fence) {
+    if (fence.none()) return true;
+    auto it = fence_cache_.find(fence.root);
+    if (it != fence_cache_.end() && it->second.first == fence.epoch) return it->second.second;
+    Statement& s = *epoch_of_;
+    s.bind(1, fence.root);
+    bool holds = s.next() && s.integer(0) == fence.epoch;
+    s.done();
+    fence_cache_[fence.root] = {fence.epoch, holds};
+    return holds;
+  }
+
+  template <class Body>
+  void fenced_write(const Fence& fence, Durability durability, Body&& body) {
+    bool refused = false;
+    write(durability, [&] {
+      if (!fence_holds(fence)) {
+        refused = true;
+        return;
+      }
+      body();
+    });
+    if (!refused) return;
+    if (durability == Durability::now) throw LeaseLost(fence.root);
+    fenced_.insert(fence.root);
+  }
+
+  // Every write joins the open group-commit transaction (opening one when needed); `now` then
+  // commits the whole batch. A statement that fails is undone by SQLite alone, the batch
+  // before it stays; an error that made SQLite roll back the whole transaction ends the batch.
+  template <class Body>
+  void write(Durability durability, Body&& body) {
+    // Records that others batched were lost: until a commit has told those waiting for it, a
+    // new batch would put later records on disk without the earlier ones (a child without
+    // the parent's record naming it).
+    if (durability == Durability::batched && !lost_.empty())
+      throw std::runtime_error("store: not written: batched records were rolled back with a failed write and no commit has reported it yet");
+    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (!in_batch_) {
+      begin_->run();
+      in_batch_ = true;
+      batch_started_ms_ = now;
+    }
+    const int earlier = batched_;  // writes of others in this batch
+    try {
+      body();
+    } catch (const std::exception& e) {
+      if (sqlite3_get_autocommit(db_.get())) {  // SQLite rolled the whole transaction back
+        ended_transaction();
+        known_sources_.clear();
+        if (earlier > 0) remember_lost(e.what());
+      }
+      throw;
+    }
+    if (durability == Durability::now || ++batched_ >= kMaxBatchRecords || now - batch_started_ms_ >= kMaxBatchAgeMs) {
+      try {
+        commit_batch();
+      } catch (const std::exception& e) {
+        if (earlier > 0) remember_lost(e.what());
+        throw;
+      }
+    }
+  }
+
+  // Commits the open batch, if any; a failed commit rolls it back and throws.
+  void commit_batch() {
+    if (!in_batch_) return;
+    try {
+      commit_->run();
+    } catch (...) {
+      sqlite::exec_noexcept(db_.get(), "ROLLBACK");
+      ended_transaction();
+      known_sources_.clear();
+      throw;
+    }
+    ended_transaction();
+  }
+
+  void ended_transaction() {
+    in_batch_ = false;
+    batched_ = 0;
+    fence_cache_.clear();
+  }
+
+  // The caller of the failed write hears of it; those whose batched records went with it hear
+  // of it from the next flush, which is what they wait for.
+  void remember_lost(const char* what) {
+    if (lost_.empty()) lost_ = what;
+  }
 
   static ExecutionRecord read_exec(const Statement& s) {
     ExecutionRecord r;
@@ -430,45 +480,39 @@ class SqliteStore final : public ExecutionStore {
     r.error = s.json(12);
     r.parent_id = s.text(13);
     r.parent_step = s.text(14);
-    r.owner = s.text(15);
+    r.run_at = s.integer(15);
+    r.dedupe_key = s.text(16);
+    r.lease_owner = s.text(17);
+    r.lease_until = s.integer(18);
+    r.epoch = s.integer(19);
+    r.strikes = static_cast<int>(s.integer(20));
+    r.cancel_requested = s.integer(21) != 0;
+    r.retried_at = s.integer(22);
     return r;
   }
 
   void bind_json(Statement& s, int i, const Json& v) {
-    if (v.is_null()) {
-      s.bind_or_null(i, std::string());
-      return;
-    }
-    std::string text = capped_dump(v, cap_);
-    s.bind(i, text);
+    if (v.is_null()) s.bind_null(i);
+    else s.bind(i, dump_value(v));
   }
 
-  void exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      throw std::runtime_error("store: " + msg);
-    }
-  }
-  void exec_noexcept(const char* sql) noexcept { sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr); }
-
-  DbPtr db_;
-  std::size_t cap_;
+  sqlite::DbPtr db_;
   bool in_batch_ = false;        // a group-commit transaction is open
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;
-  std::unique_ptr<Statement> insert_source_, insert_exec_, set_running_, claim_, finish_exec_,
-      upsert_step_, begin_, commit_, get_exec_, savepoint_, rollback_to_, release_;
+  std::unique_ptr<Statement> insert_source_, insert_exec_, by_dedupe_key_, epoch_of_, finish_exec_, reopen_child_,
+      upsert_step_, begin_, commit_, get_exec_, savepoint_, rollback_to_, release_sp_, runnable_, finished_steps_,
+      take_lease_, renew_, release_lease_;
   std::unordered_set<std::string> known_sources_;  // flow_sources rows known to exist
   std::string lost_;  // why batched records were rolled back outside flush(), until a flush reports it
+  // root -> (epoch, holds), for the open transaction.
+  std::unordered_map<std::string, std::pair<std::int64_t, bool>> fence_cache_;
+  std::unordered_set<std::string> fenced_;  // roots whose batched writes were refused, until a flush reports them
 };
 #undef kSelectExec
 
 }  // namespace
 
-std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::size_t value_cap) {
-  return std::make_unique<SqliteStore>(path, value_cap);
-}
+std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
 
 }  // namespace spokeflow::store

@@ -1,11 +1,21 @@
 #pragma once
-// The execution store: durable records of executions and their step runs.
-// The executor writes through this interface only; SQLite is the embedded implementation.
+// The execution store: durable records of executions and their step runs, and the work queue
+// every way of running shares. The executor and the worker write through this interface only;
+// SQLite is the embedded implementation.
+//
+// The queue: an execution is `queued` (runnable from `run_at`), `running` under a lease held by
+// one worker until `lease_until`, `waiting` (parked in the store until `run_at`, holding no
+// memory anywhere), and at last `succeeded`, `failed` or `cancelled`. A claim takes runnable
+// executions (queued or waiting whose time has come, or running whose lease has expired: its
+// holder is gone or stuck) and bumps their `epoch`; every later write for the execution carries
+// the epoch it was claimed with (a Fence), and a write with an older epoch is refused. No process
+// judges another by its pid: a lease that is not renewed simply expires, on any host.
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,8 +23,9 @@
 
 namespace spokeflow::store {
 
-// Execution statuses: queued, running, succeeded, failed, cancelled.
-// Step run statuses: running, succeeded, failed, skipped.
+// Execution statuses: queued, running, waiting, succeeded, failed, cancelled.
+// Step run statuses: running, succeeded, failed, skipped, interrupted (an attempt a stopped
+// process left in flight; the next attempt ran instead).
 struct ExecutionRecord {
   std::string id;              // sortable (ULID layout)
   std::string flow_name;
@@ -31,7 +42,15 @@ struct ExecutionRecord {
   Json error;                     // null unless failed / cancelled
   std::string parent_id;          // for subflow executions
   std::string parent_step;        // the parent's step path that started it
-  std::string owner;              // the process running it ("host:pid"), "" when none
+  // The queue (top-level executions only; a child runs inside its parent's lease).
+  std::int64_t run_at = 0;        // queued / waiting: runnable from then (Unix ms)
+  std::string dedupe_key;         // "" = none; a second enqueue with the same key returns the first
+  std::string lease_owner;        // the worker holding the lease, "" when none
+  std::int64_t lease_until = 0;
+  std::int64_t epoch = 0;         // bumped by every claim
+  int strikes = 0;                // claims in a row whose holder stopped without any progress
+  bool cancel_requested = false;
+  std::int64_t retried_at = 0;    // the last `executions retry`: failed steps before it run again
 };
 
 struct StepRun {
@@ -54,6 +73,27 @@ struct ExecutionFilter {
   bool top_level_only = false; // leave out subflow executions
 };
 
+// The lease a write is made under: the top-level execution that was claimed (a subflow's
+// records are written under its root's lease) and the epoch of that claim. An empty root is
+// no fence (tools and tests that own the store alone).
+struct Fence {
+  std::string root;
+  std::int64_t epoch = 0;
+  bool none() const { return root.empty(); }
+};
+
+// A write refused because the execution was claimed again since `fence` was taken: whoever
+// made it no longer holds the lease and must stop running the execution.
+class LeaseLost : public std::runtime_error {
+ public:
+  explicit LeaseLost(const std::string& root)
+      : std::runtime_error("the lease on execution " + root + " was lost (another worker claimed it)"), root_(root) {}
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+};
+
 // When a write must be on disk. Writes go to disk in the order they were made, so a write
 // that is durable makes every write before it durable too.
 enum class Durability {
@@ -62,63 +102,128 @@ enum class Durability {
             // kMaxBatchRecords writes or kMaxBatchAgeMs (checked at each write)
 };
 
+// What a commit tells those who waited for it.
+struct CommitResult {
+  std::exception_ptr failure;       // the commit failed (everything batched since the last one is lost)
+  std::vector<std::string> fenced;  // roots whose batched writes were refused: their lease was lost
+};
+
+struct Claim {
+  std::string id;
+  std::string flow_name;
+  std::int64_t epoch = 0;
+  std::string was;  // the status it was claimed from: queued, waiting, or running (an expired lease)
+};
+
+struct ClaimOptions {
+  std::string worker;             // the lease holder's name
+  int limit = 1;
+  std::int64_t lease_ms = 30'000;
+  int max_strikes = 3;            // an execution whose holders stopped this often without progress fails
+  std::string only_id;            // claim this execution only (when runnable)
+};
+
+// The answer to a renewal, per lease.
+enum class RenewStatus { held, lost, cancel_requested };
+
+struct EnqueueResult {
+  std::string id;
+  bool created = true;  // false: an execution with the same dedupe key existed; `id` is that one
+};
+
+// What `executions cancel` found.
+struct CancelResult {
+  bool found = false;
+  std::string status;           // after the request
+  bool finished_now = false;    // it had not started: recorded cancelled at once
+  std::string lease_owner;      // running under this worker's lease
+  std::int64_t lease_until = 0;
+};
+
 class ExecutionStore {
  public:
   virtual ~ExecutionStore() = default;
+
+  // ---- the queue (each call is durable when it returns) --------------------------------------
+  // Records a new top-level execution, queued, runnable from record.run_at (0 = now). With a
+  // dedupe key already used, nothing is written and the first execution's id comes back.
+  virtual EnqueueResult enqueue(ExecutionRecord record) = 0;
+  // Leases up to options.limit runnable top-level executions to options.worker, oldest run_at
+  // first. An execution whose previous holders stopped max_strikes times in a row without any
+  // step finishing is failed instead (kind internal), and not returned.
+  virtual std::vector<Claim> claim(const ClaimOptions& options, std::int64_t now_ms) = 0;
+  // Extends the leases that are still held; says for each which are lost or asked to cancel.
+  // `progressed`: for each lease, whether a step finished since the last renewal.
+  virtual std::vector<RenewStatus> renew(const std::vector<Fence>& leases, std::int64_t lease_until) = 0;
+  // Gives a lease back: the execution becomes runnable again at `run_at` (queued) or, parked,
+  // `waiting` until then. False when the lease was already lost.
+  virtual bool release(const Fence& lease, std::int64_t run_at, bool waiting) = 0;
+  // Asks for an execution to be cancelled. One that never started is recorded cancelled at
+  // once; one that is parked or queued is made runnable now, so that whoever claims it runs its
+  // cancellation (its `finally` steps); one under a lease is left to its holder, who sees the
+  // request when it renews.
+  virtual CancelResult request_cancel(const std::string& id, std::int64_t now_ms) = 0;
+  // Makes a failed or cancelled top-level execution runnable again; its failed steps run again
+  // as their next attempt. False (and nothing written) when it is in another state.
+  virtual bool reopen(const std::string& id, std::int64_t now_ms) = 0;
+  // The earliest run_at among queued and waiting executions, and the earliest lease expiry; 0
+  // when there are none: when the next claim can find something without anyone enqueueing.
+  virtual std::int64_t next_runnable_at() = 0;
+
+  // ---- records of a leased execution --------------------------------------------------------
   // Writes take their records by value: a store may keep them to write later (on_own_thread).
-  virtual void create_execution(ExecutionRecord record, Durability durability = Durability::now) = 0;
-  // Marks it running (keeping the first start time) and owned by `owner`.
-  virtual void set_execution_running(std::string id, std::int64_t started_at, std::string owner,
-                                     Durability durability = Durability::now) = 0;
-  // Takes an unfinished execution over from `expected_owner` (who is known to be gone);
-  // false when someone else changed the owner first. Always durable: other processes race for it.
-  virtual bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) = 0;
+  // A write whose fence is stale is refused: LeaseLost for a `now` write; a batched one is
+  // dropped and its root is reported by the next commit (CommitResult::fenced).
+  virtual void create_execution(ExecutionRecord record, const Fence& fence, Durability durability = Durability::now) = 0;
+  // A child execution continued after its parent's operator retry: running again, no result.
+  virtual void reopen_child(std::string id, const Fence& fence, Durability durability = Durability::batched) = 0;
   virtual void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t finished_at,
-                                Durability durability = Durability::now) = 0;
+                                const Fence& fence, Durability durability = Durability::now) = 0;
   // Inserts or replaces the run identified by (execution_id, path, attempt).
-  virtual void record_step(StepRun run, Durability durability = Durability::now) = 0;
+  virtual void record_step(StepRun run, const Fence& fence, Durability durability = Durability::now) = 0;
   // Commits whatever is batched. Throws std::runtime_error when the commit fails (the batch
   // is then rolled back and lost), or when batched records were lost since the last flush
-  // (rolled back with another caller's failing write) or a batched write failed.
-  virtual void flush() = 0;
+  // (rolled back with another caller's failing write) or a batched write failed. Returns the
+  // roots whose batched writes were refused for a stale fence since the last commit.
+  virtual std::vector<std::string> flush() = 0;
   // flush() without waiting for it: `done` is called (on any thread) once everything written
-  // before is committed, with the failure flush() would have thrown, or null. `done` must not
-  // throw and must not call the store.
-  virtual void flush_async(std::function<void(std::exception_ptr)> done);
+  // before is committed. `done` must not throw and must not call the store.
+  virtual void flush_async(std::function<void(CommitResult)> done);
   // Whether batched writes (or a failure flush() has yet to report) wait for a commit.
   virtual bool has_batched() const = 0;
+  // Runs `task` after every write made before it, on the store's own thread when it has one
+  // (inline otherwise): how an event loop reads and claims without waiting for the store.
+  virtual void post(std::function<void(ExecutionStore&)> task);
 
+  // ---- reads --------------------------------------------------------------------------------
   virtual std::optional<ExecutionRecord> get_execution(const std::string& id) = 0;
   virtual std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) = 0;
   // In the order they were first recorded.
   virtual std::vector<StepRun> step_runs(const std::string& execution_id) = 0;
-  // Top-level executions left `running` (or `queued`), oldest first, with id, flow_name and
-  // owner filled in: what `spokeflow resume` continues.
-  virtual std::vector<ExecutionRecord> unfinished_executions() = 0;
 };
 
 inline constexpr int kMaxBatchRecords = 1000;
 inline constexpr std::int64_t kMaxBatchAgeMs = 20;
 
-// Values larger than this (as compact JSON) are stored as a truncation marker:
-// {"$truncated": true, "bytes": N, "preview": "<first 1 KiB>"}.
-inline constexpr std::size_t kDefaultValueCap = 256u << 10;
-// The compact JSON text stored for `value`: itself, or the marker when over `cap`.
-std::string capped_dump(const Json& value, std::size_t cap);
+// The largest value (as compact JSON) a record keeps: a step's outputs, an execution's inputs
+// or outputs. Larger values are refused when they are produced, never shortened: a resume
+// needs them whole.
+inline constexpr std::size_t kMaxValueBytes = 16u << 20;
 
-// Opens (creating when needed) the SQLite store at `path` in WAL mode. Throws
-// std::runtime_error with SQLite's message when the file cannot be opened or is not a store.
-std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, std::size_t value_cap = kDefaultValueCap);
+// Opens (creating when needed, mode 0600: records hold user profiles) the SQLite store at `path`
+// in WAL mode. Throws std::runtime_error with SQLite's message when the file cannot be opened
+// or is not a store.
+std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path);
 
 // Runs `inner` on a thread of its own, so that the caller's thread (the engine's event loop)
 // spends no time in SQLite or in turning records into JSON text. Batched writes return at
 // once; they are handed to the store's thread a few at a time (so it writes them while the
 // caller makes more), at the latest at the next flush_async, and applied there in order.
 // `now` writes, flush() and reads wait for their turn, so they see every write made before
-// them (when the store's thread is idle they run on the caller's, which waits anyway). A
-// batched write that fails is reported by the next commit, and the batched writes after it
-// until then are dropped (reported with it): what reaches disk has no holes. Calls must come
-// from one thread at a time, as with any store.
+// them (when the store's thread is idle they run on the caller's, which waits anyway); post()
+// never waits. A batched write that fails is reported by the next commit, and the batched
+// writes after it until then are dropped (reported with it): what reaches disk has no holes.
+// Calls must come from one thread at a time, as with any store.
 std::unique_ptr<ExecutionStore> on_own_thread(std::unique_ptr<ExecutionStore> inner);
 
 }  // namespace spokeflow::store

@@ -38,52 +38,70 @@ class ThreadedStore final : public ExecutionStore {
     thread_.join();
   }
 
-  void create_execution(ExecutionRecord record, Durability durability) override {
-    write(durability, [r = std::move(record)](ExecutionStore& s, Durability d) mutable {
-      s.create_execution(std::move(r), d);
+  EnqueueResult enqueue(ExecutionRecord record) override {
+    return durable_call([&](ExecutionStore& s) { return s.enqueue(std::move(record)); });
+  }
+  std::vector<Claim> claim(const ClaimOptions& options, std::int64_t now_ms) override {
+    return durable_call([&](ExecutionStore& s) { return s.claim(options, now_ms); });
+  }
+  std::vector<RenewStatus> renew(const std::vector<Fence>& leases, std::int64_t lease_until) override {
+    return durable_call([&](ExecutionStore& s) { return s.renew(leases, lease_until); });
+  }
+  bool release(const Fence& lease, std::int64_t run_at, bool waiting) override {
+    return durable_call([&](ExecutionStore& s) { return s.release(lease, run_at, waiting); });
+  }
+  CancelResult request_cancel(const std::string& id, std::int64_t now_ms) override {
+    return durable_call([&](ExecutionStore& s) { return s.request_cancel(id, now_ms); });
+  }
+  bool reopen(const std::string& id, std::int64_t now_ms) override {
+    return durable_call([&](ExecutionStore& s) { return s.reopen(id, now_ms); });
+  }
+  std::int64_t next_runnable_at() override {
+    return call([](ExecutionStore& s) { return s.next_runnable_at(); });
+  }
+
+  void create_execution(ExecutionRecord record, const Fence& fence, Durability durability) override {
+    write(durability, [r = std::move(record), f = fence](ExecutionStore& s, Durability d) mutable {
+      s.create_execution(std::move(r), f, d);
     });
   }
-  void set_execution_running(std::string id, std::int64_t started_at, std::string owner, Durability durability) override {
-    write(durability, [id = std::move(id), started_at, owner = std::move(owner)](ExecutionStore& s, Durability d) mutable {
-      s.set_execution_running(std::move(id), started_at, std::move(owner), d);
-    });
-  }
-  bool claim_execution(const std::string& id, const std::string& expected_owner, const std::string& new_owner) override {
-    const std::uint64_t upto = written_;
-    return call([&](ExecutionStore& s) {
-      bool claimed = s.claim_execution(id, expected_owner, new_owner);  // commits the batch before it
-      settled(s, upto);
-      return claimed;
+  void reopen_child(std::string id, const Fence& fence, Durability durability) override {
+    write(durability, [id = std::move(id), f = fence](ExecutionStore& s, Durability d) mutable {
+      s.reopen_child(std::move(id), f, d);
     });
   }
   void finish_execution(std::string id, std::string status, Json outputs, Json error, std::int64_t finished_at,
-                        Durability durability) override {
+                        const Fence& fence, Durability durability) override {
     write(durability, [id = std::move(id), status = std::move(status), outputs = std::move(outputs),
-                       error = std::move(error), finished_at](ExecutionStore& s, Durability d) mutable {
-      s.finish_execution(std::move(id), std::move(status), std::move(outputs), std::move(error), finished_at, d);
+                       error = std::move(error), finished_at, f = fence](ExecutionStore& s, Durability d) mutable {
+      s.finish_execution(std::move(id), std::move(status), std::move(outputs), std::move(error), finished_at, f, d);
     });
   }
-  void record_step(StepRun run, Durability durability) override {
-    write(durability, [r = std::move(run)](ExecutionStore& s, Durability d) mutable { s.record_step(std::move(r), d); });
+  void record_step(StepRun run, const Fence& fence, Durability durability) override {
+    write(durability, [r = std::move(run), f = fence](ExecutionStore& s, Durability d) mutable {
+      s.record_step(std::move(r), f, d);
+    });
   }
 
-  void flush() override {
+  std::vector<std::string> flush() override {
     const std::uint64_t upto = written_;
-    call([this, upto](ExecutionStore& s) { commit(s, upto); });
+    return call([this, upto](ExecutionStore& s) { return commit(s, upto); });
   }
 
-  void flush_async(std::function<void(std::exception_ptr)> done) override {
+  void flush_async(std::function<void(CommitResult)> done) override {
     const std::uint64_t upto = written_;
     hand_over([this, upto, done = std::move(done)](ExecutionStore& s) {
-      std::exception_ptr failure;
+      CommitResult result;
       try {
-        commit(s, upto);
+        result.fenced = commit(s, upto);
       } catch (...) {
-        failure = std::current_exception();
+        result.failure = std::current_exception();
       }
-      done(failure);
+      done(std::move(result));
     });
   }
+
+  void post(std::function<void(ExecutionStore&)> task) override { hand_over(std::move(task)); }
 
   // Also while a batched write's failure waits to be reported: the next commit must be waited for.
   bool has_batched() const override {
@@ -98,9 +116,6 @@ class ThreadedStore final : public ExecutionStore {
   }
   std::vector<StepRun> step_runs(const std::string& execution_id) override {
     return call([&](ExecutionStore& s) { return s.step_runs(execution_id); });
-  }
-  std::vector<ExecutionRecord> unfinished_executions() override {
-    return call([](ExecutionStore& s) { return s.unfinished_executions(); });
   }
 
  private:
@@ -130,10 +145,20 @@ class ThreadedStore final : public ExecutionStore {
       if (pending_.size() >= kHandOverAfter) hand_over(nullptr);
       return;
     }
-    const std::uint64_t upto = written_;
-    call([&](ExecutionStore& s) {
+    durable_call([&](ExecutionStore& s) {
       body(s, Durability::now);  // commits the batch before it too
+      return 0;
+    });
+  }
+
+  // A call that commits (the batch before it too) and whose result the caller waits for.
+  template <class Fn>
+  auto durable_call(Fn fn) -> decltype(fn(std::declval<ExecutionStore&>())) {
+    const std::uint64_t upto = written_;
+    return call([&](ExecutionStore& s) {
+      auto result = fn(s);
       settled(s, upto);
+      return result;
     });
   }
 
@@ -145,16 +170,18 @@ class ThreadedStore final : public ExecutionStore {
 
   // On the store's thread: commits, and reports the first batched write that failed since
   // the last commit (a failed commit takes precedence: it lost the whole batch).
-  void commit(ExecutionStore& s, std::uint64_t upto) {
+  std::vector<std::string> commit(ExecutionStore& s, std::uint64_t upto) {
     std::exception_ptr failure = std::exchange(failed_write_, nullptr);
+    std::vector<std::string> fenced;
     try {
-      s.flush();
+      fenced = s.flush();
     } catch (...) {
       failure = std::current_exception();
     }
     committed_.store(upto, std::memory_order_release);
     write_failed_.store(false, std::memory_order_release);
     if (failure) std::rethrow_exception(failure);
+    return fenced;
   }
 
   // Runs `fn` after everything written before it and returns its result (or throws its

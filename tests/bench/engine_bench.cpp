@@ -15,6 +15,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/ids.hpp"
 #include "core/core.hpp"
 #include "flow/loader.hpp"
 #include "run/engine.hpp"
@@ -41,6 +42,23 @@ flow::FlowPtr load(const std::string& text, const ActionRegistry& reg) {
   return r.flow;
 }
 
+// Enqueues an execution and claims it, as `spokeflow run` does; the claim to run it with.
+store::Claim enqueue_and_claim(run::Engine& engine, store::ExecutionStore& st, const flow::FlowPtr& f, const Json& inputs,
+                               std::optional<run::Engine::Fresh>& fresh) {
+  auto checked = engine.check_inputs(*f, inputs, false);
+  auto rec = engine.new_execution(f, *checked, {{"type", "bench"}});
+  if (!checked.ok() || !rec.ok()) std::exit(2);
+  st.enqueue(*rec);
+  store::ClaimOptions o;
+  o.worker = "bench";
+  o.only_id = rec->id;
+  auto claims = st.claim(o, now_unix_ms());
+  if (claims.size() != 1) std::exit(3);
+  rec->flow_source.clear();
+  fresh = run::Engine::Fresh{std::move(*rec), f, *checked};
+  return claims[0];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,9 +75,7 @@ int main(int argc, char** argv) {
   actions::register_core_actions(reg);
   auto st = store::on_own_thread(store::open_sqlite_store(store_path));
   asio::io_context io{1};
-  run::EngineOptions opts;
-  opts.owner = "bench:0";
-  run::Engine engine(io.get_executor(), reg, *st, nullptr, opts);
+  run::Engine engine(io.get_executor(), reg, *st, nullptr);
   using clock = std::chrono::steady_clock;
 
   if (mode == "steps") {
@@ -76,11 +92,14 @@ steps:
 )", reg);
     Json items = Json::array();
     for (long i = 0; i < n; ++i) items.push_back(i);
-    auto inputs = engine.check_inputs(*f, Json{{"items", items}}, false);
-    std::string id = engine.create(f, *inputs, {{"type", "bench"}});
+    std::optional<run::Engine::Fresh> fresh;
+    auto claim = enqueue_and_claim(engine, *st, f, Json{{"items", items}}, fresh);
+    const std::string id = claim.id;
     std::string status;
     auto t0 = clock::now();
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { status = (co_await engine.run(id, f)).status; }, asio::detached);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      status = (co_await engine.run(claim, nullptr, std::move(fresh))).status;
+    }, asio::detached);
     io.run();
     double secs = std::chrono::duration<double>(clock::now() - t0).count();
     auto runs = st->step_runs(id).size();
@@ -104,8 +123,9 @@ steps:
     auto t0 = clock::now();
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
       for (long i = 0; i < n; ++i) {
-        std::string id = engine.create(f, Json::object(), {{"type", "bench"}});
-        if ((co_await engine.run(id, f)).status == "succeeded") ++ok;
+        std::optional<run::Engine::Fresh> fresh;
+        auto claim = enqueue_and_claim(engine, *st, f, Json::object(), fresh);
+        if ((co_await engine.run(claim, nullptr, std::move(fresh))).status == "succeeded") ++ok;
       }
     }, asio::detached);
     io.run();
@@ -133,8 +153,9 @@ steps:
     auto t0 = clock::now();
     for (long i = 0; i < n; ++i) {
       asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        std::string id = engine.create(f, Json::object(), {{"type", "bench"}});
-        auto out = co_await engine.run(id, f);
+        std::optional<run::Engine::Fresh> fresh;
+        auto claim = enqueue_and_claim(engine, *st, f, Json::object(), fresh);
+        auto out = co_await engine.run(claim, nullptr, std::move(fresh));
         ++done;
         if (out.status == "succeeded") ++ok;
       }, asio::detached);

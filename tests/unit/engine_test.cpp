@@ -16,191 +16,14 @@
 #include "common/ids.hpp"
 #include "common/scrub.hpp"
 #include "flow/loader.hpp"
+#include "engine_fixture.hpp"
 #include "forwarding_store.hpp"
 #include "run/engine.hpp"
 
 using namespace spokeflow;
+using namespace spokeflow::test;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-namespace {
-
-// A test action's info: any object in, any object out.
-ActionInfo object_action_info(const std::string& name) {
-  ActionInfo info;
-  info.name = name;
-  info.input_schema = Json::parse(R"({"type":"object"})");
-  info.output_schema = info.input_schema;
-  info.inputs_checker = JsonSchema::compile(info.input_schema);
-  info.outputs_checker = JsonSchema::compile(info.output_schema);
-  return info;
-}
-
-// Counts its calls per step path; fails the first `fail_times` calls of each path.
-struct Counter final : Action {
-  ActionInfo info_ = object_action_info("test.count");
-  mutable std::map<std::string, int> calls;
-  mutable std::vector<int> attempts;
-  int fail_times = 0;
-  ErrorKind fail_kind = ErrorKind::network;
-  const ActionInfo& info() const override { return info_; }
-  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
-    int n = ++calls[std::string(ctx.step_path)];
-    attempts.push_back(ctx.attempt);
-    if (n <= fail_times) co_return Error::make(fail_kind, "planned failure " + std::to_string(n));
-    co_return Json{{"n", n}, {"attempt", ctx.attempt}};
-  }
-};
-
-// A list action: `total` items in pages of `size`, following the stream protocol.
-struct Pager final : Action {
-  ActionInfo info_ = object_action_info("test.pages");
-  int total = 0;
-  int size = 1;
-  mutable int calls = 0;
-  mutable bool saw_non_stream = false;
-  const ActionInfo& info() const override { return info_; }
-  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
-    ++calls;
-    if (!ctx.inputs.value("stream", false)) saw_non_stream = true;
-    int from = ctx.inputs.contains("after") ? std::stoi(ctx.inputs["after"].get<std::string>()) : 0;
-    Json items = Json::array();
-    for (int i = from; i < std::min(total, from + size); ++i) items.push_back({{"n", i}, {"tag", ctx.inputs.value("tag", "")}});
-    Json out = {{"items", items}};
-    out["next"] = from + size < total ? Json(std::to_string(from + size)) : Json();
-    co_return out;
-  }
-};
-
-
-// Reaches "outside": at that moment it reads the store through its own connection, as another
-// process (a resume after a crash) would, and notes each call whose start record, or the end
-// record of the step before it, was not yet committed.
-struct Witness final : Action {
-  ActionInfo info_ = object_action_info("test.witness");
-  std::string db_path;
-  mutable std::vector<std::string> not_durable;
-  mutable int calls = 0;
-  const ActionInfo& info() const override { return info_; }
-  // The committed status of a step run, "" when there is none.
-  std::string committed_status(std::string_view execution, const std::string& path) const {
-    sqlite3* db = nullptr;
-    std::string status;
-    if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT status FROM step_runs WHERE execution_id = ?1 AND path = ?2 ORDER BY attempt DESC",
-                             -1, &s, nullptr) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, execution.data(), static_cast<int>(execution.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 2, path.data(), static_cast<int>(path.size()), SQLITE_TRANSIENT);
-        if (sqlite3_step(s) == SQLITE_ROW) status = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-      }
-      sqlite3_finalize(s);
-    }
-    sqlite3_close(db);
-    return status;
-  }
-  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
-    ++calls;
-    const std::string path(ctx.step_path);
-    if (committed_status(ctx.execution_id, path) != "running") not_durable.push_back(path + " (its start)");
-    const std::string before = ctx.inputs.value("after", "");
-    if (!before.empty() && committed_status(ctx.execution_id, before) != "succeeded")
-      not_durable.push_back(path + " (the end of " + before + ")");
-    // In flight for a moment, like a call to Okta: the other executions' commits then go to
-    // the store's thread instead of being made in place.
-    asio::steady_timer pause(ctx.executor, std::chrono::milliseconds(2));
-    co_await pause.async_wait(asio::use_awaitable);
-    co_return Json{{"ok", true}};
-  }
-};
-
-// Passes everything through to another store, counting the commits asked without waiting
-// for them (what the engine does while actions are in flight) and making each commit slow.
-struct CommitCounter final : spokeflow::test::ForwardingStore {
-  std::chrono::milliseconds commit_delay;
-  int async_commits = 0;
-  explicit CommitCounter(std::unique_ptr<store::ExecutionStore> s, std::chrono::milliseconds delay = {})
-      : ForwardingStore(std::move(s)), commit_delay(delay) {}
-  void flush() override {
-    std::this_thread::sleep_for(commit_delay);
-    inner->flush();
-  }
-  void flush_async(std::function<void(std::exception_ptr)> done) override {
-    ++async_commits;
-    inner->flush_async(std::move(done));
-  }
-};
-
-// A step run as a process that stopped left it in the journal: started at `started`, and
-// finished then too unless it is still "running".
-store::StepRun journaled(const std::string& execution_id, const std::string& path, const std::string& kind,
-                         const std::string& status, Json outputs = nullptr, std::int64_t started = now_unix_ms()) {
-  store::StepRun r;
-  r.execution_id = execution_id;
-  r.path = path;
-  r.kind = kind;
-  r.status = status;
-  r.outputs = std::move(outputs);
-  r.started_at = started;
-  if (status != "running") r.finished_at = started;
-  return r;
-}
-
-struct Fixture {
-  fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
-  ActionRegistry registry;
-  Counter* counter = nullptr;
-  Pager* pager = nullptr;
-  Witness* witness = nullptr;
-  std::unique_ptr<store::ExecutionStore> store;
-  Fixture() {
-    fs::create_directories(dir);
-    actions::register_core_actions(registry);
-    auto c = std::make_unique<Counter>();
-    counter = c.get();
-    registry.add(std::move(c));
-    auto p = std::make_unique<Pager>();
-    pager = p.get();
-    registry.add(std::move(p));
-    auto w = std::make_unique<Witness>();
-    w->db_path = (dir / "s.db").string();
-    witness = w.get();
-    registry.add(std::move(w));
-    store = store::on_own_thread(store::open_sqlite_store((dir / "s.db").string()));
-  }
-  ~Fixture() { fs::remove_all(dir); }
-
-  flow::FlowPtr load(const std::string& text) {
-    auto r = flow::load_flow_text(text, "test.yaml", registry);
-    INFO(r.diagnostics.format());
-    REQUIRE(r.ok());
-    return r.flow;
-  }
-
-  run::ExecutionOutcome run_id(const std::string& id, flow::FlowPtr f = nullptr) {
-    asio::io_context io;
-    run::Engine engine(io.get_executor(), registry, *store, nullptr);
-    run::ExecutionOutcome out;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, f); }, asio::detached);
-    io.run();
-    return out;
-  }
-
-  std::string create(flow::FlowPtr f, Json inputs = Json::object()) {
-    asio::io_context io;
-    run::Engine engine(io.get_executor(), registry, *store, nullptr);
-    auto checked = engine.check_inputs(*f, inputs, false);
-    REQUIRE(checked.ok());
-    return engine.create(f, *checked, {{"type", "test"}});
-  }
-
-  run::ExecutionOutcome run_flow(const std::string& text, Json inputs = Json::object()) {
-    auto f = load(text);
-    return run_id(create(f, inputs), f);
-  }
-};
-
-}  // namespace
 
 TEST_CASE("retry arithmetic") {
   flow::RetryPolicy p;
@@ -331,9 +154,9 @@ outputs:
 )");
   std::string id = fx.create(f);
   // What a crash during step b leaves behind.
-  fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
-  fx.store->record_step(journaled(id, "a", "test.count", "succeeded", {{"n", 41}, {"attempt", 1}}));
-  fx.store->record_step(journaled(id, "b", "test.count", "running"));
+  fx.crash(id);
+  fx.store->record_step(journaled(id, "a", "test.count", "succeeded", {{"n", 41}, {"attempt", 1}}), {});
+  fx.store->record_step(journaled(id, "b", "test.count", "running"), {});
 
   auto out = fx.run_id(id);
   CHECK(out.status == "succeeded");
@@ -353,8 +176,8 @@ steps:
     wait: 60s
 )");
   std::string id = fx.create(f);
-  fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
-  fx.store->record_step(journaled(id, "nap", "wait", "running", nullptr, now_unix_ms() - 59'900));
+  fx.crash(id);
+  fx.store->record_step(journaled(id, "nap", "wait", "running", nullptr, now_unix_ms() - 59'900), {});
   auto t0 = std::chrono::steady_clock::now();
   auto out = fx.run_id(id);
   CHECK(out.status == "succeeded");
@@ -417,14 +240,14 @@ outputs:
   CHECK_FALSE(fx.pager->saw_non_stream);
   CHECK(fx.counter->calls.size() == 23);
   CHECK(fx.counter->calls.count("each[22].touch") == 1);
-  // Page records keep the count and the cursor, not the items.
+  // Page records keep their items (a resume works on exactly these) and the cursor.
   auto runs = fx.store->step_runs(out.id);
   int pages = 0;
   for (const auto& r : runs) {
     if (r.path.find(".page[") == std::string::npos || r.status != "succeeded") continue;
     ++pages;
-    CHECK_FALSE(r.outputs.contains("items"));
-    CHECK(r.outputs.contains("count"));
+    REQUIRE(r.outputs.contains("items"));
+    CHECK(r.outputs["items"].size() == (pages < 5 ? 5u : 3u));
     CHECK(r.outputs.contains("next"));
   }
   CHECK(pages == 5);
@@ -475,27 +298,16 @@ outputs:
     for (char c : sealed.substr(aad.size() + 1)) out += static_cast<char>(c ^ 0x55);
     return out;
   };
-  std::string id;
-  {
-    asio::io_context io;
-    run::Engine engine(io.get_executor(), fx.registry, *fx.store, nullptr, opts);
-    auto checked = engine.check_inputs(*f, {{"pw", "Hunter2-secret"}}, false);
-    REQUIRE(checked.ok());
-    id = engine.create(f, *checked, {{"type", "test"}});
-  }
+  std::string id = fx.create(f, {{"pw", "Hunter2-secret"}}, opts);
   auto rec = fx.store->get_execution(id);
   REQUIRE(rec);
   CHECK(rec->inputs["pw"] == "[REDACTED]");
   CHECK(rec->inputs.contains(run::kSealedKey));
   CHECK(rec->inputs.dump().find("Hunter2-secret") == std::string::npos);
   // Another engine (another process, say) runs it: the clear value comes from the seal.
-  asio::io_context io;
-  run::Engine engine(io.get_executor(), fx.registry, *fx.store, nullptr, opts);
-  run::ExecutionOutcome out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, f); }, asio::detached);
-  io.run();
+  run::ExecutionOutcome out = fx.run_id(id, nullptr, opts);
   REQUIRE(out.status == "succeeded");
-  CHECK(out.outputs["pw"] == "Hunter2-secret");
+  CHECK(out.outputs["pw"] == "[REDACTED]");  // what the run hands out is what is recorded
   auto done = fx.store->get_execution(id);
   CHECK(done->outputs["pw"] == "[REDACTED]");
   CHECK(done->outputs.contains(run::kSealedKey));
@@ -540,14 +352,17 @@ steps:
   CommitCounter store(store::on_own_thread(std::make_unique<CommitCounter>(
       store::open_sqlite_store((fx.dir / "s.db").string()), std::chrono::milliseconds(5))));
   fx.store.reset();
-  asio::io_context io;
-  run::Engine engine(io.get_executor(), fx.registry, store, &lib);
-  auto checked = engine.check_inputs(*parent, Json::object(), false);
-  REQUIRE(checked.ok());
-  std::string id = engine.create(parent, *checked, {{"type", "test"}});
-  run::ExecutionOutcome out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, parent); }, asio::detached);
-  io.run();
+  std::string id;
+  {
+    asio::io_context io;
+    run::Engine engine(io.get_executor(), fx.registry, store, &lib);
+    auto checked = engine.check_inputs(*parent, Json::object(), false);
+    REQUIRE(checked.ok());
+    auto rec = engine.new_execution(parent, *checked, {{"type", "test"}});
+    REQUIRE(rec.ok());
+    id = store.enqueue(*rec).id;
+  }
+  run::ExecutionOutcome out = fx.run_id(id, &lib, {}, &store);
   CHECK(out.status == "succeeded");
   CHECK(store.async_commits > 0);  // commits made on the store's thread while actions were in flight
   CHECK(fx.witness->calls == 16);
@@ -561,25 +376,20 @@ namespace {
 // and counts the executions marked running after they were created and the journals read.
 struct ChildOrderLog final : spokeflow::test::ForwardingStore {
   std::vector<std::string> log;
-  int set_running = 0;
   using ForwardingStore::ForwardingStore;
-  void set_execution_running(std::string id, std::int64_t at, std::string owner, store::Durability d) override {
-    ++set_running;
-    ForwardingStore::set_execution_running(std::move(id), at, std::move(owner), d);
-  }
   int journal_reads = 0;  // what resuming an execution starts with
   std::vector<store::StepRun> step_runs(const std::string& id) override {
     ++journal_reads;
     return ForwardingStore::step_runs(id);
   }
-  void create_execution(store::ExecutionRecord r, store::Durability d) override {
+  void create_execution(store::ExecutionRecord r, const store::Fence& f, store::Durability d) override {
     if (!r.parent_id.empty()) log.push_back("child " + r.id);
-    ForwardingStore::create_execution(std::move(r), d);
+    ForwardingStore::create_execution(std::move(r), f, d);
   }
-  void record_step(store::StepRun run, store::Durability d) override {
+  void record_step(store::StepRun run, const store::Fence& f, store::Durability d) override {
     if (run.status == "running" && run.inputs.is_object() && run.inputs.contains("execution_id"))
       log.push_back("named " + run.inputs["execution_id"].get<std::string>());
-    ForwardingStore::record_step(std::move(run), d);
+    ForwardingStore::record_step(std::move(run), f, d);
   }
 };
 
@@ -605,22 +415,15 @@ constexpr std::int64_t interrupted_start = 1'764'000'000'000;
 // A parent left running with its `sub` step in flight: the step's start names `child_id`.
 std::string interrupted_parent(Fixture& fx, const flow::FlowPtr& parent, const std::string& child_id) {
   std::string id = fx.create(parent);
-  fx.store->set_execution_running(id, now_unix_ms(), "gone:1");
+  fx.crash(id);
   store::StepRun sub = journaled(id, "sub", "flow", "running", nullptr, interrupted_start);
   sub.inputs = {{"flow", "child"}, {"execution_id", child_id}};
-  fx.store->record_step(sub);
+  fx.store->record_step(sub, {});
   return id;
 }
 
 run::ExecutionOutcome run_with_library(Fixture& fx, flow::FlowLibrary& lib, const std::string& id) {
-  asio::io_context io;
-  run::EngineOptions options;
-  options.owner = "here:1";
-  run::Engine engine(io.get_executor(), fx.registry, *fx.store, &lib, options);
-  run::ExecutionOutcome out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out = co_await engine.run(id, nullptr); }, asio::detached);
-  io.run();
-  return out;
+  return fx.run_id(id, &lib);
 }
 
 }  // namespace
@@ -650,15 +453,14 @@ steps:
   for (std::size_t i = 0; i < order->log.size(); i += 2) {
     CHECK(order->log[i].rfind("named ", 0) == 0);
     CHECK(order->log[i + 1] == "child " + order->log[i].substr(6));
-    // A child is recorded running, with its start and owner, in the one write.
+    // A child is recorded running, with its start, in the one write; it runs under its parent's lease.
     auto child = order->get_execution(order->log[i].substr(6));
     REQUIRE(child);
     CHECK(child->status == "succeeded");
     CHECK(child->started_at == child->created_at);
-    CHECK(child->owner == "here:1");
+    CHECK(child->lease_owner.empty());
   }
-  CHECK(order->set_running == 1);  // the parent's
-  CHECK(order->journal_reads == 0);  // no child is taken for a resumed one
+  CHECK(order->journal_reads == 0);  // a first claim reads no journal, and no child is taken for a resumed one
 }
 
 TEST_CASE("resume: a flow step in flight continues the child its start names") {
@@ -684,9 +486,9 @@ TEST_CASE("resume: a flow step in flight continues the child its start names") {
     c.created_at = now_unix_ms();
     c.parent_id = id;
     c.parent_step = "sub";
-    fx.store->create_execution(c);
-    fx.store->set_execution_running(child_id, now_unix_ms(), "gone:1");
-    fx.store->record_step(journaled(child_id, "a", "test.count", "succeeded", {{"n", 1}, {"attempt", 7}}));
+    c.status = "running";
+    fx.store->create_execution(c, {});
+    fx.store->record_step(journaled(child_id, "a", "test.count", "succeeded", {{"n", 1}, {"attempt", 7}}), {});
 
     auto out = run_with_library(fx, lib, id);
     CHECK(out.status == "succeeded");
@@ -696,7 +498,6 @@ TEST_CASE("resume: a flow step in flight continues the child its start names") {
     CHECK(fx.store->list_executions({}).size() == 2);  // no second child
     auto c2 = fx.store->get_execution(child_id);
     CHECK(c2->status == "succeeded");
-    CHECK(c2->owner == "here:1");  // taken over from the process that stopped
     auto runs = fx.store->step_runs(id);
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].started_at == interrupted_start);  // the attempt's start, not the resume's

@@ -42,14 +42,15 @@ store::ExecutionRecord make_exec(const std::string& flow, const std::string& par
 // A child of `parent_id`, marked running, with one step run "a" (succeeded): all batched.
 store::StepRun batch_child_with_step(store::ExecutionStore& st, const std::string& parent_id) {
   auto child = make_exec("child", parent_id);
-  st.create_execution(child, store::Durability::batched);
-  st.set_execution_running(child.id, 10, "host:1", store::Durability::batched);
+  child.status = "running";
+  child.started_at = 10;
+  st.create_execution(child, {}, store::Durability::batched);
   store::StepRun run;
   run.execution_id = child.id;
   run.path = "a";
   run.kind = "core.noop";
   run.status = "succeeded";
-  st.record_step(run, store::Durability::batched);
+  st.record_step(run, {}, store::Durability::batched);
   return run;
 }
 }  // namespace
@@ -62,30 +63,35 @@ TEST_CASE("executions and step runs persist across reopen") {
     auto st = store::open_sqlite_store(db);
     auto rec = make_exec("onboard");
     id = rec.id;
-    st->create_execution(rec);
-    st->set_execution_running(id, 1000, "host:1");
+    rec.run_at = 1000;
+    st->enqueue(rec);
+    store::ClaimOptions o;
+    o.worker = "host:1";
+    REQUIRE(st->claim(o, 1000).size() == 1);
     store::StepRun run;
     run.execution_id = id;
     run.path = "each_user[3].add";
     run.kind = "okta.add_user_to_group";
     run.inputs = {{"user_id", "00u1"}};
     run.started_at = 1001;
-    st->record_step(run);  // running
+    st->record_step(run, {});  // running
     run.status = "succeeded";
     run.outputs = {{"added", true}};
     run.finished_at = 1005;
-    st->record_step(run);  // same attempt: replaced
+    st->record_step(run, {});  // same attempt: replaced
     run.path = "next";
     run.status = "running";
     run.outputs = nullptr;
     run.finished_at = 0;
-    st->record_step(run);
+    st->record_step(run, {});
   }
   auto st = store::open_sqlite_store(db);
   auto rec = st->get_execution(id);
   REQUIRE(rec);
   CHECK(rec->status == "running");
-  CHECK(rec->owner == "host:1");
+  CHECK(rec->lease_owner == "host:1");
+  CHECK(rec->epoch == 1);
+  CHECK(rec->started_at == 1000);
   CHECK(rec->flow_source == "name: onboard\n");
   CHECK(rec->inputs["user"] == "ada");
   auto runs = st->step_runs(id);
@@ -95,26 +101,23 @@ TEST_CASE("executions and step runs persist across reopen") {
   CHECK(runs[0].outputs["added"] == true);
   CHECK(runs[0].finished_at == 1005);
   CHECK(runs[1].status == "running");
-  auto unfinished = st->unfinished_executions();
-  REQUIRE(unfinished.size() == 1);
-  CHECK(unfinished[0].id == id);
-  CHECK_FALSE(st->claim_execution(id, "host:2", "host:3"));  // not the owner we saw
-  CHECK(st->claim_execution(id, "host:1", "host:3"));
-  st->finish_execution(id, "succeeded", Json{{"ok", true}}, nullptr, 2000);
-  CHECK(st->unfinished_executions().empty());
-  CHECK(st->get_execution(id)->outputs["ok"] == true);
+  st->finish_execution(id, "succeeded", Json{{"ok", true}}, nullptr, 2000, store::Fence{id, 1});
+  auto done = st->get_execution(id);
+  CHECK(done->outputs["ok"] == true);
+  CHECK(done->lease_owner.empty());
 }
 
 TEST_CASE("listing filters, order, children and source dedup") {
   TempDir dir;
   auto st = store::open_sqlite_store((dir.path / "s.db").string());
   auto a = make_exec("a");
-  st->create_execution(a);
+  st->enqueue(a);
   auto b = make_exec("b");
-  st->create_execution(b);
+  st->enqueue(b);
   auto child = make_exec("a", b.id);
-  st->create_execution(child);
-  st->finish_execution(a.id, "failed", nullptr, Json{{"kind", "action"}}, now_unix_ms());
+  child.status = "running";
+  st->create_execution(child, {});
+  st->finish_execution(a.id, "failed", nullptr, Json{{"kind", "action"}}, now_unix_ms(), {});
   auto all = st->list_executions({});
   REQUIRE(all.size() == 3);
   CHECK(all[0].id == child.id);  // newest first
@@ -131,27 +134,45 @@ TEST_CASE("listing filters, order, children and source dedup") {
   REQUIRE(stored_child);
   CHECK(stored_child->parent_id == b.id);
   CHECK(stored_child->parent_step == "sub");
-  // Children are resumed through their parent, never on their own.
-  for (const auto& u : st->unfinished_executions()) CHECK(u.id != child.id);
+  // Children are resumed through their parent, never claimed on their own.
+  store::ClaimOptions o;
+  o.worker = "w";
+  o.limit = 10;
+  auto claims = st->claim(o, now_unix_ms());
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].id == b.id);
 }
 
-TEST_CASE("values over the cap are stored as a truncation marker") {
+TEST_CASE("values are kept whole, however large: a resume needs them") {
   TempDir dir;
-  auto st = store::open_sqlite_store((dir.path / "s.db").string(), 1024);
+  auto st = store::open_sqlite_store((dir.path / "s.db").string());
   auto rec = make_exec("big");
-  st->create_execution(rec);
+  rec.inputs = {{"logins", Json::array()}};
+  for (int i = 0; i < 200'000; ++i) rec.inputs["logins"].push_back("user" + std::to_string(i) + "@example.com");
+  st->enqueue(rec);
   store::StepRun run;
   run.execution_id = rec.id;
   run.path = "x";
   run.kind = "core.echo";
   run.status = "succeeded";
-  run.outputs = {{"blob", std::string(5000, 'z')}};
-  st->record_step(run);
+  run.outputs = {{"blob", std::string(5'000'000, 'z')}};
+  st->record_step(run, {});
   auto runs = st->step_runs(rec.id);
   REQUIRE(runs.size() == 1);
-  CHECK(runs[0].outputs["$truncated"] == true);
-  CHECK(runs[0].outputs["bytes"].get<int>() > 5000);
-  CHECK(runs[0].outputs["preview"].get<std::string>().size() <= 1024);
+  CHECK_FALSE(runs[0].outputs.contains("$truncated"));
+  CHECK(runs[0].outputs["blob"].get<std::string>().size() == 5'000'000);
+  auto got = st->get_execution(rec.id);
+  REQUIRE(got);
+  CHECK(got->inputs["logins"].size() == 200'000);
+  CHECK(got->inputs["logins"][199'999] == "user199999@example.com");
+}
+
+TEST_CASE("the store file is readable by its owner only") {
+  TempDir dir;
+  auto path = dir.path / "s.db";
+  { auto st = store::open_sqlite_store(path.string()); }
+  auto perms = fs::status(path).permissions();
+  CHECK((perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
 }
 
 TEST_CASE("a file that is not a store is refused with a clear error") {
@@ -167,7 +188,7 @@ TEST_CASE("batched writes reach the disk at the next durable write or flush, in 
   auto writer = store::open_sqlite_store(db);
   auto reader = store::open_sqlite_store(db);  // another connection sees committed rows only
   auto parent = make_exec("parent");
-  writer->create_execution(parent);
+  writer->enqueue(parent);
   store::StepRun run = batch_child_with_step(*writer, parent.id);
   const std::string child_id = run.execution_id;
   CHECK(writer->has_batched());
@@ -178,11 +199,11 @@ TEST_CASE("batched writes reach the disk at the next durable write or flush, in 
   store::StepRun bad = run;
   bad.path = "b";
   bad.status = "exploded";
-  CHECK_THROWS_AS(writer->record_step(bad, store::Durability::batched), std::runtime_error);
+  CHECK_THROWS_AS(writer->record_step(bad, {}, store::Durability::batched), std::runtime_error);
   CHECK(writer->has_batched());
 
   run.path = "c";
-  writer->record_step(run, store::Durability::now);  // commits everything before it too
+  writer->record_step(run, {}, store::Durability::now);  // commits everything before it too
   CHECK_FALSE(writer->has_batched());
   auto seen = reader->get_execution(child_id);
   REQUIRE(seen);
@@ -192,7 +213,7 @@ TEST_CASE("batched writes reach the disk at the next durable write or flush, in 
   CHECK(runs[0].path == "a");
   CHECK(runs[1].path == "c");
 
-  writer->finish_execution(child_id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
+  writer->finish_execution(child_id, "succeeded", Json::object(), nullptr, 20, {}, store::Durability::batched);
   CHECK(reader->get_execution(child_id)->status == "running");
   writer->flush();
   CHECK(reader->get_execution(child_id)->status == "succeeded");
@@ -203,7 +224,7 @@ namespace {
 std::exception_ptr commit_and_wait(store::ExecutionStore& st) {
   std::promise<std::exception_ptr> done;
   auto result = done.get_future();
-  st.flush_async([&done](std::exception_ptr failure) { done.set_value(failure); });
+  st.flush_async([&done](store::CommitResult r) { done.set_value(r.failure); });
   return result.get();
 }
 
@@ -211,9 +232,9 @@ std::exception_ptr commit_and_wait(store::ExecutionStore& st) {
 struct StepWriteCounter final : spokeflow::test::ForwardingStore {
   std::atomic<int>& count;
   StepWriteCounter(std::unique_ptr<store::ExecutionStore> s, std::atomic<int>& c) : ForwardingStore(std::move(s)), count(c) {}
-  void record_step(store::StepRun run, store::Durability d) override {
+  void record_step(store::StepRun run, const store::Fence& f, store::Durability d) override {
     ++count;  // before the write: a write that fails reached the store too
-    inner->record_step(std::move(run), d);
+    inner->record_step(std::move(run), f, d);
   }
 };
 
@@ -228,7 +249,7 @@ struct OwnThreadStore {
       store::on_own_thread(std::make_unique<StepWriteCounter>(store::open_sqlite_store(db), steps_written));
   std::unique_ptr<store::ExecutionStore> reader = store::open_sqlite_store(db);
   store::ExecutionRecord parent = make_exec("parent");
-  OwnThreadStore() { writer->create_execution(parent); }  // `now`: on disk when it returns
+  OwnThreadStore() { writer->enqueue(parent); }  // on disk when it returns
 
   // Waits up to 2 s for `n` step records to have reached SQLite.
   bool steps_written_reach(int n) {
@@ -264,12 +285,12 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   // writes before it. Those after it, up to that commit, are dropped: no holes on disk.
   store::StepRun bad = run;
   run.path = "before";
-  writer->record_step(run, store::Durability::batched);
+  writer->record_step(run, {}, store::Durability::batched);
   bad.path = "b";
   bad.status = "exploded";
-  writer->record_step(bad, store::Durability::batched);
+  writer->record_step(bad, {}, store::Durability::batched);
   run.path = "c";
-  writer->record_step(run, store::Durability::batched);
+  writer->record_step(run, {}, store::Durability::batched);
   std::exception_ptr failure = commit_and_wait(*writer);
   REQUIRE(failure != nullptr);
   CHECK(message_of(failure).find("store: write failed") != std::string::npos);
@@ -278,7 +299,7 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   CHECK(runs[1].path == "before");
   CHECK(commit_and_wait(*writer) == nullptr);  // reported once
   run.path = "c";  // and the writes after that commit are kept again
-  writer->record_step(run, store::Durability::batched);
+  writer->record_step(run, {}, store::Durability::batched);
   CHECK(commit_and_wait(*writer) == nullptr);
   runs = reader->step_runs(child_id);
   REQUIRE(runs.size() == 3);
@@ -287,9 +308,9 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   // A failed batched write keeps the commit waited for even when a `now` write commits the
   // batch meanwhile: whoever waits for the next commit hears of it.
   bad.path = "b2";
-  writer->record_step(bad, store::Durability::batched);
+  writer->record_step(bad, {}, store::Durability::batched);
   run.path = "d";
-  writer->record_step(run, store::Durability::now);
+  writer->record_step(run, {}, store::Durability::now);
   CHECK(writer->has_batched());
   failure = commit_and_wait(*writer);
   REQUIRE(failure != nullptr);
@@ -301,9 +322,9 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   {
     std::promise<void> gate;
     std::shared_future<void> open = gate.get_future().share();
-    writer->flush_async([open](std::exception_ptr) { open.wait(); });
+    writer->flush_async([open](store::CommitResult) { open.wait(); });
     run.path = "while-busy";
-    writer->record_step(run, store::Durability::batched);
+    writer->record_step(run, {}, store::Durability::batched);
     std::thread opener([&gate] {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       gate.set_value();
@@ -320,11 +341,11 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   for (int i = 0; i < 3000; ++i) {
     run.path = "loop[" + std::to_string(i) + "]";
     run.outputs = {{"i", i}};
-    writer->record_step(run, store::Durability::batched);
-    if (i % 97 == 0) writer->flush_async([](std::exception_ptr) {});
+    writer->record_step(run, {}, store::Durability::batched);
+    if (i % 97 == 0) writer->flush_async([](store::CommitResult) {});
   }
   run.path = "last";
-  writer->record_step(run, store::Durability::now);  // commits everything before it
+  writer->record_step(run, {}, store::Durability::now);  // commits everything before it
   CHECK_FALSE(writer->has_batched());
   runs = reader->step_runs(child_id);
   REQUIRE(runs.size() == 3006);  // a, before, c, d, while-busy, the loop, last
@@ -335,10 +356,10 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   CHECK(runs.back().path == "last");
 
   // A `now` write that fails throws to its caller.
-  CHECK_THROWS_AS(writer->finish_execution(child_id, "weird", nullptr, nullptr, 1), std::runtime_error);
+  CHECK_THROWS_AS(writer->finish_execution(child_id, "weird", nullptr, nullptr, 1, {}), std::runtime_error);
 
   // What is still batched when the store closes is committed then.
-  writer->finish_execution(child_id, "succeeded", Json::object(), nullptr, 20, store::Durability::batched);
+  writer->finish_execution(child_id, "succeeded", Json::object(), nullptr, 20, {}, store::Durability::batched);
   CHECK(reader->get_execution(child_id)->status == "running");
   writer.reset();
   CHECK(reader->get_execution(child_id)->status == "succeeded");
@@ -352,7 +373,7 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread starts on a batch b
   auto write = [&](int i, const char* status = "succeeded") {
     run.path = "s" + std::to_string(i);
     run.status = status;
-    writer->record_step(run, store::Durability::batched);
+    writer->record_step(run, {}, store::Durability::batched);
   };
   // A few writes (one execution's between two commits) stay with the caller until the commit.
   for (int i = 0; i < 7; ++i) write(i);
@@ -411,29 +432,29 @@ TEST_CASE("batched records rolled back with another caller's failed commit are r
     std::string db = (dir.path / "store.db").string();
     auto st = threaded ? store::on_own_thread(store::open_sqlite_store(db)) : store::open_sqlite_store(db);
     auto parent = make_exec("parent");
-    st->create_execution(parent);
+    st->enqueue(parent);
     store::StepRun start = batch_child_with_step(*st, parent.id);  // an Okta step waiting for its commit
     store::StepRun big = start;
     big.path = "big";
     big.inputs = {{"blob", std::string(200 * 1024, 'x')}};  // under the value cap, over what the disk takes
     {
       FullDisk full(dir.path);
-      CHECK_THROWS_AS(st->record_step(big, store::Durability::now), std::runtime_error);  // its caller hears
+      CHECK_THROWS_AS(st->record_step(big, {}, store::Durability::now), std::runtime_error);  // its caller hears
     }
     CHECK(st->has_batched());  // the waiting step must not go on
     // Nothing more is batched until that is reported: no record on disk without those before it.
     auto later = make_exec("child", parent.id);
     if (threaded) {
-      st->create_execution(later, store::Durability::batched);  // dropped
+      st->create_execution(later, {}, store::Durability::batched);  // dropped
     } else {
-      CHECK_THROWS_WITH_AS(st->create_execution(later, store::Durability::batched), doctest::Contains("not written"),
+      CHECK_THROWS_WITH_AS(st->create_execution(later, {}, store::Durability::batched), doctest::Contains("not written"),
                            std::runtime_error);
     }
     CHECK_THROWS_WITH_AS(st->flush(), doctest::Contains("rolled back"), std::runtime_error);
     CHECK_FALSE(st->has_batched());
     CHECK_NOTHROW(st->flush());
     auto after = make_exec("child", parent.id);  // reported: writes go on again
-    st->create_execution(after, store::Durability::batched);
+    st->create_execution(after, {}, store::Durability::batched);
     CHECK_NOTHROW(st->flush());
     auto reader = store::open_sqlite_store(db);
     CHECK(reader->step_runs(start.execution_id).empty());
@@ -484,73 +505,98 @@ PRAGMA user_version=1;
   auto rec = st->get_execution("01OLD");
   REQUIRE(rec);
   CHECK(rec->flow_source == "name: old");
-  CHECK(rec->owner == "host:9");
+  CHECK(rec->lease_owner == "host:9");
+  CHECK(rec->lease_until == 0);  // its process was judged by pid: the lease is over
   auto runs = st->step_runs("01OLD");
   REQUIRE(runs.size() == 2);  // still in the order first recorded
   CHECK(runs[0].path == "first");
   CHECK(runs[0].outputs["ok"] == true);
   CHECK(runs[1].path == "second");
-  CHECK(st->unfinished_executions().size() == 1);
+  store::ClaimOptions o;
+  o.worker = "w";
+  auto claims = st->claim(o, now_unix_ms());
+  REQUIRE(claims.size() == 1);  // a running execution of an old store is anyone's to resume
+  CHECK(claims[0].was == "running");
   store::ExecutionFilter f;
   f.flow = "old";
   CHECK(st->list_executions(f).size() == 1);  // the index by flow exists again
   // New rows go in under the new checks, and a bad status is still refused.
   auto rec2 = make_exec("old");
-  st->create_execution(rec2);
-  CHECK_THROWS_AS(st->finish_execution(rec2.id, "weird", nullptr, nullptr, 1), std::runtime_error);
+  st->enqueue(rec2);
+  CHECK_THROWS_AS(st->finish_execution(rec2.id, "weird", nullptr, nullptr, 1, {}), std::runtime_error);
   {
     sqlite3* raw = nullptr;
     REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
     sqlite3_stmt* s = nullptr;
     REQUIRE(sqlite3_prepare_v2(raw, "SELECT (SELECT user_version FROM pragma_user_version), "
-                                    "(SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v1'), "
+                                    "(SELECT count(*) FROM sqlite_master WHERE name LIKE '%_old'), "
                                     "(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'executions_by_%')",
                                -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(s, 0) == 3);
+    CHECK(sqlite3_column_int(s, 0) == 4);
     CHECK(sqlite3_column_int(s, 1) == 0);
-    CHECK(sqlite3_column_int(s, 2) == 2);  // by flow and by status
+    CHECK(sqlite3_column_int(s, 2) == 3);  // by flow, by status, by dedupe key
     sqlite3_finalize(s);
     sqlite3_close(raw);
   }
 }
 
-TEST_CASE("a store written with schema 2 loses its index of executions by parent, and keeps its rows") {
-  TempDir dir;
-  std::string db = (dir.path / "v2.db").string();
-  auto parent = make_exec("p");
-  auto child = make_exec("c", parent.id);
-  {
+TEST_CASE("stores written with schemas 2 and 3 are migrated with their rows; the index by parent is gone") {
+  for (int version : {2, 3}) {
+    CAPTURE(version);
+    TempDir dir;
+    std::string db = (dir.path / "v.db").string();
+    {
+      sqlite3* raw = nullptr;
+      REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+      // Schemas 2 and 3 as shipped (2 had an index of executions by parent on top).
+      std::string sql = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE flow_sources(hash TEXT PRIMARY KEY, source TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE executions(id TEXT PRIMARY KEY, flow_name TEXT NOT NULL, flow_file TEXT NOT NULL,
+  flow_hash TEXT NOT NULL REFERENCES flow_sources(hash), inputs TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status = 'queued' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR
+                             status = 'cancelled'),
+  trigger TEXT NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, outputs TEXT,
+  error TEXT, parent_id TEXT, parent_step TEXT, owner TEXT);
+CREATE INDEX executions_by_flow ON executions(flow_name, id);
+CREATE INDEX executions_by_status ON executions(status, id);
+CREATE TABLE step_runs(execution_id TEXT NOT NULL, path TEXT NOT NULL, attempt INTEGER NOT NULL, seq INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL, status TEXT NOT NULL CHECK(status = 'running' OR status = 'succeeded' OR status = 'failed' OR
+  status = 'skipped'), inputs TEXT, outputs TEXT, error TEXT, started_at INTEGER, finished_at INTEGER,
+  UNIQUE(execution_id, path, attempt));
+INSERT INTO flow_sources VALUES('h1', 'name: p');
+INSERT INTO executions VALUES('01PARENT', 'p', 'flows/p.yaml', 'h1', '{}', 'queued', '{"type":"cli"}', 5,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO executions VALUES('01CHILD', 'p', 'flows/p.yaml', 'h1', '{}', 'running', '{"type":"subflow"}', 6,
+  6, NULL, NULL, NULL, '01PARENT', 'sub', 'host:9');
+)sql";
+      if (version == 2)
+        sql += "CREATE UNIQUE INDEX executions_by_parent ON executions(parent_id, parent_step) WHERE parent_id IS NOT NULL;\n";
+      sql += "PRAGMA user_version=" + std::to_string(version) + ";";
+      REQUIRE(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+      sqlite3_close(raw);
+    }
     auto st = store::open_sqlite_store(db);
-    st->create_execution(parent);
-    st->create_execution(child);
-  }
-  auto index_count = [&](const char* name) {
+    auto got = st->get_execution("01CHILD");
+    REQUIRE(got);
+    CHECK(got->parent_id == "01PARENT");
+    CHECK(got->lease_owner.empty());  // a child runs under its parent's lease
+    CHECK(st->list_executions({}).size() == 2);
+    store::ClaimOptions o;
+    o.worker = "w";
+    o.limit = 10;
+    auto claims = st->claim(o, now_unix_ms());
+    REQUIRE(claims.size() == 1);
+    CHECK(claims[0].id == "01PARENT");
     sqlite3* raw = nullptr;
     REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
     sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1", -1, &s,
+    REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'executions_by_parent'", -1, &s,
                                nullptr) == SQLITE_OK);
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    int n = sqlite3_column_int(s, 0);
+    CHECK(sqlite3_column_int(s, 0) == 0);
     sqlite3_finalize(s);
     sqlite3_close(raw);
-    return n;
-  };
-  {  // what schema 2 had on top of schema 3
-    sqlite3* raw = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(raw, "CREATE UNIQUE INDEX executions_by_parent ON executions(parent_id, parent_step) "
-                              "WHERE parent_id IS NOT NULL; PRAGMA user_version=2;", nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(raw);
   }
-  REQUIRE(index_count("executions_by_parent") == 1);
-  auto st = store::open_sqlite_store(db);
-  CHECK(index_count("executions_by_parent") == 0);
-  CHECK(index_count("executions_by_flow") == 1);
-  auto got = st->get_execution(child.id);
-  REQUIRE(got);
-  CHECK(got->parent_id == parent.id);
-  CHECK(st->list_executions({}).size() == 2);
 }

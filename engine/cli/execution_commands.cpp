@@ -1,0 +1,344 @@
+// `spokeflow executions ...`: list, show, cancel, retry, rerun.
+#include "cli/execution_commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "common/ids.hpp"
+#include "connect/vault.hpp"
+#include "store/async.hpp"
+
+namespace spokeflow::cli {
+namespace asio = boost::asio;
+
+namespace {
+
+Json execution_json(const store::ExecutionRecord& r, bool with_source) {
+  Json j = {{"id", r.id},
+            {"flow", r.flow_name},
+            {"flow_file", r.flow_file},
+            {"flow_hash", r.flow_hash},
+            {"status", r.status},
+            {"trigger", r.trigger},
+            {"inputs", run::without_sealed(r.inputs)},
+            {"outputs", run::without_sealed(r.outputs)},
+            {"error", r.error},
+            {"created_at", format_timestamp(r.created_at)},
+            {"started_at", r.started_at ? Json(format_timestamp(r.started_at)) : Json(nullptr)},
+            {"finished_at", r.finished_at ? Json(format_timestamp(r.finished_at)) : Json(nullptr)},
+            {"duration_ms", r.finished_at && r.started_at ? Json(r.finished_at - r.started_at) : Json(nullptr)},
+            {"parent_id", r.parent_id.empty() ? Json(nullptr) : Json(r.parent_id)},
+            {"parent_step", r.parent_step.empty() ? Json(nullptr) : Json(r.parent_step)}};
+  if (r.run_at && (r.status == "queued" || r.status == "waiting")) j["run_at"] = format_timestamp(r.run_at);
+  if (!r.lease_owner.empty()) {
+    j["lease_owner"] = r.lease_owner;
+    j["lease_until"] = format_timestamp(r.lease_until);
+  }
+  if (r.cancel_requested) j["cancel_requested"] = true;
+  if (r.retried_at) j["retried_at"] = format_timestamp(r.retried_at);
+  if (with_source) j["flow_source"] = r.flow_source;
+  return j;
+}
+
+Json step_json(const store::StepRun& s) {
+  return {{"path", s.path},
+          {"attempt", s.attempt},
+          {"kind", s.kind},
+          {"status", s.status},
+          {"inputs", s.inputs},
+          {"outputs", run::without_sealed(s.outputs)},
+          {"error", s.error},
+          {"started_at", s.started_at ? Json(format_timestamp(s.started_at)) : Json(nullptr)},
+          {"finished_at", s.finished_at ? Json(format_timestamp(s.finished_at)) : Json(nullptr)},
+          {"duration_ms", s.finished_at && s.started_at ? Json(s.finished_at - s.started_at) : Json(nullptr)}};
+}
+
+bool json_has_redacted(const Json& v) {
+  if (v.is_string()) return v.get_ref<const std::string&>() == "[REDACTED]";
+  if (v.is_array() || v.is_object())
+    for (const auto& item : v)
+      if (json_has_redacted(item)) return true;
+  return false;
+}
+
+// Runs `id` here to its end (it was just made runnable) and prints the outcome; when another
+// worker got it first, follows its record until it ends.
+int run_here(const GlobalOptions& g, Shell& shell, const std::string& id, bool json, const char* what) {
+  runtime::Runtime& rt = *shell.runtime;
+  run::ExecutionOutcome outcome;
+  run_loop(
+      shell,
+      [&]() -> asio::awaitable<void> {
+        outcome = co_await rt.worker().run_one(id);
+        if (outcome.status != "not_claimed") co_return;
+        // Someone else runs it (its lease is live): follow the record.
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        for (;;) {
+          auto read = [id](store::ExecutionStore& s) { return s.get_execution(id); };
+          auto rec = co_await store::on_store(rt.store(), std::move(read));
+          if (!rec) co_return;
+          if (rec->status == "succeeded" || rec->status == "failed" || rec->status == "cancelled") {
+            outcome.status = rec->status;
+            outcome.flow = rec->flow_name;
+            outcome.outputs = run::without_sealed(rec->outputs);
+            outcome.error = rec->error;
+            co_return;
+          }
+          if (rec->status != "running" || rec->lease_until <= now_unix_ms()) {
+            outcome = co_await rt.worker().run_one(id);
+            if (outcome.status != "not_claimed") co_return;
+          }
+          t.expires_after(std::chrono::milliseconds(200));
+          co_await t.async_wait(asio::use_awaitable);
+        }
+      },
+      [&](int) { rt.worker().drain(Millis(30'000)); },
+      [&](int) {
+        if (!rt.worker().cancel(id)) rt.worker().drain(Millis(0));
+      });
+  (void)g;
+  if (json) {
+    std::cout << outcome_json(outcome).dump(2) << "\n";
+  } else {
+    std::cout << what << ": ";
+    print_outcome(outcome);
+  }
+  return exit_for(outcome);
+}
+
+}  // namespace
+
+int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal) {
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
+  auto rec = st->get_execution(id);
+  if (!rec) {
+    std::cerr << "error: no execution with id '" << id << "' in the store\n";
+    return kExitInvalid;
+  }
+  auto steps = st->step_runs(id);
+  if (reveal) {
+    // The owner asked for the sensitive values (an activation link to hand over, say): they
+    // come from the sealed copies, with the master key; nothing else ever shows them.
+    auto key = connect::MasterKey::from_environment();
+    if (!key.ok()) {
+      std::cerr << "error: --reveal needs the master key: " << key.error().message << "\n";
+      return kExitEnvironment;
+    }
+    const run::UnsealFn unseal = unsealer(*key);
+    bool all = run::open_sealed(rec->inputs, id + "/inputs", unseal) && run::open_sealed(rec->outputs, id + "/outputs", unseal);
+    for (auto& s : steps) all = run::open_sealed(s.outputs, id + "/" + s.path, unseal) && all;
+    if (!all) std::cerr << "warning: some sealed values could not be opened with this master key\n";
+    std::cerr << "warning: showing sensitive values in clear\n";
+  }
+  if (json) {
+    Json j = execution_json(*rec, true);
+    j["steps"] = Json::array();
+    for (const auto& s : steps) j["steps"].push_back(step_json(s));
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "execution " << rec->id << "\n  flow:     " << rec->flow_name << " (" << rec->flow_file << ", sha256 "
+            << rec->flow_hash.substr(0, 12) << ")\n  status:   " << rec->status << "\n  trigger:  " << rec->trigger.dump()
+            << "\n  started:  " << (rec->started_at ? format_timestamp(rec->started_at) : "-") << "\n  finished: "
+            << (rec->finished_at ? format_timestamp(rec->finished_at) : "-") << "\n";
+  if (rec->status == "waiting" || (rec->status == "queued" && rec->run_at > now_unix_ms()))
+    std::cout << "  runs at:  " << format_timestamp(rec->run_at) << "\n";
+  if (!rec->lease_owner.empty())
+    std::cout << "  lease:    " << rec->lease_owner << " until " << format_timestamp(rec->lease_until) << "\n";
+  if (!rec->parent_id.empty()) std::cout << "  parent:   " << rec->parent_id << " (step " << rec->parent_step << ")\n";
+  std::cout << "  inputs:   " << indent_json(run::without_sealed(rec->inputs), "  ") << "\n";
+  if (!rec->outputs.is_null()) std::cout << "  outputs:  " << indent_json(run::without_sealed(rec->outputs), "  ") << "\n";
+  if (!rec->error.is_null()) std::cout << "  error:    " << indent_json(rec->error, "  ") << "\n";
+  std::cout << "steps:\n";
+  // A tree: each run sits under the nearest enclosing step that has a record
+  // (`each_user[3].add` under `each_user`, `t.catch.log` under `t`), in start order.
+  std::map<std::string, std::vector<const store::StepRun*>> children;
+  std::set<std::string> paths;
+  for (const auto& st : steps) paths.insert(st.path);
+  auto parent_of = [&](const std::string& path) {
+    std::string p = path;
+    while (true) {
+      auto cut = p.find_last_of(".[@");
+      if (cut == std::string::npos || cut == 0) return std::string();
+      p = p.substr(0, cut);
+      if (paths.count(p)) return p;
+    }
+  };
+  for (const auto& st : steps) children[parent_of(st.path)].push_back(&st);
+  for (auto& [_, list] : children)
+    std::stable_sort(list.begin(), list.end(), [](auto* a, auto* b) {
+      if (a->path == b->path) return a->attempt < b->attempt;
+      return a->started_at < b->started_at;
+    });
+  std::function<void(const std::string&, int)> print_level = [&](const std::string& parent, int depth) {
+    auto it = children.find(parent);
+    if (it == children.end()) return;
+    const auto& list = it->second;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const store::StepRun* st = list[i];
+      std::string pad(2 + 2 * depth, ' ');
+      std::string dur = st->finished_at && st->started_at ? ms_text(st->finished_at - st->started_at) : "-";
+      std::cout << pad << status_mark(st->status) << " " << st->path << "  " << st->kind << "  attempt " << st->attempt
+                << "  " << dur << "\n";
+      if (!st->inputs.is_null()) std::cout << pad << "    inputs:  " << st->inputs.dump() << "\n";
+      if (!st->outputs.is_null()) std::cout << pad << "    outputs: " << run::without_sealed(st->outputs).dump() << "\n";
+      if (!st->error.is_null()) std::cout << pad << "    error:   " << st->error.dump() << "\n";
+      // The children of a step are printed once, after its last attempt.
+      if (i + 1 == list.size() || list[i + 1]->path != st->path) print_level(st->path, depth + 1);
+    }
+  };
+  print_level("", 0);
+  return kExitOk;
+}
+
+
+int cmd_list(const GlobalOptions& g, const store::ExecutionFilter& f, bool json) {
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
+  auto rows = st->list_executions(f);
+  if (json) {
+    Json out = Json::array();
+    for (const auto& r : rows) out.push_back(execution_json(r, false));
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::printf("%-26s  %-24s  %-9s  %-24s  %s\n", "ID", "FLOW", "STATUS", "STARTED", "DURATION");
+  for (const auto& r : rows) {
+    std::string dur = r.finished_at && r.started_at ? ms_text(r.finished_at - r.started_at) : "-";
+    std::string started = r.started_at ? format_timestamp(r.started_at) : "-";
+    std::printf("%-26s  %-24s  %-9s  %-24s  %s\n", r.id.c_str(), r.flow_name.c_str(), r.status.c_str(),
+                started.c_str(), dur.c_str());
+  }
+  return kExitOk;
+}
+
+int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, const ExtraActions& extra) {
+  Shell shell(g, extra);
+  if (!shell.start(g, q, false, false, false)) return kExitEnvironment;
+  auto res = shell.runtime->store().request_cancel(id, now_unix_ms());
+  if (!res.found) {
+    std::cerr << "error: no execution with id '" << id << "' in the store\n";
+    return kExitInvalid;
+  }
+  auto rec = shell.runtime->store().get_execution(id);
+  if (rec && !rec->parent_id.empty()) {
+    std::cerr << "error: " << id << " is a subflow's execution; cancel its top-level execution " << rec->parent_id << "\n";
+    return kExitInvalid;
+  }
+  if (res.finished_now) {
+    if (json) std::cout << Json{{"execution_id", id}, {"status", "cancelled"}}.dump(2) << "\n";
+    else std::cout << "execution " << id << " cancelled (it had not started)\n";
+    return kExitOk;
+  }
+  if (res.status == "succeeded" || res.status == "failed" || res.status == "cancelled") {
+    std::cerr << "error: execution " << id << " has already ended (" << res.status << ")\n";
+    return kExitInvalid;
+  }
+  // Queued or parked: it runs here now, to run its cancellation (its finally steps). Under a
+  // live lease: its worker sees the request at its next renewal; this follows the record.
+  int rc = run_here(g, shell, id, json, "cancel");
+  return rc == kExitFailed ? kExitOk : rc;  // a cancelled execution is what was asked for
+}
+
+int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, bool quiet,
+              const ExtraActions& extra) {
+  Shell shell(g, extra);
+  if (!shell.start(g, q, !json && !quiet, false, false)) return kExitEnvironment;
+  auto rec = shell.runtime->store().get_execution(id);
+  if (!rec) {
+    std::cerr << "error: no execution with id '" << id << "' in the store\n";
+    return kExitInvalid;
+  }
+  if (!rec->parent_id.empty()) {
+    std::cerr << "error: " << id << " is a subflow's execution; retry its top-level execution " << rec->parent_id << "\n";
+    return kExitInvalid;
+  }
+  if (!shell.runtime->store().reopen(id, now_unix_ms())) {
+    std::cerr << "error: only a failed or cancelled execution can be retried; " << id << " is " << rec->status
+              << (rec->status == "succeeded" ? " (use `executions rerun` for a new execution with its inputs)" : "")
+              << "\n";
+    return kExitInvalid;
+  }
+  if (!json) std::cout << "execution " << id << " retried: its failed steps run again (flow " << rec->flow_name
+                       << " as it ran, sha256 " << rec->flow_hash.substr(0, 12) << ")\n" << std::flush;
+  return run_here(g, shell, id, json, "retry");
+}
+
+int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool same_version, bool json,
+              bool quiet, const ExtraActions& extra) {
+  Shell shell(g, extra);
+  if (!shell.start(g, q, !json && !quiet, false, false)) return kExitEnvironment;
+  runtime::Runtime& rt = *shell.runtime;
+  auto rec = rt.store().get_execution(id);
+  if (!rec) {
+    std::cerr << "error: no execution with id '" << id << "' in the store\n";
+    return kExitInvalid;
+  }
+  if (!rec->parent_id.empty()) {
+    std::cerr << "error: " << id << " is a subflow's execution; rerun its top-level execution " << rec->parent_id << "\n";
+    return kExitInvalid;
+  }
+  // The inputs in clear: sensitive ones come from their sealed copies, with the master key.
+  Json inputs = rec->inputs;
+  if (inputs.is_object() && inputs.contains(run::kSealedKey)) {
+    auto key = connect::MasterKey::from_environment();
+    if (!key.ok()) {
+      std::cerr << "error: its sensitive inputs are sealed; opening them needs the master key: " << key.error().message << "\n";
+      return kExitEnvironment;
+    }
+    if (!run::open_sealed(inputs, id + "/inputs", unsealer(*key))) {
+      std::cerr << "error: its sensitive inputs were sealed with another master key: they cannot be opened\n";
+      return kExitEnvironment;
+    }
+  }
+  if (json_has_redacted(inputs)) {
+    std::cerr << "error: its sensitive inputs were recorded redacted without a sealed copy (no master key when it "
+                 "ran): they cannot be given again\n";
+    return kExitInvalid;
+  }
+  flow::LoadResult loaded;
+  if (same_version) loaded = flow::load_flow_text(rec->flow_source, rec->flow_file, shell.actions);
+  else loaded = rt.library().load(rec->flow_name);
+  if (!loaded.ok()) {
+    std::cerr << loaded.diagnostics.format();
+    return kExitInvalid;
+  }
+  std::optional<Error> refused;
+  std::string new_id;
+  run::ExecutionOutcome outcome;
+  run_loop(
+      shell,
+      [&]() -> asio::awaitable<void> {
+        Json trigger = {{"type", "rerun"}, {"of", id}};  // (not braced in the call: GCC 12)
+        auto started = co_await rt.enqueue(loaded.flow, inputs, false, std::move(trigger));
+        if (!started.ok()) {
+          refused = started.error();
+          co_return;
+        }
+        new_id = started->id;
+        if (!json) std::cout << "execution " << new_id << " started (rerun of " << id << ", flow " << loaded.flow->name
+                             << (same_version ? " as it ran" : " as it is now") << ")\n" << std::flush;
+        outcome = co_await rt.worker().run_one(new_id, std::move(started->fresh));
+      },
+      [&](int) { rt.worker().drain(Millis(30'000)); },
+      [&](int) {
+        if (!rt.worker().cancel(new_id)) rt.worker().drain(Millis(0));
+      });
+  if (refused) {
+    std::cerr << "error: " << refused->message << "\n";
+    return kExitInvalid;
+  }
+  if (json) std::cout << outcome_json(outcome).dump(2) << "\n";
+  else print_outcome(outcome);
+  return exit_for(outcome);
+}
+
+}  // namespace spokeflow::cli

@@ -1,0 +1,23 @@
+#pragma once
+// `spokeflow executions ...`: list, show, cancel, retry, rerun.
+#include <string>
+
+#include "cli/shell.hpp"
+
+namespace spokeflow::cli {
+
+int cmd_list(const GlobalOptions& g, const store::ExecutionFilter& f, bool json);
+int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal);
+// Cancels an execution: at once when it had not started; else its `finally` steps run (here
+// when no worker holds it, by its worker otherwise) and it is recorded cancelled.
+int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, const ExtraActions& extra);
+// A failed or cancelled execution continues: finished steps kept, failed steps run again as
+// their next attempt, on the flow source it ran with.
+int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, bool quiet,
+              const ExtraActions& extra);
+// A new execution with the same inputs (sensitive ones from their sealed copies), on the flow
+// as it is now or, with `same_version`, as the execution ran it.
+int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool same_version, bool json,
+              bool quiet, const ExtraActions& extra);
+
+}  // namespace spokeflow::cli

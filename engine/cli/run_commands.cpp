@@ -1,0 +1,284 @@
+// `spokeflow run`, `resume`, `worker` and `flows list`: thin shells over the runtime.
+#include "cli/run_commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "common/ids.hpp"
+#include "common/json_text.hpp"
+#include "common/utf8.hpp"
+#include "flow/loader.hpp"
+
+namespace spokeflow::cli {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Inputs files larger than this are refused before reading.
+constexpr std::uintmax_t kMaxInputsFileBytes = 16u << 20;
+
+void print_diagnostics(const Diagnostics& d) { std::cerr << d.format(); }
+
+bool looks_like_file(const std::string& ref) {
+  return ref.find('/') != std::string::npos || ref.ends_with(".yaml") || ref.ends_with(".yml");
+}
+
+std::string read_file_capped(const std::string& path, std::uintmax_t cap, std::string& error) {
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  if (ec) {
+    error = path + ": cannot read: " + ec.message();
+    return {};
+  }
+  if (size > cap) {
+    error = path + ": file is too large (" + std::to_string(size) + " bytes; the limit is " + std::to_string(cap) + ")";
+    return {};
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in && !in.eof()) {
+    error = path + ": cannot read";
+    return {};
+  }
+  return ss.str();
+}
+
+std::optional<Millis> grace_of(const QueueOptions& q) {
+  auto d = parse_duration(q.drain_grace);
+  if (!d) std::cerr << "error: --drain-grace '" << q.drain_grace << "' is not a duration\n";
+  return d;
+}
+
+asio::awaitable<void> run_mine(runtime::Worker& worker, std::string id, std::optional<run::Engine::Fresh> fresh,
+                               run::ExecutionOutcome& out) {
+  out = co_await worker.run_one(std::move(id), std::move(fresh));
+}
+
+}  // namespace
+
+// ---- run ------------------------------------------------------------------------------------
+
+int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& extra) {
+  Shell shell(g, extra);
+  const std::string flows_dir = flows_dir_or_default(o.queue.flows_dir);
+  // Load and check everything before touching the store: bad input writes nothing.
+  flow::LoadResult loaded;
+  flow::FlowLibrary library(flows_dir, shell.actions);
+  if (looks_like_file(o.flow_ref) || fs::is_regular_file(o.flow_ref)) loaded = flow::load_flow_file(o.flow_ref, shell.actions);
+  else loaded = library.load(o.flow_ref);
+  Diagnostics diags = loaded.diagnostics;
+  if (loaded.flow) library.check_subflows(*loaded.flow, diags);
+  if (loaded.flow) check_flow_aliases(*loaded.flow, shell.connect, diags);
+  if (!loaded.flow || !diags.empty()) {
+    diags.sort_unique();
+    if (o.json) std::cout << Json{{"status", "invalid"}, {"errors", diagnostics_json(diags)}}.dump(2) << "\n";
+    else print_diagnostics(diags);
+    return kExitInvalid;
+  }
+
+  Json given = Json::object();
+  auto invalid = [&](const std::string& msg) {
+    if (o.json) std::cout << Json{{"status", "invalid"}, {"errors", Json::array({{{"message", msg}}})}}.dump(2) << "\n";
+    else std::cerr << "error: " << msg << "\n";
+    return kExitInvalid;
+  };
+  if (!o.inputs_file.empty()) {
+    std::string err;
+    std::string text = read_file_capped(o.inputs_file, kMaxInputsFileBytes, err);
+    if (!err.empty()) return invalid(err);
+    if (auto bad = find_invalid_utf8(text)) return invalid(o.inputs_file + ": not UTF-8 (byte " + std::to_string(*bad) + ")");
+    auto parsed = parse_json(text);
+    if (!parsed.ok()) return invalid(o.inputs_file + ": not valid JSON: " + parsed.error().message);
+    given = std::move(*parsed);
+    if (!given.is_object()) return invalid(o.inputs_file + ": must hold a JSON object of inputs");
+  }
+  for (const auto& kv : o.inputs) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return invalid("--input expects NAME=VALUE, got '" + kv + "'");
+    if (auto bad = find_invalid_utf8(kv)) return invalid("--input is not UTF-8 (byte " + std::to_string(*bad) + ")");
+    given[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+
+  // A one-shot run waits for its own waits in the process; --resume-others also takes what
+  // other processes left runnable, as a worker would.
+  if (!shell.start(g, o.queue, !o.json && !o.quiet, o.resume_others, false)) return kExitEnvironment;
+  auto grace = grace_of(o.queue);
+  if (!grace) return kExitInvalid;
+  runtime::Runtime& rt = *shell.runtime;
+
+  run::ExecutionOutcome outcome;
+  std::vector<run::ExecutionOutcome> others;
+  std::optional<Error> refused;
+  std::string id;
+  rt.worker().on_outcome = [&](const run::ExecutionOutcome& oc) {
+    if (oc.id != id) others.push_back(oc);
+  };
+  run_loop(
+      shell,
+      [&]() -> asio::awaitable<void> {
+        Json trigger = {{"type", "cli"}};  // (not braced in the call: GCC 12 miscompiles that in a coroutine)
+        auto started = co_await rt.enqueue(loaded.flow, given, true, std::move(trigger));
+        if (!started.ok()) {
+          refused = started.error();
+          co_return;
+        }
+        id = started->id;
+        if (!o.json) std::cout << "execution " << id << " started (flow " << loaded.flow->name << ")\n" << std::flush;
+        if (!o.resume_others) {
+          outcome = co_await rt.worker().run_one(id, std::move(started->fresh));
+          co_return;
+        }
+        using namespace asio::experimental::awaitable_operators;
+        co_await (run_mine(rt.worker(), id, std::move(started->fresh), outcome) && rt.worker().run());
+      },
+      // SIGTERM: stop here, keep the execution runnable (a service restart must not cancel).
+      [&](int) {
+        spdlog::warn("SIGTERM: draining (in-flight steps get {}; the execution stays queued)", format_duration(*grace));
+        rt.worker().drain(*grace);
+      },
+      // Ctrl-C: the person means it: cancel (finally steps run, recorded cancelled).
+      [&](int) {
+        if (!id.empty() && rt.worker().cancel(id)) spdlog::warn("SIGINT: cancelling execution {}", id);
+        if (rt.worker().draining() || o.resume_others) rt.worker().drain(Millis(0));
+        else rt.worker().drain(*grace);
+      });
+  if (refused) return invalid(refused->message);
+  if (o.json) {
+    Json j = outcome_json(outcome);
+    if (!others.empty()) {
+      j["resumed"] = Json::array();
+      for (const auto& r : others) j["resumed"].push_back(outcome_json(r));
+    }
+    std::cout << j.dump(2) << "\n";
+  } else {
+    for (const auto& r : others) std::cout << "resumed execution " << r.id << " (" << r.flow << ") " << r.status << "\n";
+    print_outcome(outcome);
+  }
+  return exit_for(outcome);
+}
+
+// ---- resume and worker ----------------------------------------------------------------------
+
+int cmd_resume(const GlobalOptions& g, const QueueOptions& q, bool json, bool quiet, const ExtraActions& extra) {
+  Shell shell(g, extra);
+  // Waits stay in the process: with no worker running, a parked execution would sleep past its time.
+  if (!shell.start(g, q, !json && !quiet, true, false)) return kExitEnvironment;
+  auto grace = grace_of(q);
+  if (!grace) return kExitInvalid;
+  runtime::Runtime& rt = *shell.runtime;
+  std::vector<run::ExecutionOutcome> outcomes;
+  rt.worker().on_outcome = [&](const run::ExecutionOutcome& oc) { outcomes.push_back(oc); };
+  run_loop(
+      shell, [&]() -> asio::awaitable<void> { co_await rt.worker().run(); },
+      [&](int) { rt.worker().drain(*grace); }, [&](int) { rt.worker().drain(Millis(0)); });
+  bool all_ok = true;
+  Json report = Json::array();
+  for (const auto& oc : outcomes) {
+    all_ok = all_ok && (oc.status == "succeeded" || oc.status == "waiting");
+    if (json) report.push_back(outcome_json(oc));
+    else print_outcome(oc);
+  }
+  if (json) std::cout << report.dump(2) << "\n";
+  else if (outcomes.empty()) std::cout << "nothing to resume\n";
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+int cmd_worker(const GlobalOptions& g, const QueueOptions& q, bool quiet, const ExtraActions& extra) {
+  Shell shell(g, extra);
+  if (!shell.start(g, q, !quiet, true, true)) return kExitEnvironment;
+  auto grace = grace_of(q);
+  if (!grace) return kExitInvalid;
+  runtime::Runtime& rt = *shell.runtime;
+  rt.worker().on_outcome = [&](const run::ExecutionOutcome& oc) {
+    if (quiet) return;
+    std::cout << "execution " << oc.id << " (" << oc.flow << ") " << oc.status;
+    if (oc.status == "waiting") std::cout << " until " << format_timestamp(oc.wake_at);
+    std::cout << "\n" << std::flush;
+  };
+  spdlog::info("worker started: concurrency {}, lease {}", q.concurrency, q.lease);
+  run_loop(
+      shell, [&]() -> asio::awaitable<void> { co_await rt.worker().run(); },
+      // SIGTERM: a restart; what runs stays runnable for the next worker.
+      [&](int) {
+        spdlog::warn("SIGTERM: draining (in-flight steps get {})", format_duration(*grace));
+        rt.worker().drain(*grace);
+      },
+      // SIGINT: stop now; the same, without the grace period (a second signal does too).
+      [&](int) {
+        spdlog::warn("SIGINT: stopping now (what runs stays runnable)");
+        rt.worker().drain(Millis(0));
+      });
+  return kExitOk;
+}
+
+// ---- flows ----------------------------------------------------------------------------------
+
+int cmd_flows_list(const GlobalOptions& g, const std::string& flows_dir_given, bool json, const ExtraActions& extra) {
+  Shell shell(g, extra);
+  const std::string dir = flows_dir_or_default(flows_dir_given);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    std::cerr << "error: flows directory '" << dir << "' does not exist (give --flows-dir or set SPOKEFLOW_FLOWS_DIR)\n";
+    return kExitInvalid;
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  Json out = Json::array();
+  bool all_ok = true;
+  for (const auto& f : files) {
+    flow::LoadResult r = flow::load_flow_file(f.string(), shell.actions);
+    Json row = {{"file", f.string()}};
+    if (!r.flow || !r.diagnostics.empty()) {
+      all_ok = false;
+      row["ok"] = false;
+      row["errors"] = diagnostics_json(r.diagnostics);
+    } else {
+      row["ok"] = true;
+      row["name"] = r.flow->name;
+      row["description"] = r.flow->description;
+      Json inputs = Json::array();
+      for (const auto& d : r.flow->inputs) inputs.push_back(d.name);
+      row["inputs"] = inputs;
+      Json triggers = Json::array();
+      for (const auto& t : r.flow->triggers) triggers.push_back(t.spec);
+      row["triggers"] = triggers;
+    }
+    out.push_back(std::move(row));
+  }
+  if (json) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::printf("%-40s  %-32s  %s\n", "FLOW", "TRIGGERS", "DESCRIPTION");
+    for (const auto& row : out) {
+      if (!row["ok"].get<bool>()) {
+        std::printf("%-40s  (does not load: %zu errors; see `spokeflow validate %s`)\n",
+                    fs::path(row["file"].get<std::string>()).filename().c_str(), row["errors"].size(),
+                    row["file"].get<std::string>().c_str());
+        continue;
+      }
+      std::string triggers;
+      for (const auto& t : row["triggers"]) {
+        std::string one = t.contains("schedule") ? "schedule " + t["schedule"].get<std::string>()
+                        : t.contains("okta_event") ? "okta_event " + t["okta_event"].get<std::string>()
+                                                   : t.dump();
+        triggers += (triggers.empty() ? "" : ", ") + one;
+      }
+      std::printf("%-40s  %-32s  %s\n", row["name"].get<std::string>().c_str(), triggers.empty() ? "-" : triggers.c_str(),
+                  row["description"].get<std::string>().c_str());
+    }
+  }
+  return all_ok ? kExitOk : kExitInvalid;
+}
+
+}  // namespace spokeflow::cli

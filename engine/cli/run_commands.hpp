@@ -1,0 +1,25 @@
+#pragma once
+// `spokeflow run`, `resume`, `worker` and `flows list`.
+#include <string>
+#include <vector>
+
+#include "cli/shell.hpp"
+
+namespace spokeflow::cli {
+
+struct RunOptions {
+  std::string flow_ref;
+  std::vector<std::string> inputs;
+  std::string inputs_file;
+  bool json = false;
+  bool quiet = false;
+  bool resume_others = false;  // also run what other processes left runnable
+  QueueOptions queue;
+};
+
+int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& extra);
+int cmd_resume(const GlobalOptions& g, const QueueOptions& q, bool json, bool quiet, const ExtraActions& extra);
+int cmd_worker(const GlobalOptions& g, const QueueOptions& q, bool quiet, const ExtraActions& extra);
+int cmd_flows_list(const GlobalOptions& g, const std::string& flows_dir, bool json, const ExtraActions& extra);
+
+}  // namespace spokeflow::cli

@@ -1,0 +1,23 @@
+#pragma once
+// The SQLite store's tables, and the migrations from every schema spokeflow has shipped.
+#include <sqlite3.h>
+
+#include <string>
+
+namespace spokeflow::store::sqlite {
+
+// 2: status checks written as comparisons (an IN list made SQLite build a temporary table on
+//    every insert and update); rowid tables (WITHOUT ROWID moved every record over ~1 KB, an
+//    Okta user, to overflow pages: a step record cost 3x the time and the file 3x the space).
+// 3: no index of executions by parent and step: a parent's journal names each child it starts
+//    (the index cost every child's insert a page out of order: 9% of the WAL frames with 16
+//    child executions at a time).
+// 4: the work queue: run_at, leases with a fencing epoch, dedupe keys, strikes, cancel requests,
+//    the `waiting` status; step runs may be `interrupted`; the owner column is gone.
+inline constexpr int kSchemaVersion = 4;
+
+// Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction. Throws
+// std::runtime_error naming `path` when it was written by a newer spokeflow.
+void create_or_migrate(sqlite3* db, const std::string& path);
+
+}  // namespace spokeflow::store::sqlite
