@@ -257,15 +257,23 @@ TEST_CASE("parse_json refuses what Json::parse refuses, and says where") {
   auto cut = parse_json(R"({"a": [1, 2,)");
   REQUIRE_FALSE(cut.ok());
   CHECK_MESSAGE(cut.error().message.find("at byte 12 of 12") != std::string::npos, cut.error().message);
-  // Deeply nested input is refused, not recursed into.
+  // Deeply nested input is refused, not recursed into: 128 levels and no more (issue 16).
+  CHECK(kMaxJsonDepth == 128);
   std::string deep(kMaxJsonDepth + 1, '[');
   deep += std::string(kMaxJsonDepth + 1, ']');
   auto too_deep = parse_json(deep);
   REQUIRE_FALSE(too_deep.ok());
-  CHECK_MESSAGE(too_deep.error().message.find("nested deeper than 512 levels") != std::string::npos, too_deep.error().message);
+  CHECK(too_deep.error().kind == ErrorKind::validation);
+  CHECK(too_deep.error().message == "values are nested more than 128 levels deep (at byte 128 of 258)");
   std::string ok_depth(kMaxJsonDepth, '[');
   ok_depth += std::string(kMaxJsonDepth, ']');
   CHECK(parse_json(ok_depth).ok());
+  const std::string objects = R"({"a":)" + deep + "}";
+  CHECK_FALSE(parse_json(objects).ok());
+  // 70,000 levels, in a 140 KB text: refused as quickly.
+  std::string very_deep(70'000, '[');
+  very_deep += std::string(70'000, ']');
+  CHECK_FALSE(parse_json(very_deep).ok());
 }
 
 namespace {
@@ -383,4 +391,60 @@ TEST_CASE("schemas with keywords the quick check does not mirror are checked by 
   CHECK_FALSE(*at_least_zero->valid_by_quick_check(huge));
   CHECK(at_least_zero->validate(Json::parse("7")).empty());
   CHECK_THROWS(JsonSchema::compile(Json::parse(R"({"type": []})")));  // refused before any quick check
+}
+
+TEST_CASE("schema patterns run in linear time and bounded stack on long strings (issue 16)") {
+  // std::regex recursed once per character and overflowed the stack at 50,000-60,000.
+  const std::string letters(60'000, 'a');
+  auto name = JsonSchema::compile(Json::parse(R"({"type": "string", "pattern": "^[a-z][a-z0-9_]*$"})"));
+  CHECK(name->validate(letters).empty());
+  CHECK_FALSE(name->validate(letters + "X").empty());
+  auto duration = JsonSchema::compile(embedded_schema_json("actions/core/wait.json").at("inputs"));
+  CHECK(duration->validate({{"duration", "1h30m"}}).empty());
+  auto issues = duration->validate({{"duration", std::string(60'000, '1') + "x"}});
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].pointer == "/duration");
+  CHECK(issues[0].message == "Failed to match regex specified by 'pattern' constraint.");
+  // patternProperties and propertyNames meet input too: keys.
+  auto keyed = JsonSchema::compile(Json::parse(R"({"type": "object", "additionalProperties": false,
+      "patternProperties": {"^[a-z]+$": {"type": "integer"}, "^x": {"minimum": 5}}})"));
+  CHECK(keyed->validate({{letters, 1}}).empty());
+  CHECK(keyed->validate({{"xyz", 7}}).empty());
+  auto wrong = keyed->validate({{"xyz", 3}, {letters, "s"}});
+  CHECK(wrong.size() >= 2);
+  auto unknown = keyed->validate({{letters + "1", 1}});
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].message.rfind("Object contains a property that could not be validated", 0) == 0);
+  auto names = JsonSchema::compile(Json::parse(R"({"type": "object", "propertyNames": {"pattern": "^[a-z]*$"}})"));
+  CHECK(names->validate({{letters, 1}}).empty());
+  CHECK_FALSE(names->validate({{letters + "1", 1}}).empty());
+}
+
+TEST_CASE("a schema whose pattern RE2 cannot run is refused when it is compiled, naming the pattern") {
+  // JSON Schema patterns are ECMAScript; RE2 has no backreferences and no lookaround. Such a
+  // pattern is a problem in a shipped schema, found when the schema is compiled, never a
+  // check that silently passes.
+  for (const char* pattern : {R"((a)\\1)", "(?=a)", "(?!a)b", "(?<=a)b", "[", "a{2000}"}) {
+    const std::string schema = std::string(R"({"type": "object", "properties": {"x": {"type": "string", "pattern": ")") +
+                               pattern + R"("}}})";
+    try {
+      JsonSchema::compile(Json::parse(schema));
+      FAIL_CHECK("compiled: ", schema);
+    } catch (const std::runtime_error& e) {
+      const Json as_written = Json::parse(schema)["properties"]["x"]["pattern"];
+      CHECK_MESSAGE(std::string(e.what()).find("pattern '" + as_written.get<std::string>() + "'") != std::string::npos,
+                    e.what());
+    }
+  }
+  CHECK_THROWS_WITH_AS(JsonSchema::compile(Json::parse(R"j({"patternProperties": {"(?=x)": {}}})j")),
+                       doctest::Contains("pattern '(?=x)'"), std::runtime_error);
+  // valijson checks these formats with std::regex: refused rather than run on input.
+  for (const char* format : {"date", "time", "date-time"}) {
+    const Json schema = {{"type", "string"}, {"format", format}};
+    CHECK_THROWS_WITH_AS(JsonSchema::compile(schema), doctest::Contains((std::string("format '") + format + "'").c_str()),
+                         std::runtime_error);
+  }
+  // A property or a default that happens to be called `pattern` is not one.
+  CHECK_NOTHROW(JsonSchema::compile(Json::parse(
+      R"j({"properties": {"pattern": {"type": "string"}, "format": {"enum": ["date"]}}, "default": {"pattern": "(?=x)"}})j")));
 }
