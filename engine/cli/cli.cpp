@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include "cli/connect_setup.hpp"
 #include "cli/logging.hpp"
 #include "common/ids.hpp"
+#include "common/json_text.hpp"
 #include "common/scrub.hpp"
 #include "common/utf8.hpp"
 #include "core/core.hpp"
@@ -344,18 +346,25 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const std::function<voi
     std::string text = read_file_capped(o.inputs_file, kMaxInputsFileBytes, err);
     if (!err.empty()) return invalid(err);
     if (auto bad = find_invalid_utf8(text)) return invalid(o.inputs_file + ": not UTF-8 (byte " + std::to_string(*bad) + ")");
-    try {
-      given = Json::parse(text);
-    } catch (const Json::parse_error& e) {
-      return invalid(o.inputs_file + ": not valid JSON: " + e.what());
-    }
+    // Nested at most kMaxJsonDepth levels, as everything read from outside.
+    auto parsed = parse_json(text);
+    if (!parsed) return invalid("inputs file " + o.inputs_file + ": " + parsed.error().message);
+    given = std::move(*parsed);
     if (!given.is_object()) return invalid(o.inputs_file + ": must hold a JSON object of inputs");
   }
   for (const auto& kv : o.inputs) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return invalid("--input expects NAME=VALUE, got '" + kv + "'");
     if (auto bad = find_invalid_utf8(kv)) return invalid("--input is not UTF-8 (byte " + std::to_string(*bad) + ")");
-    given[kv.substr(0, eq)] = kv.substr(eq + 1);
+    // The engine reads the value as JSON when the input is not declared a string: refuse here
+    // what would nest too deeply then (text that is not JSON stays text).
+    const std::string name = kv.substr(0, eq);
+    const bool is_string = std::any_of(loaded.flow->inputs.begin(), loaded.flow->inputs.end(),
+                                       [&](const auto& d) { return d.name == name && d.type == "string"; });
+    if (auto as_json = is_string ? Result<Json>(Json()) : parse_json(std::string_view(kv).substr(eq + 1));
+        !as_json && as_json.error().code == kTooDeepCode)
+      return invalid("--input " + name + ": " + as_json.error().message);
+    given[name] = kv.substr(eq + 1);
   }
 
   rt.store = open_store_or_report(g);

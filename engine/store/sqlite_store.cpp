@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/json_text.hpp"
 #include "store/store.hpp"
 
 namespace spokeflow::store {
@@ -147,7 +148,9 @@ class Statement {
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
   Json json(int col) const {
     if (sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL) return nullptr;
-    return Json::parse(text(col), nullptr, false);
+    // Records hold bounded values (common/json_text.hpp); deeper text reads as unreadable, as malformed text does.
+    auto parsed = parse_json(text(col), kMaxRecordDepth);
+    return parsed ? std::move(parsed).value() : Json(Json::value_t::discarded);
   }
 
  private:
