@@ -29,6 +29,8 @@
 // `propertyNames` checks keys with). They decide and report as valijson's own members do, but
 // match with the patterns compiled by RE2 when the schema was compiled. valijson's `format`
 // checks (date, time, date-time) use std::regex too: schemas using them are refused.
+// An explicit specialization must be seen wherever the member would otherwise be instantiated:
+// valijson is included nowhere but here, keep it so.
 
 namespace spokeflow {
 namespace {
