@@ -95,8 +95,9 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
     std::string text = read_file_capped(o.inputs_file, kMaxInputsFileBytes, err);
     if (!err.empty()) return invalid(err);
     if (auto bad = find_invalid_utf8(text)) return invalid(o.inputs_file + ": not UTF-8 (byte " + std::to_string(*bad) + ")");
+    // Nested at most kMaxJsonDepth levels, as everything read from outside.
     auto parsed = parse_json(text);
-    if (!parsed.ok()) return invalid(o.inputs_file + ": not valid JSON: " + parsed.error().message);
+    if (!parsed.ok()) return invalid("inputs file " + o.inputs_file + ": " + parsed.error().message);
     given = std::move(*parsed);
     if (!given.is_object()) return invalid(o.inputs_file + ": must hold a JSON object of inputs");
   }
@@ -109,7 +110,9 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
 
   // A one-shot run waits for its own waits in the process; --resume-others also takes what
   // other processes left runnable, as a worker would.
-  if (!shell.start(g, o.queue, !o.json && !o.quiet, o.resume_others, false)) return kExitEnvironment;
+  QueueOptions q = o.queue;
+  q.exit_when_idle = true;  // with --resume-others: the others are run until none is left
+  if (!shell.start(g, q, !o.json && !o.quiet, o.resume_others, false)) return kExitEnvironment;
   auto grace = grace_of(o.queue);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;
@@ -167,8 +170,10 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
 
 // ---- resume and worker ----------------------------------------------------------------------
 
-int cmd_resume(const GlobalOptions& g, const QueueOptions& q, bool json, bool quiet, const ExtraActions& extra) {
+int cmd_resume(const GlobalOptions& g, const QueueOptions& given, bool json, bool quiet, const ExtraActions& extra) {
   Shell shell(g, extra);
+  QueueOptions q = given;
+  q.exit_when_idle = true;
   // Waits stay in the process: with no worker running, a parked execution would sleep past its time.
   if (!shell.start(g, q, !json && !quiet, true, false)) return kExitEnvironment;
   auto grace = grace_of(q);

@@ -75,6 +75,7 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
   o.worker.concurrency = q.concurrency;
   o.worker.max_strikes = q.max_strikes;
   o.worker.claim_others = claim_others;
+  o.worker.exit_when_idle = q.exit_when_idle;
   if (park && !q.park_after.empty()) {
     auto p = duration_option("--park-after", q.park_after);
     if (!p) return false;

@@ -41,6 +41,7 @@ struct QueueOptions {
   std::string park_after = "5s";  // "" = never park (waits stay in the process)
   std::string drain_grace = "30s";
   int max_strikes = 3;
+  bool exit_when_idle = false;    // `resume`: stop once nothing is runnable
 };
 
 std::string default_store_path();

@@ -6,8 +6,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
+#include <unordered_map>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/adapters/std_string_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/utils/utf8_utils.hpp>
@@ -15,6 +18,136 @@
 #include <valijson/validator.hpp>
 
 #include "common/embedded_schemas.hpp"
+#include "common/regex.hpp"
+
+// ---- schema patterns on RE2 -----------------------------------------------------------------
+//
+// valijson 1.0 (Debian's) matches `pattern` and `patternProperties` with std::regex, which
+// recursed once per character of the input and overflowed the stack on long strings; its
+// visitor offers no way to plug another engine in. So the two members that match are given
+// explicit specializations below, for the adapters used here (StdStringAdapter is what
+// `propertyNames` checks keys with). They decide and report as valijson's own members do, but
+// match with the patterns compiled by RE2 when the schema was compiled. valijson's `format`
+// checks (date, time, date-time) use std::regex too: schemas using them are refused.
+// An explicit specialization must be seen wherever the member would otherwise be instantiated:
+// valijson is included nowhere but here, keep it so.
+
+namespace spokeflow {
+namespace {
+
+// Every pattern of every compiled schema, compiled once. Entries are never removed, so the
+// references handed out stay valid; validation runs on several threads.
+struct PatternCache {
+  std::shared_mutex mu;
+  std::unordered_map<std::string, Regex> compiled;
+};
+
+// The compiled pattern. Throws std::runtime_error naming it when RE2 cannot take it.
+const Regex& schema_pattern(const std::string& pattern) {
+  static PatternCache cache;
+  {
+    std::shared_lock lock(cache.mu);
+    if (auto it = cache.compiled.find(pattern); it != cache.compiled.end()) return it->second;
+  }
+  auto re = Regex::compile(pattern);
+  if (!re) throw std::runtime_error("JSON Schema: " + re.error().message);
+  std::unique_lock lock(cache.mu);
+  return cache.compiled.try_emplace(pattern, std::move(*re)).first->second;
+}
+
+// valijson's PatternConstraint check: a string (or, with weak types, anything that may be one)
+// must contain a match.
+template <class Adapter>
+bool matches_pattern(const Adapter& target, bool strict_types, const valijson::constraints::PatternConstraint& constraint,
+                     valijson::ValidationResults* results, const std::vector<std::string>& context) {
+  if ((strict_types && !target.isString()) || !target.maybeString()) return true;
+  if (schema_pattern(constraint.getPattern<std::string::allocator_type>()).search(target.asString())) return true;
+  if (results) results->pushError(context, "Failed to match regex specified by 'pattern' constraint.");
+  return false;
+}
+
+// The `format` values valijson checks with std::regex.
+bool format_uses_std_regex(const std::string& format) {
+  return format == "date" || format == "time" || format == "date-time";
+}
+
+// Compiles every pattern `schema` holds (`pattern`, the names in `patternProperties`) and
+// refuses the formats above, so that a schema RE2 cannot serve fails when it is compiled,
+// naming the pattern, not when a value is checked. Schemas are the shipped ones: bounded.
+void prepare_patterns(const Json& schema) {
+  if (schema.is_array()) {
+    for (const Json& item : schema) prepare_patterns(item);
+    return;
+  }
+  if (!schema.is_object()) return;
+  for (auto it = schema.begin(); it != schema.end(); ++it) {
+    const std::string& key = it.key();
+    const Json& value = it.value();
+    if (key == "enum" || key == "const" || key == "default" || key == "examples") continue;  // values, not schemas
+    if (key == "pattern" && value.is_string()) {
+      schema_pattern(value.get_ref<const std::string&>());
+    } else if (key == "format" && value.is_string()) {
+      if (format_uses_std_regex(value.get_ref<const std::string&>()))
+        throw std::runtime_error("JSON Schema: format '" + value.get<std::string>() +
+                                 "' is not supported (valijson checks it with std::regex, whose stack use grows "
+                                 "with the length of the text)");
+    } else if ((key == "properties" || key == "patternProperties" || key == "definitions" || key == "$defs" ||
+                key == "dependencies") &&
+               value.is_object()) {
+      // Names to subschemas: a property called "pattern" or "default" is not a keyword.
+      for (auto member = value.begin(); member != value.end(); ++member) {
+        if (key == "patternProperties") schema_pattern(member.key());
+        prepare_patterns(member.value());
+      }
+    } else {
+      prepare_patterns(value);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spokeflow
+
+namespace valijson {
+
+template <>
+bool ValidationVisitor<adapters::NlohmannJsonAdapter>::visit(const constraints::PatternConstraint& constraint) {
+  return spokeflow::matches_pattern(m_target, m_strictTypes, constraint, m_results, m_context);
+}
+
+template <>
+bool ValidationVisitor<adapters::StdStringAdapter>::visit(const constraints::PatternConstraint& constraint) {
+  return spokeflow::matches_pattern(m_target, m_strictTypes, constraint, m_results, m_context);
+}
+
+// valijson's patternProperties check, member by member: every member whose name matches is
+// checked against the subschema and counts as matched (additionalProperties then skips it).
+template <>
+template <>
+bool ValidationVisitor<adapters::NlohmannJsonAdapter>::ValidatePatternPropertySubschemas::operator()(
+    const constraints::PropertiesConstraint::String& pattern, const Subschema* subschema) const {
+  const std::string text(pattern.c_str());
+  const spokeflow::Regex& re = spokeflow::schema_pattern(text);
+  bool any_matched = false;
+  for (const auto member : m_object) {
+    if (!re.search(member.first)) continue;
+    any_matched = true;
+    if (m_propertiesMatched) m_propertiesMatched->insert(member.first);
+    std::vector<std::string> context = m_context;
+    context.push_back("[" + member.first + "]");
+    ValidationVisitor<adapters::NlohmannJsonAdapter> child(member.second, context, m_strictTypes, m_results,
+                                                           m_regexesCache);
+    if (child.validateSchema(*subschema)) continue;
+    if (m_results)
+      m_results->pushError(m_context, "Failed to validate against schema associated with pattern '" + text + "'.");
+    if (m_validated) *m_validated = false;
+    if (!m_continueOnFailure) return false;
+  }
+  if (!any_matched && !m_continueIfUnmatched) return false;
+  return m_continueOnSuccess;
+}
+
+}  // namespace valijson
 
 namespace spokeflow {
 
@@ -235,6 +368,7 @@ std::shared_ptr<const JsonSchema> JsonSchema::compile(const Json& schema) {
   std::shared_ptr<JsonSchema> out(new JsonSchema());
   out->impl_ = std::make_unique<Impl>();
   out->document_ = schema;
+  prepare_patterns(out->document_);
   valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
   valijson::adapters::NlohmannJsonAdapter adapter(out->document_);
   parser.populateSchema(adapter, out->impl_->schema);
@@ -307,6 +441,8 @@ std::vector<SchemaIssue> JsonSchema::validate(const Json& value) const {
   if (validator.validate(impl_->schema, target, &results)) return issues;
   valijson::ValidationResults::Error err;
   while (results.popError(err)) issues.push_back({to_pointer(err.context), err.description});
+  // valijson fails some checks (propertyNames) without a message: invalid all the same.
+  if (issues.empty()) issues.push_back({"", "Failed to validate against the schema."});
   // valijson repeats each failure at every enclosing level ("Failed to validate against
   // schema associated with property name 'x'"); keep only the specific ones when there are.
   auto is_echo = [](const SchemaIssue& i) {

@@ -213,9 +213,26 @@ std::string dump_json(const Json& value) {
   return out;
 }
 
-Result<Json> parse_json(std::string_view text) {
+std::string too_deep_message(std::size_t limit) {
+  return "values are nested more than " + std::to_string(limit) + " levels deep";
+}
+
+bool nested_deeper_than(const Json& value, std::size_t limit) {
+  if (!value.is_structured()) return false;
+  if (limit == 0) return true;
+  if (value.is_array()) {
+    for (const Json& item : value.get_ref<const Json::array_t&>())
+      if (nested_deeper_than(item, limit - 1)) return true;
+  } else {
+    for (const auto& [_, item] : value.get_ref<const Json::object_t&>())
+      if (nested_deeper_than(item, limit - 1)) return true;
+  }
+  return false;
+}
+
+Result<Json> parse_json(std::string_view text, std::size_t max_depth) {
   bj::parse_options opts;
-  opts.max_depth = kMaxJsonDepth;
+  opts.max_depth = max_depth;
   bj::basic_parser<JsonBuilder> p(opts);
   bj::error_code ec;
   const std::size_t used = p.write_some(false, text.data(), text.size(), ec);
@@ -225,17 +242,21 @@ Result<Json> parse_json(std::string_view text) {
   // texts its verdict is the one to keep (not past the depth limit, which is ours).
   if (ec && ec != bj::error::too_deep) {
     try {
-      return Json::parse(text);
+      Json value = Json::parse(text);
+      // Json::parse itself has no depth limit (its parser and destructor do not recurse).
+      if (nested_deeper_than(value, max_depth))
+        return Error::make(ErrorKind::validation, too_deep_message(max_depth), kTooDeepCode);
+      return value;
     } catch (const Json::exception&) {
       // refused by both: the error below says where Boost.JSON stopped
     }
   }
   if (ec) {
-    std::string what = p.handler().number_out_of_range ? "a number is out of the range of a double"
-                       : ec == bj::error::too_deep     ? "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
-                                                       : ec.message();
-    return Error::make(ErrorKind::validation,
-                       "invalid JSON: " + what + " at byte " + std::to_string(used) + " of " + std::to_string(text.size()));
+    const std::string where = "at byte " + std::to_string(used) + " of " + std::to_string(text.size());
+    if (ec == bj::error::too_deep)
+      return Error::make(ErrorKind::validation, too_deep_message(max_depth) + " (" + where + ")", kTooDeepCode);
+    std::string what = p.handler().number_out_of_range ? "a number is out of the range of a double" : ec.message();
+    return Error::make(ErrorKind::validation, "invalid JSON: " + what + " " + where);
   }
   return std::move(p.handler().root);
 }

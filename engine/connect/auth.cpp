@@ -1,5 +1,6 @@
 #include "connect/auth.hpp"
 
+#include "common/json_text.hpp"
 #include "common/url_encode.hpp"
 
 #include <spdlog/spdlog.h>
@@ -170,8 +171,8 @@ struct TokenAnswer {
 TokenAnswer read_answer(const http::HttpResponse& resp) {
   TokenAnswer a;
   a.status = resp.status;
-  a.body = Json::parse(resp.body, nullptr, false);
-  if (a.body.is_discarded()) a.body = Json();
+  // Nested at most kMaxJsonDepth levels, as every answer read; anything else reads as no body.
+  if (auto parsed = parse_json(resp.body)) a.body = std::move(parsed).value();
   if (a.body.is_object()) {
     if (a.body.contains("error") && a.body["error"].is_string()) a.error = a.body["error"].get<std::string>();
     if (a.body.contains("error_description") && a.body["error_description"].is_string())

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/json_text.hpp"
+
 namespace spokeflow::connect::jose {
 namespace {
 
@@ -124,8 +126,10 @@ Result<Pkey> from_params(const char* type, OSSL_PARAM_BLD* bld, std::string_view
 }
 
 Result<Pkey> load_jwk(std::string_view text, std::string_view what) {
-  Json jwk = Json::parse(text, nullptr, false);
-  if (jwk.is_discarded() || !jwk.is_object()) return key_error(what, "not valid JSON (a JWK object was expected)");
+  auto parsed = parse_json(text);  // nested at most kMaxJsonDepth levels
+  if (!parsed && parsed.error().code == kTooDeepCode) return key_error(what, parsed.error().message);
+  if (!parsed || !parsed->is_object()) return key_error(what, "not valid JSON (a JWK object was expected)");
+  Json jwk = std::move(parsed).value();
   // A JWK set with one key is what some consoles download.
   if (jwk.contains("keys") && jwk["keys"].is_array()) {
     if (jwk["keys"].size() != 1) return key_error(what, "a JWK set must hold exactly one key");

@@ -22,6 +22,7 @@
 #include <limits>
 
 #include "common/ids.hpp"
+#include "common/json_text.hpp"
 #include "expr/ast.hpp"
 
 namespace spokeflow::expr {
@@ -532,15 +533,10 @@ class Evaluator {
         const Json& x = v.get();
         if (x.is_null()) return v;
         if (!x.is_string()) return fail(std::string("fromJSON() needs a string, got ") + type_name(x));
-        // nlohmann reports malformed input by exception; convert it here, at the boundary.
-        try {
-          return owned(Json::parse(x.get_ref<const std::string&>()));
-        } catch (const Json::exception& e) {
-          std::string what = e.what();
-          if (auto close = what.find("] "); what.starts_with("[json.exception.") && close != std::string::npos)
-            what.erase(0, close + 2);
-          return fail("fromJSON() could not read its argument as JSON: " + what);
-        }
+        // Text from outside: nested at most kMaxJsonDepth levels, like every value read.
+        auto parsed = parse_json(x.get_ref<const std::string&>());
+        if (!parsed) return fail("fromJSON() could not read its argument as JSON: " + parsed.error().message);
+        return owned(std::move(parsed).value());
       }
       case Fn::coalesce: {
         for (const auto& arg : n.args) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/json_text.hpp"
 #include "expr/ast.hpp"
 
 namespace spokeflow::expr {
@@ -58,6 +59,11 @@ Result<Json> Template::evaluate(const Scope& scope) const {
     Json value;
     EvalOutcome r = evaluate_node(*p.expr, scope, value);
     if (!r.ok) return evaluation_error(std::move(r.message), p.text);
+    // Values in the scope can be deeper than any that came from outside (a flow nests them in
+    // `with:`, `set:` in a loop wraps a variable once more each time): an expression hands on
+    // at most the limit, so that no value grows without bound.
+    if (nested_deeper_than(value))
+      return evaluation_error("its value is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep", p.text);
     return value;
   }
   std::string text;

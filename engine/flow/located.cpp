@@ -304,10 +304,11 @@ class Converter {
   Converter(std::string_view text, const SourceMap& map, LocatedDoc& doc, Diagnostics& diags)
       : text_(text), map_(map), doc_(doc), diags_(diags) {}
 
-  bool convert(const YAML::Node& node, const std::string& ptr, Json& out, int depth, const SourcePos* key_pos) {
-    if (depth > kMaxYamlDepth) {
-      diags_.error(mark_pos(node.Mark()), "values are nested more than " + std::to_string(kMaxYamlDepth) +
-                                              " levels deep (or an alias refers to itself)");
+  // `depth`: how many mappings and lists hold `node`. The document nests at most as deeply as
+  // JSON read from outside does (kMaxJsonDepth; a mapping holding a list is two levels).
+  bool convert(const YAML::Node& node, const std::string& ptr, Json& out, std::size_t depth, const SourcePos* key_pos) {
+    if ((node.IsMap() || node.IsSequence()) && depth >= kMaxJsonDepth) {
+      diags_.error(mark_pos(node.Mark()), too_deep_message() + " (or an alias refers to itself)");
       return false;
     }
     pointer_bytes_ += ptr.size();

@@ -8,11 +8,10 @@
 
 #include "common/diagnostics.hpp"
 #include "common/json.hpp"
+#include "common/json_text.hpp"  // kMaxJsonDepth: the deepest nesting of mappings and lists accepted
 
 namespace spokeflow::flow::detail {
 
-// Deepest nesting of mappings and lists accepted in a flow file.
-inline constexpr int kMaxYamlDepth = 200;
 // Most values a flow file may hold or expand to (aliases can multiply a small file).
 inline constexpr std::size_t kMaxYamlNodes = 250'000;
 // Most bytes of JSON pointers (one per value) a document may need: bounds deep alias expansions.

@@ -1,17 +1,15 @@
 // Inputs: checked against the flow's declarations, redacted and sealed for the record.
 #include <algorithm>
-#include <regex>
 
 #include "common/ids.hpp"
+#include "common/json_text.hpp"
 #include "common/redact.hpp"
+#include "common/regex.hpp"
 #include "run/engine_impl.hpp"
 
 namespace spokeflow::run {
 
-bool valid_email(const std::string& s) {
-  static const std::regex re(R"(^[^@\s]+@[^@\s]+\.[^@\s]+$)");
-  return std::regex_match(s, re);
-}
+bool valid_email(const std::string& s) { return is_email_address(s); }  // RE2: linear time, bounded stack
 
 Result<Json> Engine::Impl::check_inputs(const flow::Flow& flow, const Json& given, bool from_text) const {
   if (!given.is_object()) return Error::make(ErrorKind::validation, "inputs must be an object");
@@ -35,9 +33,15 @@ Result<Json> Engine::Impl::check_inputs(const flow::Flow& flow, const Json& give
     }
     Json v = *it;
     if (from_text && v.is_string() && d.type != "string") {
-      const std::string s = v.get<std::string>();
-      Json parsed = Json::parse(s, nullptr, false);
-      if (!parsed.is_discarded()) v = parsed;
+      // Nested at most kMaxJsonDepth levels, as everything read from outside; text that is
+      // not JSON stays text (and fails the type check below).
+      auto parsed = parse_json(v.get_ref<const std::string&>());
+      if (parsed.ok()) {
+        v = std::move(*parsed);
+      } else if (parsed.error().code == kTooDeepCode) {
+        problems.push_back("input '" + d.name + "': " + parsed.error().message);
+        continue;
+      }
     }
     bool ok = (d.type == "string" && v.is_string()) || (d.type == "integer" && v.is_number_integer()) ||
               (d.type == "number" && v.is_number()) || (d.type == "boolean" && v.is_boolean()) ||

@@ -83,7 +83,8 @@ bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_.get(),
 Json Statement::json(int col) const {
   if (is_null(col)) return nullptr;
   std::string raw = text(col);
-  auto parsed = parse_json(raw);
+  // Records hold bounded values (common/json_text.hpp), with room for what the engine wraps around them.
+  auto parsed = parse_json(raw, kMaxRecordDepth);
   if (parsed.ok()) return std::move(*parsed);
   return Json(std::move(raw));
 }

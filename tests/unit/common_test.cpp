@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <random>
+#include <regex>
 #include <set>
 
 #include "common/diagnostics.hpp"
@@ -11,6 +12,7 @@
 #include "common/json_schema.hpp"
 #include "common/json_text.hpp"
 #include "common/redact.hpp"
+#include "common/regex.hpp"
 #include "common/scrub.hpp"
 #include "common/utf8.hpp"
 
@@ -257,15 +259,23 @@ TEST_CASE("parse_json refuses what Json::parse refuses, and says where") {
   auto cut = parse_json(R"({"a": [1, 2,)");
   REQUIRE_FALSE(cut.ok());
   CHECK_MESSAGE(cut.error().message.find("at byte 12 of 12") != std::string::npos, cut.error().message);
-  // Deeply nested input is refused, not recursed into.
+  // Deeply nested input is refused, not recursed into: 128 levels and no more (issue 16).
+  CHECK(kMaxJsonDepth == 128);
   std::string deep(kMaxJsonDepth + 1, '[');
   deep += std::string(kMaxJsonDepth + 1, ']');
   auto too_deep = parse_json(deep);
   REQUIRE_FALSE(too_deep.ok());
-  CHECK_MESSAGE(too_deep.error().message.find("nested deeper than 512 levels") != std::string::npos, too_deep.error().message);
+  CHECK(too_deep.error().kind == ErrorKind::validation);
+  CHECK(too_deep.error().message == "values are nested more than 128 levels deep (at byte 128 of 258)");
   std::string ok_depth(kMaxJsonDepth, '[');
   ok_depth += std::string(kMaxJsonDepth, ']');
   CHECK(parse_json(ok_depth).ok());
+  const std::string objects = R"({"a":)" + deep + "}";
+  CHECK_FALSE(parse_json(objects).ok());
+  // 70,000 levels, in a 140 KB text: refused as quickly.
+  std::string very_deep(70'000, '[');
+  very_deep += std::string(70'000, ']');
+  CHECK_FALSE(parse_json(very_deep).ok());
 }
 
 namespace {
@@ -383,4 +393,178 @@ TEST_CASE("schemas with keywords the quick check does not mirror are checked by 
   CHECK_FALSE(*at_least_zero->valid_by_quick_check(huge));
   CHECK(at_least_zero->validate(Json::parse("7")).empty());
   CHECK_THROWS(JsonSchema::compile(Json::parse(R"({"type": []})")));  // refused before any quick check
+}
+
+TEST_CASE("schema patterns run in linear time and bounded stack on long strings (issue 16)") {
+  // std::regex recursed once per character and overflowed the stack at 50,000-60,000.
+  const std::string letters(60'000, 'a');
+  auto name = JsonSchema::compile(Json::parse(R"({"type": "string", "pattern": "^[a-z][a-z0-9_]*$"})"));
+  CHECK(name->validate(letters).empty());
+  CHECK_FALSE(name->validate(letters + "X").empty());
+  auto duration = JsonSchema::compile(embedded_schema_json("actions/core/wait.json").at("inputs"));
+  CHECK(duration->validate({{"duration", "1h30m"}}).empty());
+  auto issues = duration->validate({{"duration", std::string(60'000, '1') + "x"}});
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].pointer == "/duration");
+  CHECK(issues[0].message == "Failed to match regex specified by 'pattern' constraint.");
+  // patternProperties and propertyNames meet input too: keys.
+  auto keyed = JsonSchema::compile(Json::parse(R"({"type": "object", "additionalProperties": false,
+      "patternProperties": {"^[a-z]+$": {"type": "integer"}, "^x": {"minimum": 5}}})"));
+  CHECK(keyed->validate({{letters, 1}}).empty());
+  CHECK(keyed->validate({{"xyz", 7}}).empty());
+  auto wrong = keyed->validate({{"xyz", 3}, {letters, "s"}});
+  CHECK(wrong.size() >= 2);
+  auto unknown = keyed->validate({{letters + "1", 1}});
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].message.rfind("Object contains a property that could not be validated", 0) == 0);
+  auto names = JsonSchema::compile(Json::parse(R"({"type": "object", "propertyNames": {"pattern": "^[a-z]*$"}})"));
+  CHECK(names->validate({{letters, 1}}).empty());
+  CHECK_FALSE(names->valid_by_valijson({{letters + "1", 1}}));
+  // valijson fails propertyNames without a message: the failure is still reported.
+  auto unnamed = names->validate({{letters + "1", 1}});
+  REQUIRE(unnamed.size() == 1);
+  CHECK(unnamed[0].pointer.empty());
+}
+
+TEST_CASE("a schema whose pattern RE2 cannot run is refused when it is compiled, naming the pattern") {
+  // JSON Schema patterns are ECMAScript; RE2 has no backreferences and no lookaround. Such a
+  // pattern is a problem in a shipped schema, found when the schema is compiled, never a
+  // check that silently passes.
+  for (const char* pattern : {R"((a)\\1)", "(?=a)", "(?!a)b", "(?<=a)b", "[", "a{2000}"}) {
+    const std::string schema = std::string(R"({"type": "object", "properties": {"x": {"type": "string", "pattern": ")") +
+                               pattern + R"("}}})";
+    try {
+      JsonSchema::compile(Json::parse(schema));
+      FAIL_CHECK("compiled: ", schema);
+    } catch (const std::runtime_error& e) {
+      const Json as_written = Json::parse(schema)["properties"]["x"]["pattern"];
+      CHECK_MESSAGE(std::string(e.what()).find("pattern '" + as_written.get<std::string>() + "'") != std::string::npos,
+                    e.what());
+    }
+  }
+  CHECK_THROWS_WITH_AS(JsonSchema::compile(Json::parse(R"j({"patternProperties": {"(?=x)": {}}})j")),
+                       doctest::Contains("pattern '(?=x)'"), std::runtime_error);
+  // valijson checks these formats with std::regex: refused rather than run on input.
+  for (const char* format : {"date", "time", "date-time"}) {
+    const Json schema = {{"type", "string"}, {"format", format}};
+    CHECK_THROWS_WITH_AS(JsonSchema::compile(schema), doctest::Contains((std::string("format '") + format + "'").c_str()),
+                         std::runtime_error);
+  }
+  // A property or a default that happens to be called `pattern` is not one.
+  CHECK_NOTHROW(JsonSchema::compile(Json::parse(
+      R"j({"properties": {"pattern": {"type": "string"}, "format": {"enum": ["date"]}}, "default": {"pattern": "(?=x)"}})j")));
+}
+
+TEST_CASE("parse_json: a caller may allow deeper values; Json::parse's fallback is held to the limit too") {
+  const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  CHECK_FALSE(parse_json(deep).ok());
+  CHECK(parse_json(deep, kMaxJsonDepth + 1).ok());  // the store reads its records back with kMaxRecordDepth
+  const std::string very_deep = std::string(70'000, '[') + std::string(70'000, ']');
+  auto over = parse_json(very_deep, kMaxRecordDepth);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().message == "values are nested more than 512 levels deep (at byte 512 of 140000)");
+  CHECK(over.error().code == kTooDeepCode);
+  // A byte-order mark sends the text to Json::parse, which has no depth limit of its own.
+  auto bom = parse_json("\xEF\xBB\xBF" + very_deep);
+  REQUIRE_FALSE(bom.ok());
+  CHECK(bom.error().message == "values are nested more than 128 levels deep");
+  CHECK(parse_json("\xEF\xBB\xBF[[1]]").ok());
+  // A syntax error is not a depth error.
+  auto broken = parse_json("[[1]");
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().code.empty());
+}
+
+TEST_CASE("nested_deeper_than counts levels of arrays and objects") {
+  CHECK_FALSE(nested_deeper_than(Json(1), 0));
+  CHECK(nested_deeper_than(Json::array(), 0));
+  CHECK_FALSE(nested_deeper_than(Json::array(), 1));
+  CHECK(nested_deeper_than(Json::parse(R"({"a": [1, {"b": []}]})"), 2));
+  CHECK_FALSE(nested_deeper_than(Json::parse(R"({"a": [1, {"b": []}]})"), 4));
+  CHECK(nested_deeper_than(Json::parse(R"({"a": [1, {"b": []}]})"), 3));
+  Json v = Json::array();
+  for (int i = 1; i < 100'000; ++i) v = Json::array({std::move(v)});  // deeper than any stack walk
+  CHECK(nested_deeper_than(v));
+  CHECK(too_deep_message() == "values are nested more than 128 levels deep");
+}
+
+namespace {
+// Every `pattern` and `patternProperties` name in a schema document.
+void collect_patterns(const Json& schema, std::set<std::string>& out) {
+  if (schema.is_array()) {
+    for (const Json& s : schema) collect_patterns(s, out);
+  } else if (schema.is_object()) {
+    for (auto it = schema.begin(); it != schema.end(); ++it) {
+      if (it.key() == "pattern" && it.value().is_string()) out.insert(it.value().get<std::string>());
+      if (it.key() == "patternProperties" && it.value().is_object())
+        for (auto p = it.value().begin(); p != it.value().end(); ++p) out.insert(p.key());
+      collect_patterns(it.value(), out);
+    }
+  }
+}
+
+// Texts to try a pattern on: what the project's patterns are about (durations, names, error
+// kinds, URLs, scopes, addresses), edge bytes, and random strings over the pattern's own characters.
+std::vector<std::string> texts_for(const std::string& pattern, std::mt19937_64& rng) {
+  std::vector<std::string> out = {
+      "", "a", "abc", "a_b9", "A", "9a", "_a", "a-b", "1h30m", "250ms", "1d2h3m4s5ms", "5 minutes", "30m1h", "1s1s",
+      "10s", "ms", "http://x", "https://x.example/p", "HTTP://x", "/path", "//x", "ftp://x", "a@b", "a@b.c",
+      "a@b@c.d", "a b@c.d", "a@b.c ", "a@.c", "@b.c", "a@b.", "okta:E0000009", "okta:E", "okta:", "validation",
+      "validation2", "core.log", "okta.activate_user", "Core.log", "core.", ".log", "a..b", "okta.users.manage",
+      "x\n", "\n", "a\nb", "a\rb", "a\x0b" "b", "a\tb", "a\x0c" "b", " ", "\xc3\xa9", "\xff", std::string("a\0b", 3),
+      "[", "]", "\\", "~", "!", "#", "$", "\"", "'"};
+  std::string alphabet = "a1_ .@:/-\n\r\t\x0b\xc3\xa9";
+  for (char c : pattern)
+    if (alphabet.find(c) == std::string::npos) alphabet += c;
+  for (int i = 0; i < 400; ++i) {
+    std::string s;
+    for (int n = static_cast<int>(rng() % 14); n > 0; --n) s += alphabet[rng() % alphabet.size()];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("RE2 gives std::regex's (ECMAScript) verdicts on the patterns the project uses") {
+  // The project rule: a re-implementation is pinned to the library it replaces. Every pattern in
+  // the shipped schemas (flow.schema.json, connections.schema.json, every action's schema), the
+  // email check of flow inputs, and the constructs RE2 reads differently (., \s, \S).
+  std::set<std::string> patterns;
+  for (const auto& [path, text] : embedded_schemas()) collect_patterns(Json::parse(text), patterns);
+  const std::size_t shipped = patterns.size();
+  CHECK(shipped >= 8);
+  for (const char* extra : {"a.c", "^.+$", "\\s", "^\\S+$", "[\\s@]", "[^\\s@]+", "\\d{2,3}", "\\w+\\b", "[a-c\\-]",
+                            "(?:ab|cd)+?x", "^[\\[\\]]$", "[[]", "x*$", "\\.", "\\x41", "\\/", "[\\b]"})
+    patterns.insert(extra);
+  std::mt19937_64 rng(16);
+  int compared = 0;
+  for (const std::string& pattern : patterns) {
+    auto ours = Regex::compile(pattern);
+    REQUIRE_MESSAGE(ours.ok(), ours.error().message);
+    const std::regex reference(pattern, std::regex::ECMAScript);
+    for (const std::string& text : texts_for(pattern, rng)) {
+      CHECK_MESSAGE(ours->search(text) == std::regex_search(text, reference), "pattern ", pattern, " on ", Json(text).dump());
+      CHECK_MESSAGE(ours->full_match(text) == std::regex_match(text, reference), "pattern ", pattern, " on ", Json(text).dump());
+      ++compared;
+    }
+  }
+  const std::regex email(std::string(kEmailPattern), std::regex::ECMAScript);
+  for (const std::string& text : texts_for(std::string(kEmailPattern), rng)) {
+    CHECK_MESSAGE(is_email_address(text) == std::regex_match(text, email), Json(text).dump());
+    ++compared;
+  }
+  MESSAGE(shipped, " shipped patterns and ", patterns.size() - shipped, " others, ", compared, " texts compared");
+  // Long texts, where std::regex would have overflowed the stack.
+  CHECK(is_email_address(std::string(100'000, 'a') + "@example.com"));
+  CHECK_FALSE(is_email_address(std::string(100'000, 'a')));
+}
+
+TEST_CASE("Regex refuses what RE2 cannot run, saying so") {
+  for (const char* pattern : {"(a)\\1", "(?=a)", "(?!a)", "(?<=a)", "(?<!a)", "[\\S]", "[]", "[^]", "a{1001}", "(", "\\"}) {
+    auto r = Regex::compile(pattern);
+    REQUIRE_FALSE_MESSAGE(r.ok(), pattern);
+    CHECK(r.error().kind == ErrorKind::validation);
+    CHECK_MESSAGE(r.error().message.rfind("pattern '" + std::string(pattern) + "' cannot be used: ", 0) == 0,
+                  r.error().message);
+  }
 }

@@ -530,3 +530,22 @@ TEST_CASE("resume: a flow step in flight continues the child its start names") {
     CHECK(runs[0].inputs["execution_id"] == child_id);
   }
 }
+
+TEST_CASE("an email input of 60,000 characters is checked, not a crash (issue 16)") {
+  Fixture fx;
+  auto f = fx.load(R"(
+name: in
+inputs:
+  email: { type: string, format: email, required: true }
+steps:
+  - action: core.noop
+)");
+  asio::io_context io;
+  run::Engine engine(io.get_executor(), fx.registry, *fx.store, nullptr);
+  const std::string local(60'000, 'a');
+  CHECK(engine.check_inputs(*f, Json{{"email", local + "@example.com"}}, false).ok());
+  auto bad = engine.check_inputs(*f, Json{{"email", local}}, false);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("input 'email' must be an email address") != std::string::npos);
+  CHECK_FALSE(engine.check_inputs(*f, Json{{"email", local + "@example.com " + local}}, false).ok());
+}

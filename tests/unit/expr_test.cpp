@@ -797,3 +797,74 @@ TEST_CASE("expr: templates are values that can be copied and shared") {
   CHECK(*item.evaluate(one) == 1);
   CHECK(*item.evaluate(two) == Json::array({"x"}));
 }
+
+namespace {
+// An array nested `depth` levels deep ([] is one level), built without recursion.
+Json nested_array(std::size_t depth) {
+  Json v = Json::array();
+  for (std::size_t i = 1; i < depth; ++i) {
+    Json outer = Json::array();
+    outer.push_back(std::move(v));
+    v = std::move(outer);
+  }
+  return v;
+}
+std::string nested_text(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+}  // namespace
+
+TEST_CASE("expr: fromJSON refuses values nested more than 128 levels deep (issue 16)") {
+  JsonScope s(Json{{"inputs", {{"deep", nested_text(70'000)}, {"limit", nested_text(128)}, {"over", nested_text(129)}}}});
+  auto deep = parse_ok("${{ fromJSON(inputs.deep) }}").evaluate(s);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().kind == ErrorKind::validation);
+  CHECK_MESSAGE(contains_text(deep.error().message,
+                              "fromJSON() could not read its argument as JSON: values are nested more than 128 levels deep"),
+                deep.error().message);
+  CHECK(contains_text(deep.error().message, "in '${{ fromJSON(inputs.deep) }}'"));
+  auto limit = parse_ok("${{ fromJSON(inputs.limit) }}").evaluate(s);
+  REQUIRE(limit.ok());
+  CHECK(*limit == nested_array(128));
+  CHECK_FALSE(parse_ok("${{ fromJSON(inputs.over) }}").evaluate(s).ok());
+  // Inside a larger expression too: the value never exists.
+  CHECK_FALSE(parse_ok("${{ length(fromJSON(inputs.deep)) }}").evaluate(s).ok());
+}
+
+TEST_CASE("expr: a value nested more than 128 levels deep is refused as an expression's result") {
+  // Values in the scope may be deeper than what came from outside (a flow nests them in `with:`,
+  // `set:` in a loop wraps a variable again on every iteration); an expression hands on at most
+  // the limit, so that no value can grow without bound.
+  JsonScope s(Json{{"vars", {{"v", nested_array(129)}, {"ok", nested_array(128)}}}});
+  auto over = parse_ok("${{ vars.v }}").evaluate(s);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().kind == ErrorKind::validation);
+  CHECK_MESSAGE(contains_text(over.error().message, "its value is nested more than 128 levels deep in '${{ vars.v }}'"),
+                over.error().message);
+  CHECK(parse_ok("${{ vars.v[0] }}").evaluate(s).ok());
+  CHECK(parse_ok("${{ vars.ok }}").evaluate(s).ok());
+  CHECK(parse_ok("${{ vars.v == vars.v }}").evaluate(s).ok());  // a comparison gives a boolean
+  CHECK(parse_ok("${{ length(toJSON(vars.v)) }}").evaluate(s).ok());
+}
+
+TEST_CASE("expr: expressions nested 100,000 levels deep are parse errors, not crashes") {
+  const std::size_t n = 100'000;
+  std::string index;
+  for (std::size_t i = 0; i < n / 2; ++i) index += "a[";
+  index += "0" + std::string(n / 2, ']');
+  std::string calls;
+  for (std::size_t i = 0; i < n / 10; ++i) calls += "coalesce(";
+  calls += "1" + std::string(n / 10, ')');
+  std::string sums = "1";
+  for (std::size_t i = 0; i < n; ++i) sums += "+1";
+  for (const std::string& expr : {std::string(n, '(') + "1" + std::string(n, ')'), std::string(n, '!') + "true",
+                                  std::string(n, '-') + "1", index, calls, sums}) {
+    ParseError e = parse_err("${{ " + expr + " }}");
+    CHECK_MESSAGE(contains_text(e.message, "nested too deeply"), e.message);
+    auto c = Template::parse_condition(expr);
+    REQUIRE(std::holds_alternative<ParseError>(c));
+    CHECK(contains_text(std::get<ParseError>(c).message, "nested too deeply"));
+  }
+  // A long flat path is no nesting at all.
+  std::string path = "inputs";
+  for (std::size_t i = 0; i < n; ++i) path += ".x";
+  CHECK(ex(path).is_null());
+}

@@ -602,7 +602,19 @@ TEST_CASE("hostile YAML does not crash the loader") {
   std::string deep = "name: x\nsteps: [{action: core.echo, with: {a: " + std::string(300, '[') + std::string(300, ']') + "}}]\n";
   auto r = load_text(deep);
   REQUIRE(r.diagnostics.size() == 1);
-  CHECK(r.diagnostics.items()[0].message == "values are nested more than 200 levels deep (or an alias refers to itself)");
+  CHECK(r.diagnostics.items()[0].message == "values are nested more than 128 levels deep (or an alias refers to itself)");
+  // The limit is the one for JSON (issue 16): the root mapping, `steps`, the step and `with`
+  // are four levels; `a` may add 124 more, not 125.
+  auto nested_with = [](int n) {
+    return "name: x\nsteps: [{action: core.echo, with: {a: " + std::string(n, '[') + std::string(n, ']') + "}}]\n";
+  };
+  CHECK_MESSAGE(load_text(nested_with(124)).ok(), load_text(nested_with(124)).diagnostics.format());
+  CHECK(lines(load_text(nested_with(125))) ==
+        std::vector<std::string>{"t.yaml:2:163: error: values are nested more than 128 levels deep (or an alias refers to itself)"});
+  // Just within yaml-cpp's own guard: its parser recurses, but not past the stack.
+  r = load_text("name: x\nsteps: " + std::string(1990, '[') + std::string(1990, ']') + "\n");
+  CHECK_FALSE(r.flow);
+  CHECK(r.diagnostics.size() == 1);
   // Deeper than yaml-cpp's own guard.
   r = load_text("name: x\nsteps: " + std::string(5000, '[') + std::string(5000, ']') + "\n");
   CHECK_FALSE(r.flow);
@@ -724,4 +736,20 @@ TEST_CASE("subflow checks: existence, inputs, cycles") {
     lib.check_subflows(*child.flow, d);
     CHECK(d.empty());
   }
+}
+
+TEST_CASE("long strings checked by a schema pattern do not crash the loader (issue 16)") {
+  // flow.schema.json checks the name with a pattern; std::regex overflowed the stack on 60,000 characters.
+  const std::string letters(60'000, 'a');
+  auto r = load_text("name: " + letters + "\nsteps: [{action: core.noop}]\n");
+  CHECK(r.ok());
+  r = load_text("name: " + letters + "X\nsteps: [{action: core.noop}]\n");
+  REQUIRE(r.diagnostics.size() == 1);
+  CHECK(r.diagnostics.items()[0].message.find("use lowercase letters, digits and _, starting with a letter") !=
+        std::string::npos);
+  // A step id, an action name and a duration: the other patterns of flow.schema.json.
+  r = load_text("name: x\nsteps: [{id: " + letters + "X, action: core.noop, timeout: " + std::string(60'000, '1') +
+                "x, retry: {max_attempts: 2, on: [okta:E" + letters + "]}}, {action: core." + letters + "!}]\n");
+  CHECK_FALSE(r.ok());
+  CHECK(r.diagnostics.size() >= 3);
 }
