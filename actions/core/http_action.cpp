@@ -33,7 +33,7 @@ Result<connect::ApiRequest> build_request(const Json& in) {
   req.method = in.value("method", std::string("GET"));
   req.path = in.at("path").get<std::string>();
   if (has_dot_segment(url_path(req.path)))
-    return invalid("path: '" + req.path.substr(0, 200) +
+    return invalid("path: '" + std::string(url_path(req.path).substr(0, 200)) +
                    "' holds a dot segment ('.' or '..', maybe percent-encoded), which could reach another resource "
                    "than the path spells; give the path without one");
   req.safe_to_repeat = in.value("safe_to_repeat", false);

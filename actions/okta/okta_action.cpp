@@ -57,10 +57,10 @@ std::string reference_problem(std::string_view kind, std::string_view value) {
   }
   for (char ch : value)
     if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return "holds a control character: it is no Okta id or login";
-  const std::string decoded = fully_decoded(value);
-  if (has_dot_segment(value) || decoded.find_first_of("/\\") != std::string::npos)
-    return "is neither an Okta id nor a login Okta can look up: it is, or decodes to, '.' or '..', or it holds '/' "
-           "or '\\' (Okta reads a login with '/' only by the user's id)";
+  // has_dot_segment also splits at '\' and ';', which some servers read as separators.
+  if (has_dot_segment(value) || fully_decoded(value).find('/') != std::string::npos)
+    return "is neither an Okta id nor a login Okta can look up: it is, or decodes to, '.' or '..' (also between '\\' "
+           "or before ';'), or it holds '/' (Okta reads a login with '/' only by the user's id)";
   return {};
 }
 

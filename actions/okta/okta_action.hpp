@@ -121,8 +121,8 @@ std::string filter_literal(std::string_view text);
 // Inputs that name an Okta object carry "x-okta-ref" in their schema (on the items of a list):
 //  - "id": an Okta id, letters and digits only (00u..., 00g..., 0oa..., who...);
 //  - "id_or_login": a user's id or login. A login may hold almost anything, but not what would
-//    step within the URL path: "." or "..", '/' or '\', also percent-encoded (Okta itself reads
-//    a login with '/' only by id), nor control characters.
+//    step within the URL path: "." or ".." (also between '\' or before ';'), '/', each also
+//    percent-encoded (Okta itself reads a login with '/' only by id), nor control characters.
 // OktaAction checks every such input before its action runs; the path building below encodes
 // dot segments all the same, and the client refuses a path holding one.
 // Why `value` cannot be a reference of `kind`, or "" when it can.

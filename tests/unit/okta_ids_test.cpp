@@ -124,7 +124,7 @@ TEST_CASE("okta reference checks: ids are letters and digits; logins are anythin
     CHECK(reference_problem("id_or_login", good).empty());
   }
   for (const char* login : {"alice@example.com", "first.last@example.com", "o'brien+tag@example.com",
-                            "100%real@example.com", "a..b@example.com", "...x"}) {
+                            "100%real@example.com", "a..b@example.com", "...x", "DOMAIN\\jsmith"}) {
     CAPTURE(login);
     CHECK(reference_problem("id_or_login", login).empty());
     CHECK_FALSE(reference_problem("id", login).empty());
