@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/duration.hpp"
+#include "common/url_encode.hpp"
 #include "common/utf8.hpp"
 #include "connect/client.hpp"
 #include "core.hpp"
@@ -31,6 +32,11 @@ Result<connect::ApiRequest> build_request(const Json& in) {
   connect::ApiRequest req;
   req.method = in.value("method", std::string("GET"));
   req.path = in.at("path").get<std::string>();
+  if (has_dot_segment(url_path(req.path)))
+    return invalid("path: '" + std::string(url_path(req.path).substr(0, 200)) +
+                   "' holds a dot segment ('.' or '..', maybe percent-encoded), which could reach another resource "
+                   "than the path spells; give the path without one");
+  req.safe_to_repeat = in.value("safe_to_repeat", false);
   if (auto q = in.find("query"); q != in.end()) {
     for (const auto& [k, v] : q->items()) {
       if (v.is_array()) {

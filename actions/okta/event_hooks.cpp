@@ -57,6 +57,7 @@ void apply_inputs(const Json& in, Json& body) {
 asio::awaitable<Result<Json>> create_event_hook(Call& c) {
   Json body = Json::object();
   apply_inputs(c.in(), body);
+  // Not repeatable: a second create makes a second hook.
   auto r = co_await c.send(request("POST", "/api/v1/eventHooks", body));
   if (!r.ok()) co_return r.error();
   co_return c.finish(hook_outputs(std::move(r->json)));
@@ -95,9 +96,10 @@ asio::awaitable<Result<Json>> update_event_hook(Call& c) {
 }
 
 // Okta answers 200 with the hook when it is already in the asked-for state, so running
-// either twice is harmless and there is nothing to converge.
+// either twice is harmless and there is nothing to converge (verify only asks the hook's
+// endpoint for its challenge again): the client may repeat them.
 asio::awaitable<Result<Json>> lifecycle(Call& c, const char* op) {
-  auto r = co_await c.send(request("POST", hook_path(c) + "/lifecycle/" + op));
+  auto r = co_await c.send(repeatable(request("POST", hook_path(c) + "/lifecycle/" + op)));
   if (!r.ok()) co_return r.error();
   co_return c.finish(hook_outputs(std::move(r->json)));
 }
@@ -122,7 +124,7 @@ asio::awaitable<Result<Json>> delete_event_hook(Call& c) {
   Json gone = {{"event_hook_id", in["event_hook_id"]}, {"deleted", false}, {"already", true}};
   // Okta deletes only INACTIVE hooks (E0000001 otherwise).
   if (in.value("deactivate_first", true)) {
-    auto d = co_await c.send(request("POST", hook_path(c) + "/lifecycle/deactivate"));
+    auto d = co_await c.send(repeatable(request("POST", hook_path(c) + "/lifecycle/deactivate")));
     if (!d.ok()) {
       if (c.already(d.error(), {"E0000007"})) co_return c.finish(std::move(gone));
       co_return d.error();

@@ -117,6 +117,8 @@ asio::awaitable<Result<Json>> create_group(Call& c) {
   if (in.contains("description")) profile["description"] = in["description"];
   // (Bodies are built before co_await: GCC 12 miscompiles braced JSON literals inside it.)
   ApiRequest req = request("POST", "/api/v1/groups", Json{{"profile", profile}});
+  // A second create is refused (the name exists) and converges below.
+  req.safe_to_repeat = c.converges();
   auto r = co_await c.send(std::move(req));
   if (r.ok()) {
     Json out = group_outputs(std::move(r->json));

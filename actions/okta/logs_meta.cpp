@@ -33,6 +33,8 @@ asio::awaitable<Result<Json>> poll_logs(Call& c, ApiRequest first) {
   const std::string after = in.contains("after") && in["after"].is_string() ? in["after"].get<std::string>() : "";
 
   ApiRequest req;
+  if (!after.empty())
+    if (auto refused = c.check_cursor(after, first.path)) co_return *refused;
   if (after.empty()) {
     req = std::move(first);
     req.query.emplace_back("limit", std::to_string(page_size));

@@ -22,6 +22,7 @@ void add_strict(const Json& in, ApiRequest& req) {
 
 asio::awaitable<Result<Json>> change_password(Call& c) {
   const Json& in = c.in();
+  // Not repeatable: once it landed, the old password no longer holds.
   ApiRequest req = request("POST", user_path(in["user_id"]) + "/credentials/change_password");
   add_strict(in, req);
   req.json_body = Json{{"oldPassword", {{"value", in["old_password"]}}}, {"newPassword", {{"value", in["new_password"]}}}};
@@ -35,6 +36,7 @@ asio::awaitable<Result<Json>> change_password(Call& c) {
 asio::awaitable<Result<Json>> set_password(Call& c) {
   const Json& in = c.in();
   // The admin path: a partial update of the user's credentials, no current password needed.
+  // Not repeatable: a password policy may refuse the password just set as "recently used".
   ApiRequest req = request("POST", user_path(in["user_id"]));
   add_strict(in, req);
   req.json_body = Json{{"credentials", {{"password", {{"value", in["password"]}}}}}};
@@ -46,7 +48,8 @@ asio::awaitable<Result<Json>> set_password(Call& c) {
 }
 
 asio::awaitable<Result<Json>> expire_password(Call& c) {
-  ApiRequest req = request("POST", user_path(c.in()["user_id"]) + "/lifecycle/expire_password");
+  // Expiring an expired password changes nothing; the answer is the user either way.
+  ApiRequest req = repeatable(request("POST", user_path(c.in()["user_id"]) + "/lifecycle/expire_password"));
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();
   auto user = object_body(*r, "okta.expire_password");
@@ -56,7 +59,10 @@ asio::awaitable<Result<Json>> expire_password(Call& c) {
 
 asio::awaitable<Result<Json>> reset_to_temporary_password(Call& c) {
   const Json& in = c.in();
-  ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/expire_password_with_temp_password");
+  // A repeat replaces the first temporary password, which no one has seen, and returns the one
+  // that holds.
+  ApiRequest req =
+      repeatable(request("POST", user_path(in["user_id"]) + "/lifecycle/expire_password_with_temp_password"));
   if (in.value("revoke_sessions", false)) req.query.emplace_back("revokeSessions", "true");
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();
@@ -71,7 +77,9 @@ asio::awaitable<Result<Json>> reset_to_temporary_password(Call& c) {
 asio::awaitable<Result<Json>> reset_password(Call& c) {
   const Json& in = c.in();
   const bool send_email = in.value("send_email", true);
-  ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/reset_password");
+  // Without the email, a repeat returns a fresh reset link in place of one no one has seen; with
+  // it, the user would get two emails.
+  ApiRequest req = repeatable(request("POST", user_path(in["user_id"]) + "/lifecycle/reset_password"), !send_email);
   req.query.emplace_back("sendEmail", flag(send_email));
   if (in.value("revoke_sessions", false)) req.query.emplace_back("revokeSessions", "true");
   auto r = co_await c.send(std::move(req));
@@ -84,7 +92,8 @@ asio::awaitable<Result<Json>> reset_password(Call& c) {
 
 asio::awaitable<Result<Json>> reset_factors(Call& c) {
   const Json& in = c.in();
-  ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/reset_factors");
+  // Resetting reset factors changes nothing.
+  ApiRequest req = repeatable(request("POST", user_path(in["user_id"]) + "/lifecycle/reset_factors"));
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();
   Json out = {{"user_id", in["user_id"]}, {"reset", true}};
@@ -95,6 +104,12 @@ asio::awaitable<Result<Json>> reset_factors(Call& c) {
 // one page, no cursor; `max_items` still caps a plain step.
 asio::awaitable<Result<Json>> list_user_factors(Call& c) {
   const Json& in = c.in();
+  if (in.contains("after") && in["after"].is_string()) {
+    Error e = Error::make(ErrorKind::validation, "okta.list_user_factors: after: this list is not paged (its `next` is "
+                                                 "always null), so no cursor continues it");
+    e.details = {{"input", "after"}};
+    co_return e;
+  }
   ApiRequest req = request("GET", user_path(in["user_id"]) + "/factors");
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();

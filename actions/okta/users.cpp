@@ -64,6 +64,8 @@ asio::awaitable<Result<Json>> create_user(Call& c) {
   if (in.contains("group_ids") && !in["group_ids"].empty()) body["groupIds"] = in["group_ids"];
   if (expire) req.query.emplace_back("nextLogin", "changePassword");
   req.json_body = std::move(body);
+  // A second create is refused (the login exists) and converges below.
+  req.safe_to_repeat = c.converges();
 
   auto r = co_await c.send(std::move(req));
   if (r.ok()) {
@@ -164,7 +166,8 @@ asio::awaitable<Result<Json>> update_user_profile(Call& c) {
       profile[key] = value;
     }
   }
-  ApiRequest req = request("POST", user_path(in["user_id"]));
+  // The same partial update twice leaves the same profile.
+  ApiRequest req = repeatable(request("POST", user_path(in["user_id"])));
   req.json_body = Json{{"profile", std::move(profile)}};
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();
@@ -235,7 +238,9 @@ asio::awaitable<Result<Json>> reissue_activation(Call& c, Json& out) {
 asio::awaitable<Result<Json>> activate_user(Call& c) {
   const Json& in = c.in();
   const bool send_email = in.value("send_email", true);
-  ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/activate");
+  // A repeat is refused (E0000016) and converges; but without the email, the first answer held
+  // the only activation link, which a repeat cannot give back.
+  ApiRequest req = repeatable(request("POST", user_path(in["user_id"]) + "/lifecycle/activate"), send_email && c.converges());
   req.query.emplace_back("sendEmail", flag(send_email));
   auto r = co_await c.send(std::move(req));
   Json out = Json::object();
@@ -277,6 +282,7 @@ asio::awaitable<Result<Json>> activate_user(Call& c) {
 asio::awaitable<Result<Json>> reactivate_user(Call& c) {
   const Json& in = c.in();
   const bool send_email = in.value("send_email", false);
+  // Not repeatable: each call issues a new activation (and email) in place of the last.
   ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/reactivate");
   req.query.emplace_back("sendEmail", flag(send_email));
   auto r = co_await c.send(std::move(req));
@@ -311,7 +317,9 @@ asio::awaitable<Result<Json>> deactivate_user(Call& c) {
     Json out = {{"user_id", id}, {"status", "DEPROVISIONED"}, {"already", true}};
     co_return c.finish(std::move(out));
   }
-  ApiRequest req = request("POST", "/api/v1/users/" + connect::escape_path_segment(id) + "/lifecycle/deactivate");
+  // Deactivating a deactivated user changes nothing, unless it is asked to email again.
+  ApiRequest req = repeatable(request("POST", "/api/v1/users/" + connect::escape_path_segment(id) + "/lifecycle/deactivate"),
+                              !in.value("send_email", false));
   req.query.emplace_back("sendEmail", flag(in.value("send_email", false)));
   auto r = co_await c.send(std::move(req));
   if (!r.ok()) co_return r.error();
@@ -324,7 +332,8 @@ asio::awaitable<Result<Json>> deactivate_user(Call& c) {
 asio::awaitable<Result<Json>> suspend_like(Call& c, const char* op, const char* result_status,
                                            bool (*done)(std::string_view status)) {
   const Json& in = c.in();
-  ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/" + op);
+  // A repeat is refused (E0000001) and converges below.
+  ApiRequest req = repeatable(request("POST", user_path(in["user_id"]) + "/lifecycle/" + op), c.converges());
   auto r = co_await c.send(std::move(req));
   if (r.ok()) {
     Json out = {{"user_id", in["user_id"]}, {"status", result_status}, {"already", false}};
@@ -364,7 +373,8 @@ asio::awaitable<Result<Json>> is_user_locked(Call& c) {
 
 asio::awaitable<Result<Json>> unlock_user(Call& c) {
   const Json& in = c.in();
-  ApiRequest req = request("POST", user_path(in["user_id"]) + "/lifecycle/unlock");
+  // A repeat is refused (E0000032) and converges below.
+  ApiRequest req = repeatable(request("POST", user_path(in["user_id"]) + "/lifecycle/unlock"), c.converges());
   auto r = co_await c.send(std::move(req));
   if (r.ok()) {
     Json out = {{"user_id", in["user_id"]}, {"status", "ACTIVE"}, {"already", false}};

@@ -223,6 +223,30 @@ Result<Target> resolve_target(const CallEnv& env, const ApiRequest& req) {
     if (!req.path.empty() && req.path.front() != '/' && (t.url.empty() || t.url.back() != '/')) t.url.push_back('/');
     t.url += req.path;
   }
+  // Curl sends the path as written, so a dot segment would be resolved (or not) by whatever
+  // server or proxy reads it: then no one can say which resource the request names.
+  const std::string_view url_path_part = url_path(t.url);
+  if (has_dot_segment(url_path_part)) {
+    std::string shown(url_path_part.substr(0, 200));
+    return Error::make(ErrorKind::validation,
+                       "refusing " + req.method + " " + SecretScrubber::instance().scrub(std::move(shown)) +
+                           " on alias '" + env.alias +
+                           "': its path holds a dot segment ('.' or '..', maybe percent-encoded), which could make "
+                           "the server name another resource than the one meant");
+  }
+  // The credential is for the API under the base URL's path, not for the rest of the host.
+  std::string_view base_path = url_path(env.connection.base_url);
+  while (!base_path.empty() && base_path.back() == '/') base_path.remove_suffix(1);
+  if (!base_path.empty() && url_path_part != base_path &&
+      !(url_path_part.starts_with(base_path) && url_path_part.size() > base_path.size() &&
+        url_path_part[base_path.size()] == '/')) {
+    std::string shown(url_path_part.substr(0, 200));
+    return Error::make(ErrorKind::validation,
+                       "refusing to send the credential for alias '" + env.alias + "' to " +
+                           SecretScrubber::instance().scrub(std::move(shown)) +
+                           ": it is outside the connection's base path " + std::string(base_path) +
+                           " (a path or URL given to the step, or a `next` link, points elsewhere)");
+  }
   t.path = path_only(t.url);
   if (!req.query.empty()) {
     char sep = t.url.find('?') == std::string::npos ? '?' : '&';
@@ -349,7 +373,9 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
   const std::string& url = target->url;
   const std::string& path = target->path;
   const std::string bucket = http::okta_bucket(req.method, path);
-  const bool may_repeat = idempotent(req.method);
+  // A request that may have reached the server is sent again only when a second copy cannot
+  // do more than the first: an idempotent method, or a call its caller marks safe to repeat.
+  const bool may_repeat = idempotent(req.method) || req.safe_to_repeat;
 
   http::HttpRequest base;
   base.method = req.method;
@@ -376,11 +402,12 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
     Result<http::HttpResponse> res = Error::make(ErrorKind::internal, "no answer");
     auto started = Clock::now();
     bool auth_resent = false;
+    bool sent = false;  // the request may have reached the server
     for (;;) {
       http::RateGovernor::Permit permit = co_await env.governor->acquire(bucket);
       auto auth_headers = co_await env.auth->headers(req.method, url);
       if (!auth_headers.ok()) {
-        res = auth_headers.error();
+        res = auth_headers.error();  // the API request itself was never sent
         break;
       }
       http::HttpRequest hreq = base;
@@ -388,7 +415,14 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
       started = Clock::now();
       res = co_await env.http->request(std::move(hreq));
       ++env.stats.http_requests;
-      if (!res.ok()) break;
+      if (!res.ok()) {
+        // The HTTP layer knows when a failure came before any byte of the request left (no
+        // connection, no name); anything else may have been carried out.
+        const Json& d = res.error().details;
+        sent = !(d.is_object() && d.contains("request_sent") && d["request_sent"] == false);
+        break;
+      }
+      sent = true;
       env.governor->observe(bucket, *res);
       // A DPoP nonce challenge or a stale token: once more at once, with fresh headers.
       if (!auth_resent && env.auth->on_response(*res)) {
@@ -408,7 +442,7 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
         spdlog::debug("{} {} {} cancelled after {} ms", env.alias, req.method, path, ms);
         co_return *failure;
       }
-      retryable = is_transient(failure->kind);
+      retryable = is_transient(failure->kind) && (!sent || may_repeat);
       if (!failure->details.is_object()) failure->details = Json::object();
       failure->details["method"] = req.method;
       failure->details["path"] = path;
@@ -458,7 +492,9 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
         retryable = may_repeat;
       } else {
         failure = error_for(env, req.method, path, r, body, request_id);
-        retryable = status == 429 || status >= 500;
+        // A 429 was refused before any work (Okta counts it against no change); a 5xx may
+        // have failed after the change was made.
+        retryable = status == 429 || (status >= 500 && may_repeat);
         throttled = status == 429;
         if (throttled) {
           auto wait = env.governor->retry_after(bucket);
@@ -471,6 +507,9 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
     failure->details["attempts"] = attempt;
     if (!retryable || attempt >= env.retry.max_attempts) {
       if (retryable && attempt > 1) failure->message += " (gave up after " + std::to_string(attempt) + " attempts)";
+      if (!retryable && sent && !may_repeat && is_transient(failure->kind) && attempt < env.retry.max_attempts)
+        failure->message += " (not retried: the " + req.method +
+                            " may have reached the server, and it is repeated only when marked safe to repeat)";
       co_return *failure;
     }
     ++env.stats.retries;
@@ -491,7 +530,13 @@ std::string resolve_file(const std::string& base_dir, const std::string& path) {
 
 }  // namespace
 
-std::string escape_path_segment(std::string_view segment) { return percent_encode(segment); }
+std::string escape_path_segment(std::string_view segment) {
+  // '.' is unreserved, so "." and ".." would pass percent_encode unchanged and then step
+  // within the path; encoded, they are a name like any other.
+  if (segment == ".") return "%2E";
+  if (segment == "..") return "%2E%2E";
+  return percent_encode(segment);
+}
 
 ConnectionClient::ConnectionClient(asio::any_io_executor executor, std::string alias, Connection connection,
                                    AliasRetry retry, std::shared_ptr<AuthProvider> auth,

@@ -2,10 +2,15 @@
 // One client per connection: every call made on an alias goes through it — core.http and the
 // Okta spoke alike. It adds the credential's auth headers (renewing tokens, answering DPoP
 // nonce challenges), paces requests through the connection's rate governor, applies the
-// alias's retry policy (network errors, timeouts, 429 and 5xx retried with backoff; other 4xx
-// never), maps error answers to Error values, and follows Link rel="next" pagination.
-// A credential is only ever sent to the connection's own scheme://host:port: a URL naming
-// another origin (an absolute path, a `next` link elsewhere) is refused.
+// alias's retry policy, maps error answers to Error values, and follows Link rel="next"
+// pagination.
+// Retries (with backoff, up to the alias's attempts): a 429, and a failure before the request
+// left (connection refused, name not resolved), always; a network error, a timeout or a 5xx,
+// after which the request may have been carried out, only for GET, HEAD, PUT, DELETE, OPTIONS
+// and requests marked safe_to_repeat; other 4xx never.
+// A credential is only ever sent to the connection's own scheme://host:port and under its base
+// URL's path: a URL naming another origin or path (an absolute path, a `next` link elsewhere),
+// and a path holding a dot segment ("." or "..", raw or percent-encoded), are refused.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <map>
@@ -37,6 +42,10 @@ struct ApiRequest {
   // Statuses that are success for this call; empty = any 2xx.
   std::vector<int> expect;
   std::optional<std::chrono::milliseconds> timeout;  // default: the connection's request_timeout
+  // A second copy of this request, sent after the first may have been carried out, changes
+  // nothing more (the caller converges on the answer): the client may resend it after a
+  // network error, a timeout or a 5xx although its method (POST, PATCH) is not idempotent.
+  bool safe_to_repeat = false;
 };
 
 struct ApiResponse {
@@ -92,7 +101,8 @@ class ConnectionClient {
   CallStats stats_;
 };
 
-// Percent-encodes one path segment (ids, logins: "a@b.com" -> "a%40b.com", "/" -> "%2F").
+// Percent-encodes one path segment (ids, logins: "a@b.com" -> "a%40b.com", "/" -> "%2F"; a
+// whole "." or ".." -> "%2E" / "%2E%2E", so that no value steps within the path).
 std::string escape_path_segment(std::string_view segment);
 
 // The live side of a connections file: resolves an alias to its client, creating clients,

@@ -161,6 +161,9 @@ struct Transfer {
   Handler handler;
   asio::cancellation_slot slot;
   bool added = false;
+  // Curl had a connection and was about to send the request (CURLOPT_PREREQFUNCTION): from
+  // then on, a failure may come after the server received it.
+  bool request_started = false;
 
   std::string what() const { return method + " " + safe_url; }
 };
@@ -174,6 +177,11 @@ size_t on_body(char* data, size_t size, size_t n, void* userp) {
   }
   t->response.body.append(data, len);
   return len;
+}
+
+int on_prereq(void* userp, char*, char*, int, int) {
+  static_cast<Transfer*>(userp)->request_started = true;
+  return CURL_PREREQFUNC_OK;
 }
 
 size_t on_header(char* data, size_t size, size_t n, void* userp) {
@@ -216,7 +224,9 @@ size_t on_header(char* data, size_t size, size_t n, void* userp) {
 Error transfer_error(const Transfer& t, CURLcode rc) {
   std::string detail = t.errbuf[0] != '\0' ? std::string(t.errbuf) : std::string(curl_easy_strerror(rc));
   Error e;
-  e.details = Json{{"curl_code", static_cast<int>(rc)}, {"curl_error", curl_easy_strerror(rc)}};
+  e.details = Json{{"curl_code", static_cast<int>(rc)},
+                   {"curl_error", curl_easy_strerror(rc)},
+                   {"request_sent", t.request_started}};
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
       e.kind = ErrorKind::timeout;
@@ -557,7 +567,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
     UrlPtr url(curl_url());
     if (!url) return Error::make(ErrorKind::internal, "out of memory");
-    if (CURLUcode uc = curl_url_set(url.get(), CURLUPART_URL, req.url.c_str(), 0); uc != CURLUE_OK)
+    // CURLU_PATH_AS_IS: curl would otherwise resolve "/a/../b" to "/b" while parsing, and a
+    // value placed in a path could then name another resource.
+    if (CURLUcode uc = curl_url_set(url.get(), CURLUPART_URL, req.url.c_str(), CURLU_PATH_AS_IS); uc != CURLUE_OK)
       return validation("'" + redacted_url(req.url) + "' is not a valid absolute URL (" + curl_url_strerror(uc) + ")");
     std::string scheme = url_part(url.get(), CURLUPART_SCHEME);
     for (auto& c : scheme) c = lower_ascii(c);
@@ -623,6 +635,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     set(CURLOPT_CLOSESOCKETFUNCTION, &Impl::close_socket_cb);
     set(CURLOPT_CLOSESOCKETDATA, static_cast<void*>(this));
     set(CURLOPT_FOLLOWLOCATION, 0L);
+    set(CURLOPT_PATH_AS_IS, 1L);
+    set(CURLOPT_PREREQFUNCTION, &on_prereq);
+    set(CURLOPT_PREREQDATA, static_cast<void*>(t.get()));
     set(CURLOPT_PROTOCOLS_STR, scheme == "http" ? "http" : "https");
     set(CURLOPT_SSL_VERIFYPEER, 1L);
     set(CURLOPT_SSL_VERIFYHOST, 2L);

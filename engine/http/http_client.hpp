@@ -91,6 +91,9 @@ class HttpClient {
   //  - ErrorKind::network for connection, TLS and protocol failures;
   //  - ErrorKind::http when the body exceeds max_response_bytes;
   //  - ErrorKind::cancelled when the awaiting operation is cancelled (the transfer is removed).
+  // A transfer's error has details.request_sent: false when no connection was ready for the
+  // request (it certainly never left: refused, unresolved, connect timeout), true when it may
+  // have reached the server. The URL's path is sent as written: dot segments are not resolved.
   boost::asio::awaitable<Result<HttpResponse>> request(HttpRequest request);
 
   // Transfers in flight (for tests and metrics).

@@ -51,6 +51,7 @@ struct TestServer {
   int hang_started = 0;
   int hang_closed = 0;
   std::string last_authorization;
+  std::string last_target;  // as the request line carried it
 
   explicit TestServer(asio::io_context& ioc) : acceptor(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
     port = acceptor.local_endpoint().port();
@@ -76,6 +77,7 @@ struct TestServer {
       if (ec) co_return;
       last_authorization = std::string(req[bhttp::field::authorization]);
       std::string target(req.target());
+      last_target = target;
       if (target == "/hang") {
         ++hang_started;
         char b[64];
@@ -557,5 +559,45 @@ TEST_CASE("http client: destroying the client completes in-flight requests as ca
     CHECK(got->error().kind == ErrorKind::cancelled);
     for (int waited = 0; s.hang_closed == 0 && waited < 20000; waited += 10) co_await sleep_for(10ms);
     CHECK(s.hang_closed == 1);
+  });
+}
+
+TEST_CASE("http client: a path is sent as written, dot segments and all (curl does not resolve them)") {
+  run([](TestServer& s) -> awaitable<void> {
+    HttpClient client(co_await asio::this_coro::executor, local_options());
+    for (const std::string path : {"/a/../echo", "/./echo", "/x/%2e%2e/echo"}) {
+      auto r = co_await client.request(local(s, path));
+      REQUIRE(r.ok());
+      CHECK(s.last_target == path);
+      CHECK(r->status == 404);  // not /echo: the server decides what the path names
+    }
+  });
+}
+
+TEST_CASE("http client: a failure says whether the request may have reached the server") {
+  run([](TestServer& s) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    unsigned short port = 0;
+    {
+      tcp::acceptor a(ex, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+      port = a.local_endpoint().port();
+    }  // closed: nothing listens there now
+    HttpClient client(ex, local_options());
+    HttpRequest refused;
+    refused.method = "POST";
+    refused.body = "{}";
+    refused.url = "http://127.0.0.1:" + std::to_string(port) + "/x";
+    refused.allow_insecure_http = true;
+    auto r = co_await client.request(refused);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().details.value("request_sent", Json()) == false);
+
+    auto hang = local(s, "/hang", "POST");
+    hang.body = "{}";
+    hang.timeout = 300ms;
+    auto t = co_await client.request(hang);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().kind == ErrorKind::timeout);
+    CHECK(t.error().details.value("request_sent", Json()) == true);
   });
 }
