@@ -140,6 +140,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   runc->add_flag("--json", ro.json, "Print one JSON document with the result");
   runc->add_flag("-q,--quiet", ro.quiet, "Do not print each step as it finishes");
   runc->add_flag("--resume-others", ro.resume_others, "Also run the executions other processes left runnable");
+  runc->add_flag("--detach", ro.detach, "Only queue the execution and print its id: a worker runs it");
   add_queue_options(runc, ro.queue, false);
 
   auto* resume = app.add_subcommand("resume", "Run every execution that is runnable now (queued, left by a stopped "

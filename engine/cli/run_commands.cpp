@@ -134,6 +134,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
           co_return;
         }
         id = started->id;
+        if (o.detach) co_return;
         if (!o.json) std::cout << "execution " << id << " started (flow " << loaded.flow->name << ")\n" << std::flush;
         if (!o.resume_others) {
           outcome = co_await rt.worker().run_one(id, std::move(started->fresh));
@@ -154,6 +155,11 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
         else rt.worker().drain(*grace);
       });
   if (refused) return invalid(refused->message);
+  if (o.detach) {
+    if (o.json) std::cout << Json{{"execution_id", id}, {"status", "queued"}}.dump(2) << "\n";
+    else std::cout << "execution " << id << " queued (flow " << loaded.flow->name << "): a worker runs it\n";
+    return kExitOk;
+  }
   if (o.json) {
     Json j = outcome_json(outcome);
     if (!others.empty()) {

@@ -14,6 +14,7 @@ struct RunOptions {
   bool json = false;
   bool quiet = false;
   bool resume_others = false;  // also run what other processes left runnable
+  bool detach = false;         // only enqueue: a worker runs it
   QueueOptions queue;
 };
 

@@ -474,6 +474,9 @@ awaitable<ExecutionOutcome> Engine::Impl::run_execution(store::ExecutionRecord r
                       {"trigger", rec.trigger.value("type", "")}};
   if (!runs.empty()) {
     for (auto& run : runs) {
+      for (std::size_t cut = run.path.find_first_of(".[@"); cut != std::string::npos;
+           cut = run.path.find_first_of(".[@", cut + 1))
+        ex.entered.insert(run.path.substr(0, cut));
       reveal(run.outputs, id + "/" + run.path);
       auto [it, inserted] = ex.journal.try_emplace(run.path, run);
       if (!inserted && run.attempt >= it->second.attempt) it->second = std::move(run);

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/scrub.hpp"
@@ -66,6 +67,8 @@ struct ExecState {
   // The journal read on resume: the latest attempt per path, and every path's records that a
   // stopped process left `running` (marked `interrupted` once another attempt replaces them).
   std::unordered_map<std::string, store::StepRun> journal;
+  // Paths of the steps with records inside them in that journal: blocks a stopped process was in.
+  std::unordered_set<std::string> entered;
   int ends = 0;  // `end` steps run so far
   std::string end_status;
   Json end_message;

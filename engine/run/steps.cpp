@@ -60,7 +60,18 @@ awaitable<BlockOutcome> Engine::Impl::run_block(const StepList& steps, Frame& fr
       case Halt::none: break;
       case Halt::stopped: co_return BlockOutcome{Flow::stopped, {}};
       case Halt::ended: co_return BlockOutcome{Flow::ended, {}};
-      case Halt::cancelled: co_return BlockOutcome{Flow::failed, cancelled_error()};
+      case Halt::cancelled: {
+        // What a stopped process did is replayed and a block it was inside is entered, so that
+        // what was in flight there ends cancelled and its finally steps run; nothing new starts.
+        const store::StepRun* prior = ex.prior(path);
+        if (ex.entered.contains(path) || (prior && is_finished_status(prior->status))) break;
+        // A step a stopped process left in flight (a wait, say) ends here, cancelled.
+        if (prior && prior->status == "running") {
+          StepResult r = cancelled_result(path);
+          journal(ex, step, path, prior->attempt, "failed", prior->inputs, &r, prior->started_at, now_unix_ms());
+        }
+        co_return BlockOutcome{Flow::failed, cancelled_error()};
+      }
     }
     StepResult r = co_await run_step(step, frame, path);
     if (ex.root->stopped()) co_return BlockOutcome{Flow::stopped, {}};

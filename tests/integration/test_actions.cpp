@@ -1,9 +1,11 @@
 #include "test_actions.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <cstdlib>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -65,8 +67,53 @@ class SideEffect final : public Action {
   ActionInfo info_ = make_info();
 };
 
+ActionInfo file_action_info(const char* name, const char* description) {
+  ActionInfo info;
+  info.name = name;
+  info.description = description;
+  info.input_schema = Json::parse(R"({
+    "type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": false
+  })");
+  info.output_schema = Json::parse(R"({"type": "object"})");
+  info.inputs_checker = JsonSchema::compile(info.input_schema);
+  info.outputs_checker = JsonSchema::compile(info.output_schema);
+  return info;
+}
+
+// Kills the process running it (as a crash would) while `file` exists: the poison a worker
+// must not keep claiming forever.
+class Crash final : public Action {
+ public:
+  const ActionInfo& info() const override { return info_; }
+  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
+    if (::access(ctx.inputs.at("file").get<std::string>().c_str(), F_OK) == 0) std::_Exit(134);
+    co_return Json::object();
+  }
+
+ private:
+  ActionInfo info_ = file_action_info("test.crash", "Ends the process at once while FILE exists (tests only).");
+};
+
+// Fails while `file` exists: a step an operator's retry can make pass by removing it.
+class FailWhile final : public Action {
+ public:
+  const ActionInfo& info() const override { return info_; }
+  asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
+    const std::string file = ctx.inputs.at("file").get<std::string>();
+    if (::access(file.c_str(), F_OK) == 0) co_return Error::make(ErrorKind::action, "failing while " + file + " exists");
+    co_return Json{{"attempt", ctx.attempt}};
+  }
+
+ private:
+  ActionInfo info_ = file_action_info("test.fail_while", "Fails while FILE exists (tests only).");
+};
+
 }  // namespace
 
-void register_test_actions(ActionRegistry& registry) { registry.add(std::make_unique<SideEffect>()); }
+void register_test_actions(ActionRegistry& registry) {
+  registry.add(std::make_unique<SideEffect>());
+  registry.add(std::make_unique<Crash>());
+  registry.add(std::make_unique<FailWhile>());
+}
 
 }  // namespace spokeflow::testing
