@@ -24,10 +24,10 @@ while [ "$kills" -lt "$KILLS" ] || [ "$started" -lt 10 ]; do
   : > "$out"
   # Alternate between starting new executions (which also resume) and plain resumes.
   if [ $((round % 3)) -eq 0 ]; then
-    "$SF" resume --flows-dir "$FLOWS" --quiet >"$out" 2>>"$WORK/stderr.log" &
+    "$SF" resume --flows-dir "$FLOWS" --lease 1s --quiet >"$out" 2>>"$WORK/stderr.log" &
     pid=$!
   else
-    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --quiet >"$out" 2>>"$WORK/stderr.log" &
+    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --lease 1s --quiet >"$out" 2>>"$WORK/stderr.log" &
     pid=$!
     # Until the execution is recorded (or the process has ended, 60 s at most).
     for _ in $(seq 1 6000); do
@@ -45,9 +45,9 @@ done
 echo "killed $kills times in $round rounds"
 
 # Let everything finish.
-run_capture "$SF" resume --flows-dir "$FLOWS" --quiet
+run_capture "$SF" resume --flows-dir "$FLOWS" --lease 1s --quiet
 expect_eq "final resume succeeds" 0 "$RC"
-run_capture "$SF" resume --flows-dir "$FLOWS" --quiet
+run_capture "$SF" resume --flows-dir "$FLOWS" --lease 1s --quiet
 expect_contains "nothing left to resume" "nothing to resume" "$OUT"
 
 list=$("$SF" executions list --limit 100000 --json)
@@ -75,6 +75,17 @@ for id in $(echo "$list" | jq -r '.[].id'); do
   done < <("$SF" executions show "$id" --json | jq -r '.steps[] | select(.kind == "test.side_effect" and .status == "succeeded") | "\(.path) \(.attempt)"')
 done
 echo "checked $checked finished side-effect steps"
+# An attempt cut short by a kill is recorded interrupted, never left running in an execution
+# that ended.
+left_running=0
+interrupted=0
+for id in $(echo "$list" | jq -r '.[].id'); do
+  steps=$("$SF" executions show "$id" --json)
+  left_running=$((left_running + $(echo "$steps" | jq '[.steps[] | select(.status == "running")] | length')))
+  interrupted=$((interrupted + $(echo "$steps" | jq '[.steps[] | select(.status == "interrupted")] | length')))
+done
+echo "interrupted attempts recorded: $interrupted"
+expect_eq "no step run left running" 0 "$left_running"
 expect_eq "every finished step ran exactly once" 0 "$violations"
 # Each top-level execution has 7 side-effect steps of its own and 2 in its subflow.
 expect_eq "all side-effect steps finished" $((top * 9)) "$checked"

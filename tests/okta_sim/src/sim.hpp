@@ -218,6 +218,7 @@ struct LogEntry {
   std::string target;
   unsigned status = 0;
   std::string request_body;
+  std::string request_id;  // the X-Okta-Request-Id answered: how a client's record names the call
 };
 
 class Sim {

@@ -237,6 +237,7 @@ Response Sim::handle(const Request& req, int inflight) {
   Query q = parse_query(req.query, &q_ok);
 
   Response r;
+  std::string request_id;  // set for logged requests: the log and the answer carry the same one
   if (req.method != "GET") ++gen_;
   const bool is_admin = !seg.empty() && seg[0] == "__sim";
   if (is_admin) {
@@ -278,6 +279,7 @@ Response Sim::handle(const Request& req, int inflight) {
       r.headers.reserve(r.headers.size() + rl.headers.size() + 3);
       for (auto& h : rl.headers) r.headers.push_back(std::move(h));
     }
+    request_id = rng_.base62(27);
     // Recycle the oldest entry's strings once the log is full instead of freeing and allocating them.
     LogEntry e;
     if (request_log_.size() >= 10000) {
@@ -289,12 +291,13 @@ Response Sim::handle(const Request& req, int inflight) {
     e.target.assign(req.target);
     e.status = r.status;
     e.request_body.assign(req.body, 0, std::min<std::size_t>(req.body.size(), 4096));
+    e.request_id = request_id;
     request_log_.push_back(std::move(e));
     while (request_log_.size() > 10000) request_log_.pop_front();
   }
   r.headers.reserve(r.headers.size() + 3);
   r.headers.emplace_back("Date", date_header());
-  r.headers.emplace_back("X-Okta-Request-Id", rng_.base62(27));
+  r.headers.emplace_back("X-Okta-Request-Id", request_id.empty() ? rng_.base62(27) : std::move(request_id));
   if (!r.body.empty()) {
     bool has_ct = false;
     for (auto& [k, v] : r.headers) has_ct = has_ct || iequals(k, "Content-Type");
@@ -484,7 +487,7 @@ Response Sim::admin(const Request& req, const std::vector<std::string>& seg, con
     json arr = json::array();
     for (const auto& e : request_log_)
       arr.push_back({{"time", iso_time(e.time)}, {"method", e.method}, {"target", e.target}, {"status", e.status},
-                     {"body", e.request_body}});
+                     {"body", e.request_body}, {"request_id", e.request_id}});
     r.set_json(arr);
     return r;
   }
