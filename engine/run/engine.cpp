@@ -80,11 +80,18 @@ void Frame::put(const std::string& id, const StepResult& r, Json outputs) {
   merged_valid_ = false;
 }
 
+namespace {
+std::size_t merges = 0;  // the loop's thread only
+}  // namespace
+
+std::size_t Frame::merged_copies() { return merges; }
+
 const Json* Frame::merged_steps() const {
   if (!parent_) return &local_;
   const Json* outer = parent_->merged_steps();
   if (local_.empty()) return outer;
   if (!merged_valid_) {
+    ++merges;
     merged_ = *outer;
     for (const auto& [k, v] : local_.items()) merged_[k] = v;
     merged_valid_ = true;

@@ -51,6 +51,7 @@ struct RootRun {
   int waits = 0;                       // of which waits
   std::list<std::int64_t> long_waits;  // wake-up times of the long waits in progress
   std::int64_t wake_at = 0;            // when parked: the earliest wake-up
+  std::shared_ptr<int> alive = std::make_shared<int>(0);  // for handlers posted while it runs
 
   bool stopped() const { return handle->stopped() != RunHandle::Stop::none; }
 };
@@ -112,6 +113,9 @@ class Frame final : public expr::Scope {
   void set_error(const Json* error) { error_ = error; }
   const Json* error() const { return error_; }
   ExecState& ex() const { return ex_; }
+  // How many times a bare `steps` was merged from every frame (for tests: lookups of
+  // `steps.<id>` must not need it).
+  static std::size_t merged_copies();
 
  private:
   void put(const std::string& id, const StepResult& r, Json outputs);

@@ -1,6 +1,8 @@
 // wait: durable. The wake-up time is journaled when the wait starts, so a resumed execution
 // waits only what is left; a wait longer than the run's park_after threshold parks the whole
 // execution in the store (when nothing else of it is in progress) and frees its memory.
+#include <boost/asio/post.hpp>
+
 #include "common/ids.hpp"
 #include "run/engine_impl.hpp"
 
@@ -86,8 +88,13 @@ awaitable<StepResult> Engine::Impl::run_wait(const Step& step, Frame& frame, con
 
 void Engine::Impl::settle(RootRun& root) {
   if (root.stopped() || root.handle->cancelling()) return;
-  if (root.handle->draining() && root.active_leaves == root.waits) {
-    root.handle->stop(RunHandle::Stop::drain);
+  if (root.handle->draining()) {
+    // Checked once the loop has run what is ready: the step that just ended is journaled first.
+    if (root.active_leaves == root.waits)
+      asio::post(executor, [&root, alive = std::weak_ptr<int>(root.alive)] {
+        if (alive.expired() || root.stopped() || root.active_leaves != root.waits) return;
+        root.handle->stop(RunHandle::Stop::drain);
+      });
     return;
   }
   if (root.long_waits.empty()) return;
