@@ -148,11 +148,17 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
         spdlog::warn("SIGTERM: draining (in-flight steps get {}; the execution stays queued)", format_duration(*grace));
         rt.worker().drain(*grace);
       },
-      // Ctrl-C: the person means it: cancel (finally steps run, recorded cancelled).
-      [&](int) {
-        if (!id.empty() && rt.worker().cancel(id)) spdlog::warn("SIGINT: cancelling execution {}", id);
-        if (rt.worker().draining() || o.resume_others) rt.worker().drain(Millis(0));
-        else rt.worker().drain(*grace);
+      // Ctrl-C: the person means it: cancel (finally steps run, recorded cancelled). Others
+      // run with --resume-others are only stopped (they stay runnable); a second Ctrl-C stops all.
+      [&, interrupted = false](int) mutable {
+        const bool again = std::exchange(interrupted, true);
+        if (!again && !id.empty() && rt.worker().cancel(id)) {
+          spdlog::warn("SIGINT: cancelling execution {} (again to stop at once)", id);
+          for (const auto& other : rt.worker().running_ids())
+            if (other != id) rt.worker().stop(other);
+          return;
+        }
+        rt.worker().drain(Millis(0));
       });
   if (refused) return invalid(refused->message);
   if (o.detach) {

@@ -93,6 +93,19 @@ bool Worker::cancel(const std::string& id) {
   return true;
 }
 
+bool Worker::stop(const std::string& id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return false;
+  it->second.handle->stop(run::RunHandle::Stop::drain);
+  return true;
+}
+
+std::vector<std::string> Worker::running_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : active_) ids.push_back(id);
+  return ids;
+}
+
 void Worker::drain(Millis grace) {
   if (draining_) {
     grace = Millis(0);  // asked twice: stop now

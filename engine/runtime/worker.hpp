@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/duration.hpp"
 #include "run/engine.hpp"
@@ -47,6 +48,9 @@ class Worker {
                                                         std::optional<run::Engine::Fresh> fresh = std::nullopt);
   // Cancels an execution this worker runs (false when it runs no such execution).
   bool cancel(const std::string& id);
+  // Stops one execution at once without ending it (it stays runnable once its lease is given back).
+  bool stop(const std::string& id);
+  std::vector<std::string> running_ids() const;
   // Stops claiming; executions in progress get `grace` for their actions in flight to end,
   // then their leases are given back (they stay runnable, not cancelled). run() returns once
   // all have stopped.

@@ -80,6 +80,30 @@ run_capture "$SF" resume --flows-dir "$FLOWS" "${LEASE[@]}" --json
 expect_eq "resume finishes it" succeeded "$(status_of "$TERMED")"
 expect_eq "...its finally once, its first step once" "3" "$(effects_of "$TERMED")"
 
+echo "# Ctrl-C during run cancels: the finally runs, it is recorded cancelled"
+"$SF" run napper --flows-dir "$FLOWS" --input file="$EFFECTS" --input nap=20s "${LEASE[@]}" -q > int.out 2>&1 &
+pid=$!
+wait_for 60 has_started int.out
+INTED=$(started_id int.out)
+wait_for 60 test "$(effects_of "$INTED")" -ge 1
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+expect_eq "run exits 1" 1 "$rc"
+expect_eq "it is cancelled" cancelled "$(status_of "$INTED")"
+expect_eq "its finally ran, the step after the wait did not" 2 "$(effects_of "$INTED")"
+
+echo "# cancel from another process while a run holds the execution"
+"$SF" run napper --flows-dir "$FLOWS" --input file="$EFFECTS" --input nap=20s "${LEASE[@]}" -q > held.out 2>&1 &
+pid=$!
+wait_for 60 has_started held.out
+HELD=$(started_id held.out)
+wait_for 60 test "$(effects_of "$HELD")" -ge 1
+run_capture "$SF" executions cancel "$HELD" "${LEASE[@]}"
+expect_eq "cancel exits 0" 0 "$RC"
+set +e; wait "$pid"; rc=$?; set -e
+expect_eq "the run that held it ends (exit 1, cancelled)" "1 cancelled" "$rc $(status_of "$HELD")"
+expect_eq "its finally ran once" 2 "$(effects_of "$HELD")"
+
 echo "# inputs of 4.4 MB survive a kill during a wait whole"
 jq -n '{logins: [range(0; 200000) | "user\(.)@example.com"]}' > logins.json
 "$SF" run many_logins --flows-dir "$FLOWS" --inputs-file logins.json --input nap=3s "${LEASE[@]}" -q > big.out 2>&1 &
