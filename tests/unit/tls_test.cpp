@@ -382,7 +382,8 @@ TEST_CASE("connections trusting another CA: the API call and the OAuth token req
   for (const char* alias : {"token", "dpop", "bearer"}) {
     auto r = env.get_users(alias, "1");
     REQUIRE_FALSE(r.ok());
-    INFO(std::string(alias) + ": " + r.error().message);
+    const std::string context = std::string(alias) + ": " + r.error().message;
+    INFO(context);
     CHECK(r.error().kind == ErrorKind::network);
     CHECK(r.error().code == "tls_untrusted_issuer");
     CHECK(r.error().message.find("not issued by a CA this connection trusts") != std::string::npos);
