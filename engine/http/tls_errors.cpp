@@ -38,7 +38,7 @@ struct Problem {
 Problem classify(const TlsFailure& f) {
   const std::string trusted =
       f.ca_bundle.empty() ? std::string("the system's CA store") : "the CA bundle '" + f.ca_bundle + "'";
-  Problem untrusted{"untrusted_issuer", "the server's certificate is not issued by a CA this connection trusts (it trusts " + trusted + ")",
+  Problem untrusted{"untrusted_issuer", "the server's certificate is not issued by a CA this connection trusts: none in " + trusted,
                     "if the server is the right one, set the connection's ca_bundle to a PEM file holding the CA that issued its certificate"};
   Problem expired{"certificate_expired", "the server's certificate has expired", "the server needs a renewed certificate"};
   Problem early{"certificate_not_yet_valid", "the server's certificate is not valid yet",
