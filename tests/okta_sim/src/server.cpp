@@ -207,20 +207,19 @@ bool parse_buffered(beast::flat_buffer& buf, http::request_parser<http::string_b
   return parser.is_done();
 }
 
-// The base URL links and OAuth audiences are made from. Over TLS it follows the Host header when
-// that names this server as localhost or 127.0.0.1, because a TLS client checks the certificate
-// against the name it used and refuses links to another origin; plain HTTP keeps 127.0.0.1.
-std::string request_base(bool tls, unsigned short port, const http::request<http::string_body>& req) {
-  const std::string port_text = std::to_string(port);
-  if (tls) {
-    const auto host = req.find(http::field::host);
-    if (host != req.end()) {
-      const std::string_view h = host->value();
-      if (h == "localhost:" + port_text || h == "127.0.0.1:" + port_text) return "https://" + std::string(h);
-    }
-    return "https://127.0.0.1:" + port_text;
+// The base URL links and OAuth audiences are made from over TLS: the Host header when it names
+// this server as localhost or 127.0.0.1 (a TLS client checks the certificate against the name
+// it used and refuses links to another origin), else `fallback`. Plain HTTP keeps 127.0.0.1.
+std::string tls_request_base(const http::request<http::string_body>& req, const std::string& port_text,
+                             const std::string& fallback) {
+  const auto host = req.find(http::field::host);
+  if (host != req.end()) {
+    const std::string_view h = host->value();
+    if (h.size() == 10 + port_text.size() && (h.starts_with("localhost:") || h.starts_with("127.0.0.1:")) &&
+        h.ends_with(port_text))
+      return "https://" + std::string(h);
   }
-  return "http://127.0.0.1:" + port_text;
+  return fallback;
 }
 
 struct InflightGuard {
@@ -286,6 +285,8 @@ asio::awaitable<void> Server::serve(Stream& stream) {
   std::string out;
   out.reserve(4096);
   constexpr std::size_t kMaxBatch = 64 * 1024;
+  const std::string port_text = std::to_string(port_);
+  const std::string base = std::string(kTls ? "https" : "http") + "://127.0.0.1:" + port_text;
   for (; handshaken;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(sim_.config().max_body_bytes);
@@ -340,7 +341,7 @@ asio::awaitable<void> Server::serve(Stream& stream) {
     if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
     for (const auto& f : breq) req.headers[std::string(f.name_string())] = std::string(f.value());
     req.body = std::move(breq.body());
-    req.base = request_base(kTls, port_, breq);
+    req.base = kTls ? tls_request_base(breq, port_text, base) : base;
     const bool keep_alive = breq.keep_alive();
     const bool head = req.method == "HEAD";
     if (head) req.method = "GET";
