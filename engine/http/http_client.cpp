@@ -1,5 +1,7 @@
 #include "http/http_client.hpp"
 
+#include "http/tls_errors.hpp"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -149,6 +151,8 @@ struct Transfer {
   SlistPtr header_list;
   std::string method;
   std::string safe_url;  // scheme://host[:port]/path: no credentials, no query
+  std::string host;      // as the URL names it (what the server's certificate must be for)
+  std::string ca_bundle; // the CA bundle trusted for https ("" = the system's store)
   std::string body;      // curl reads POSTFIELDS from here: never moved while the transfer runs
   std::chrono::milliseconds timeout{0};
   std::size_t cap = kDefaultMaxResponseBytes;
@@ -223,6 +227,15 @@ size_t on_header(char* data, size_t size, size_t n, void* userp) {
 
 Error transfer_error(const Transfer& t, CURLcode rc) {
   std::string detail = t.errbuf[0] != '\0' ? std::string(t.errbuf) : std::string(curl_easy_strerror(rc));
+  TlsFailure tls;
+  tls.curl_code = static_cast<int>(rc);
+  if (t.easy) curl_easy_getinfo(t.easy.get(), CURLINFO_SSL_VERIFYRESULT, &tls.verify_result);
+  tls.curl_detail = detail;
+  tls.what = t.what();
+  tls.host = t.host;
+  tls.ca_bundle = t.ca_bundle;
+  tls.request_sent = t.request_started;
+  if (auto e = tls_error(tls)) return std::move(*e);
   Error e;
   e.details = Json{{"curl_code", static_cast<int>(rc)},
                    {"curl_error", curl_easy_strerror(rc)},
@@ -247,16 +260,6 @@ Error transfer_error(const Transfer& t, CURLcode rc) {
     case CURLE_URL_MALFORMAT:
       e.kind = ErrorKind::validation;
       e.message = t.what() + ": " + detail;
-      return e;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_CRL_BADFILE:
-      e.kind = ErrorKind::network;
-      e.message = t.what() + ": TLS verification failed (" + detail +
-                  "); check the server's certificate or the connection's CA bundle";
       return e;
     case CURLE_ABORTED_BY_CALLBACK:
       e.kind = ErrorKind::cancelled;
@@ -306,6 +309,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   static constexpr std::size_t kMaxSpareEasy = 64;
   std::vector<EasyPtr> spare_easy;
   std::uint64_t next_id = 1;
+  // CA bundles already found to hold a certificate: each is read once per client, not per request.
+  std::set<std::string, std::less<>> ca_bundles_checked;
   MultiPtr multi;  // declared last: cleaned up first, while the maps above still exist
 
   Impl(asio::any_io_executor e, HttpClientOptions o) : ex(std::move(e)), opts(std::move(o)), timer(ex) {
@@ -586,6 +591,16 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     if (!url_part(url.get(), CURLUPART_USER).empty() || !url_part(url.get(), CURLUPART_PASSWORD).empty())
       return validation(t->safe_url + ": credentials in the URL are refused; send them in a header");
+    t->host = host;
+    // A CA bundle that cannot be used is said so before connecting, not as a failed verification.
+    const std::optional<std::string>& ca = req.ca_bundle ? req.ca_bundle : opts.ca_bundle;
+    if (scheme == "https" && ca && !ca->empty()) {
+      t->ca_bundle = *ca;
+      if (!ca_bundles_checked.contains(*ca)) {
+        if (auto problem = ca_bundle_problem(*ca)) return ca_bundle_error(t->what(), *ca, *problem);
+        ca_bundles_checked.insert(*ca);
+      }
+    }
 
     SlistPtr list;
     auto append = [&](const std::string& line) {
@@ -641,6 +656,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     set(CURLOPT_PROTOCOLS_STR, scheme == "http" ? "http" : "https");
     set(CURLOPT_SSL_VERIFYPEER, 1L);
     set(CURLOPT_SSL_VERIFYHOST, 2L);
+    set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     set(CURLOPT_PIPEWAIT, 1L);
     set(CURLOPT_TCP_KEEPALIVE, 1L);
@@ -652,9 +668,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto connect_ms = opts.connect_timeout;
     if (req.timeout.count() > 0 && (connect_ms.count() <= 0 || req.timeout < connect_ms)) connect_ms = req.timeout;
     if (connect_ms.count() > 0) set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_ms.count()));
-    // curl copies string options, so these temporaries may go.
-    const std::optional<std::string>& ca = req.ca_bundle ? req.ca_bundle : opts.ca_bundle;
-    if (ca && !ca->empty()) set(CURLOPT_CAINFO, ca->c_str());
+    // curl copies string options. A connection's CA bundle replaces the system's store: the
+    // default CA folder (CAPATH) is dropped too, or its CAs would still be trusted.
+    if (!t->ca_bundle.empty()) {
+      set(CURLOPT_CAINFO, t->ca_bundle.c_str());
+      set(CURLOPT_CAPATH, static_cast<const char*>(nullptr));
+    }
     const std::optional<std::string>& proxy = req.proxy ? req.proxy : opts.proxy;
     if (proxy) set(CURLOPT_PROXY, proxy->c_str());
     set(CURLOPT_HTTPHEADER, t->header_list.get());

@@ -8,10 +8,11 @@
 // the transfer from the multi handle. Single-threaded: use the client from the one thread
 // that runs its io_context.
 //
-// Security rules enforced here: TLS verification is always on; redirects are never followed
-// (the caller decides, so credentials never reach another host); plain http:// only when the
-// request says allow_insecure_http and the host is loopback; request headers never appear
-// in error messages.
+// Security rules enforced here: TLS verification (chain and host name) is always on, TLS 1.2
+// or later; a CA bundle, when given, replaces the system's CA store; redirects are never
+// followed (the caller decides, so credentials never reach another host); plain http:// only
+// when the request says allow_insecure_http and the host is loopback; request headers never
+// appear in error messages.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -88,7 +89,11 @@ class HttpClient {
   //  - the response, whatever its status (3xx included: redirects are not followed);
   //  - ErrorKind::validation for a bad request (URL, scheme, method, header with CR/LF);
   //  - ErrorKind::timeout when `timeout` elapses;
-  //  - ErrorKind::network for connection, TLS and protocol failures;
+  //  - ErrorKind::network for connection, TLS and protocol failures; a refused certificate has
+  //    code tls_untrusted_issuer, tls_certificate_expired, tls_certificate_not_yet_valid,
+  //    tls_host_name_mismatch (see tls_errors.hpp) and details.tls saying what was checked;
+  //  - ErrorKind::validation, code tls_ca_bundle_unreadable, for a CA bundle that is missing,
+  //    unreadable or holds no PEM certificate (checked before connecting, once per client);
   //  - ErrorKind::http when the body exceeds max_response_bytes;
   //  - ErrorKind::cancelled when the awaiting operation is cancelled (the transfer is removed).
   // A transfer's error has details.request_sent: false when no connection was ready for the

@@ -1,6 +1,7 @@
 #pragma once
 // Starts okta-sim (OKTA_SIM_PATH, set by CMake) on a free loopback port for one test and stops
-// it when the object goes away. Seed and config are written to temporary files.
+// it when the object goes away. Seed and config are written to temporary files. Extra arguments
+// (e.g. --tls-cert/--tls-key for HTTPS) are passed as given.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,7 +23,8 @@ namespace spokeflow::test {
 class SimProcess {
  public:
   // `seed_yaml` / `config_yaml` may be empty. The API token is "test-token-0123456789".
-  explicit SimProcess(const std::string& seed_yaml = {}, const std::string& config_yaml = {}) {
+  explicit SimProcess(const std::string& seed_yaml = {}, const std::string& config_yaml = {},
+                      const std::vector<std::string>& extra_args = {}) {
     static int counter = 0;
     dir_ = std::filesystem::temp_directory_path() /
            ("spokeflow-sim-" + std::to_string(getpid()) + "-" + std::to_string(++counter));
@@ -38,6 +40,7 @@ class SimProcess {
       args.push_back("--config");
       args.push_back((dir_ / "config.yaml").string());
     }
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t fa;
@@ -59,7 +62,8 @@ class SimProcess {
     }
     fclose(out);  // the sim writes nothing more to stdout after this line
     std::string l(line);
-    auto at = l.find("http://");
+    auto at = l.find("://");
+    if (at != std::string::npos) at = l.rfind(' ', at) + 1;
     if (at == std::string::npos) throw std::runtime_error("unexpected okta-sim output: " + l);
     base_url_ = l.substr(at);
     while (!base_url_.empty() && (base_url_.back() == '\n' || base_url_.back() == '\r')) base_url_.pop_back();

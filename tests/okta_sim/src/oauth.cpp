@@ -22,11 +22,14 @@ Response oauth_error(unsigned status, const std::string& err, const std::string&
 std::string strip_query(const std::string& url) { return url.substr(0, url.find_first_of("?#")); }
 
 bool same_endpoint(const std::string& url, const std::string& base, const std::string& path) {
-  // The sim answers on 127.0.0.1; clients may also call it localhost.
+  // The sim answers on 127.0.0.1; clients may call it localhost too (over http or https).
   const std::string u = strip_query(url);
   if (u == base + path) return true;
-  const std::string pfx = "http://127.0.0.1:";
-  if (base.rfind(pfx, 0) == 0 && u == "http://localhost:" + base.substr(pfx.size()) + path) return true;
+  for (const char* scheme : {"http://", "https://"}) {
+    const std::string ip = std::string(scheme) + "127.0.0.1:", name = std::string(scheme) + "localhost:";
+    if (base.rfind(ip, 0) == 0 && u == name + base.substr(ip.size()) + path) return true;
+    if (base.rfind(name, 0) == 0 && u == ip + base.substr(name.size()) + path) return true;
+  }
   return false;
 }
 

@@ -2,12 +2,15 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <array>
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
+#include <type_traits>
 #include <string_view>
 #include <memory>
 #include <boost/beast/core.hpp>
@@ -22,8 +25,23 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-Server::Server(asio::io_context& ioc, Sim& sim, unsigned short port)
-    : ioc_(ioc), sim_(sim), acceptor_(ioc) {
+std::shared_ptr<asio::ssl::context> make_tls_context(const std::string& cert_chain_file, const std::string& key_file) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                   asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(cert_chain_file, ec);
+  if (ec) throw std::runtime_error("--tls-cert " + cert_chain_file + ": cannot use it as a PEM certificate chain (" + ec.message() + ")");
+  ctx->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("--tls-key " + key_file + ": cannot use it as a PEM private key (" + ec.message() + ")");
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("--tls-key " + key_file + " is not the key of the certificate in " + cert_chain_file);
+  return ctx;
+}
+
+Server::Server(asio::io_context& ioc, Sim& sim, unsigned short port, std::shared_ptr<asio::ssl::context> tls)
+    : ioc_(ioc), sim_(sim), tls_(std::move(tls)), acceptor_(ioc) {
   const tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -160,7 +178,8 @@ bool serialize_response(const Response& r, unsigned version, bool keep_alive, bo
 }
 
 // Sends and clears the answers collected in `out`; false when the connection failed.
-asio::awaitable<bool> flush(tcp::socket& sock, std::string& out) {
+template <class Stream>
+asio::awaitable<bool> flush(Stream& sock, std::string& out) {
   if (out.empty()) co_return true;
   auto [ec, n] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
   (void)n;
@@ -188,6 +207,21 @@ bool parse_buffered(beast::flat_buffer& buf, http::request_parser<http::string_b
   return parser.is_done();
 }
 
+// The base URL links and OAuth audiences are made from over TLS: the Host header when it names
+// this server as localhost or 127.0.0.1 (a TLS client checks the certificate against the name
+// it used and refuses links to another origin), else `fallback`. Plain HTTP keeps 127.0.0.1.
+std::string tls_request_base(const http::request<http::string_body>& req, const std::string& port_text,
+                             const std::string& fallback) {
+  const auto host = req.find(http::field::host);
+  if (host != req.end()) {
+    const std::string_view h = host->value();
+    if (h.size() == 10 + port_text.size() && (h.starts_with("localhost:") || h.starts_with("127.0.0.1:")) &&
+        h.ends_with(port_text))
+      return "https://" + std::string(h);
+  }
+  return fallback;
+}
+
 struct InflightGuard {
   int& n;
   explicit InflightGuard(int& c) : n(c) { ++n; }
@@ -199,6 +233,19 @@ struct InflightGuard {
 }  // namespace
 
 asio::awaitable<void> Server::session(tcp::socket sock) {
+  if (!tls_) {
+    co_await serve(sock);
+    co_return;
+  }
+  asio::ssl::stream<tcp::socket> stream(std::move(sock), *tls_);
+  co_await serve(stream);
+}
+
+// One connection: `stream` is the TCP socket itself or a TLS stream over it (handshake not yet made).
+template <class Stream>
+asio::awaitable<void> Server::serve(Stream& stream) {
+  constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+  tcp::socket& sock = beast::get_lowest_layer(stream);
   InflightGuard conn_guard(connections_);
   beast::error_code ignored;
   sock.set_option(tcp::no_delay(true), ignored);
@@ -221,29 +268,42 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   };
   (*arm)();
 
+  bool handshaken = true;
+  if constexpr (kTls) {
+    // A client that refuses the certificate (unknown CA, expired, wrong name) ends here with an alert.
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (hec) {
+      spdlog::debug("TLS handshake failed: {}", hec.message());
+      handshaken = false;
+    }
+    *last_activity = std::chrono::steady_clock::now();
+  }
+
   beast::flat_buffer buf;
   // Serialized answers not yet sent: answers to pipelined requests already in `buf` are collected
   // and leave in one write (one wake-up of the client) instead of one write each.
   std::string out;
   out.reserve(4096);
   constexpr std::size_t kMaxBatch = 64 * 1024;
-  const std::string base = "http://127.0.0.1:" + std::to_string(port_);
-  for (;;) {
+  const std::string port_text = std::to_string(port_);
+  const std::string base = std::string(kTls ? "https" : "http") + "://127.0.0.1:" + port_text;
+  for (; handshaken;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(sim_.config().max_body_bytes);
     parser.header_limit(64 * 1024);
     beast::error_code ec;
     if (!parse_buffered(buf, parser, ec) && !ec) {
       // Nothing complete is buffered: the client waits for the answers before it sends more.
-      if (!co_await flush(sock, out)) break;
-      auto [rec, n] = co_await http::async_read(sock, buf, parser, use_tuple);
+      if (!co_await flush(stream, out)) break;
+      auto [rec, n] = co_await http::async_read(stream, buf, parser, use_tuple);
       (void)n;
       ec = rec;
     }
     *last_activity = std::chrono::steady_clock::now();
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
-      co_await flush(sock, out);
+        ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
+        ec == asio::ssl::error::stream_truncated) {
+      co_await flush(stream, out);
       break;
     }
     if (ec) {
@@ -255,10 +315,11 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       else
         err = sim_.transport_error(400, "E0000003", "The request body was not well-formed.", {ec.message()});
       serialize_response(err, 11, false, false, out);
-      co_await flush(sock, out);
+      co_await flush(stream, out);
       // The client may still be sending the rest of what was refused (a body over the
       // limit). Closing with unread input makes the kernel send a reset that can destroy
       // the answer before the client reads it, so stop sending and drain (bounded) first.
+      // Over TLS the raw records are drained: nothing of them is needed.
       sock.shutdown(tcp::socket::shutdown_send, ignored);
       std::array<char, 16 * 1024> scratch;
       for (std::size_t drained = 0; drained < (8u << 20);) {
@@ -280,7 +341,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
     for (const auto& f : breq) req.headers[std::string(f.name_string())] = std::string(f.value());
     req.body = std::move(breq.body());
-    req.base = base;
+    req.base = kTls ? tls_request_base(breq, port_text, base) : base;
     const bool keep_alive = breq.keep_alive();
     const bool head = req.method == "HEAD";
     if (head) req.method = "GET";
@@ -290,7 +351,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       const int latency = sim_.pick_latency_ms();
       if (latency > 0) {
         // Earlier answers are not held back by this one's added latency.
-        if (!co_await flush(sock, out)) break;
+        if (!co_await flush(stream, out)) break;
         asio::steady_timer t(ioc_, std::chrono::milliseconds(latency));
         co_await t.async_wait(use_tuple);
       }
@@ -298,7 +359,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
 
     Response r;
     if (auto plan = sim_.verify_plan(req)) {
-      if (!co_await flush(sock, out)) break;
+      if (!co_await flush(stream, out)) break;
       std::string body;
       auto headers = plan->headers;
       headers.emplace_back("X-Okta-Verification-Challenge", plan->challenge);
@@ -320,17 +381,17 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
 
     if (r.reset_connection) {
       // The answers to earlier pipelined requests go out first; this one gets none.
-      co_await flush(sock, out);
+      co_await flush(stream, out);
       sock.set_option(asio::socket_base::linger(true, 0), ignored);
       sock.close(ignored);
       break;
     }
     if (!serialize_response(r, breq.version(), keep_alive, head, out)) {
-      co_await flush(sock, out);
+      co_await flush(stream, out);
       break;
     }
     if (!keep_alive || r.truncate_body || out.size() >= kMaxBatch) {
-      const bool sent = co_await flush(sock, out);
+      const bool sent = co_await flush(stream, out);
       *last_activity = std::chrono::steady_clock::now();
       if (!sent || !keep_alive || r.truncate_body) break;
     }

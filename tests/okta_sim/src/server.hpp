@@ -1,21 +1,31 @@
-// okta-sim: the HTTP/1.1 server (Boost.Beast, one io_context, coroutines).
+// okta-sim: the HTTP/1.1 server (Boost.Beast, one io_context, coroutines), over plain TCP or TLS.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "sim.hpp"
 
 namespace oktasim {
 
+// A TLS server context from a PEM certificate chain (leaf first) and its PEM private key;
+// TLS 1.2 or later. Throws std::runtime_error naming the file that could not be used.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_chain_file,
+                                                            const std::string& key_file);
+
 class Server {
  public:
-  // Binds 127.0.0.1:port (0 = any free port). Throws on failure.
-  Server(boost::asio::io_context& ioc, Sim& sim, unsigned short port);
+  // Binds 127.0.0.1:port (0 = any free port). Throws on failure. With `tls`, every connection
+  // is TLS (https://); without, plain HTTP.
+  Server(boost::asio::io_context& ioc, Sim& sim, unsigned short port,
+         std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   unsigned short port() const { return port_; }
+  const char* scheme() const { return tls_ ? "https" : "http"; }
   // Starts accepting and delivering event hooks.
   void start();
   void stop();
@@ -23,10 +33,13 @@ class Server {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock);
+  template <class Stream>
+  boost::asio::awaitable<void> serve(Stream& stream);
   boost::asio::awaitable<void> hook_loop();
 
   boost::asio::io_context& ioc_;
   Sim& sim_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   unsigned short port_ = 0;
   int inflight_ = 0;
