@@ -99,7 +99,7 @@ run_stdout "$SF" run secret_transforms --flows-dir "$FLOWS" --input "password=$S
 printf '%s\n%s\n' "$OUT" "$ERR" >> "$WORK/transforms.txt"
 expect_eq "secret_transforms succeeds" 0 "$RC"
 expect_eq "upper() of a secret is redacted in the outputs" '[REDACTED]' "$(echo "$OUT" | jq -r .outputs.up)"
-expect_eq "toJSON() of a secret is redacted in the outputs" '[REDACTED]' "$(echo "$OUT" | jq -r .outputs.json)"
+expect_eq "toJSON() of a secret is redacted in the outputs (its quotes are JSON's)" '"[REDACTED]"' "$(echo "$OUT" | jq -r .outputs.json)"
 expect_eq "text around a secret is kept" 'upper [REDACTED], json "[REDACTED]"' "$(echo "$OUT" | jq -r .outputs.in_text)"
 expect_eq "a boolean computed from a secret stays visible" true "$(echo "$OUT" | jq -r .outputs.starts)"
 expect_eq "a number computed from a secret stays visible" 20 "$(echo "$OUT" | jq -r .outputs.size)"
