@@ -80,6 +80,31 @@ struct Template::Part {
   std::unique_ptr<Node> expr;
 };
 
+// sensitive.cpp: what evaluation tells a Scope that tracks secrets (see Scope in expr.hpp).
+// Each call does nothing when the scope does not track them.
+class Sensitivity {
+ public:
+  explicit Sensitivity(const Scope& scope) : scope_(scope), track_(scope.tracks_sensitive()) {}
+  // `out` is `in` with each byte mapped on its own (upper, lower): the copy of each secret.
+  void mapped(std::string_view in, std::string_view out);
+  // `v` is written as JSON text (toJSON, interpolated arrays and objects): each secret in its
+  // strings and keys as escaped there.
+  void escaped(const Json& v);
+  // `text` was read by fromJSON: the strings and numbers it gave from a secret's part of it.
+  void parsed(std::string_view text);
+  // The number `result` was computed from `a` (and `b`): its text, when either is a sensitive number.
+  void computed(const Json& result, const Json& a, const Json* b = nullptr);
+
+ private:
+  const std::vector<Scope::Span>& secrets_in(std::string_view text);
+  bool number_holds_secret(const Json& v);
+  void derive_number(const Json& n);
+
+  const Scope& scope_;
+  const bool track_;
+  std::vector<Scope::Span> spans_;  // scratch
+};
+
 // eval.cpp
 struct EvalOutcome {
   bool ok = true;

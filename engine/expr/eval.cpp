@@ -13,6 +13,12 @@
 //   (1 == 1.0); arrays and objects compare by content. `<` and friends take two numbers or
 //   two strings (compared byte by byte); anything else is an error.
 //
+// - Sensitivity follows the data (see Scope in expr.hpp, Sensitivity in sensitive.cpp): each
+//   step that makes a new text or number from a secret (upper, lower, toJSON and the JSON text
+//   that interpolation, format() and join() make of arrays and objects, fromJSON, arithmetic)
+//   tells the scope what it derived. Booleans and numbers that only describe a secret
+//   (comparisons, contains/startsWith/endsWith, length) are not secrets and stay visible.
+//
 // Values are passed around as Val: either a pointer to a Json that outlives the evaluation
 // (in the Scope or in the tree's literals) or an owned Json. A pure access path such as
 // `steps.a.outputs.x` walks pointers and is copied once, by the caller, at the very end.
@@ -225,10 +231,17 @@ std::string run_format(std::string_view pattern, std::size_t arg_count, std::str
 
 class Evaluator {
  public:
-  explicit Evaluator(const Scope& scope) : scope_(scope) {}
+  explicit Evaluator(const Scope& scope) : scope_(scope), sensitive_(scope) {}
 
   bool failed() const { return failed_; }
   std::string& message() { return message_; }
+
+  // Appends the text form of `v` (see to_text): arrays and objects as JSON text, whose strings
+  // are escaped copies.
+  void append(std::string& out, const Json& v) {
+    if (v.is_array() || v.is_object()) sensitive_.escaped(v);
+    append_text(out, v);
+  }
 
   Val eval(const Node& n) {
     switch (n.kind) {
@@ -242,7 +255,9 @@ class Evaluator {
       case NodeKind::negate: {
         Val a = eval(*n.args[0]);
         if (failed_) return {};
-        return negate(a.get());
+        Val r = negate(a.get());
+        if (!failed_) sensitive_.computed(r.get(), a.get());
+        return r;
       }
       case NodeKind::logical_or: {  // returns the deciding operand, see the top of this file
         Val a = eval(*n.args[0]);
@@ -268,7 +283,11 @@ class Evaluator {
       case NodeKind::le:
       case NodeKind::gt:
       case NodeKind::ge: return relation(n.kind, a.get(), b.get());
-      default: return arithmetic(n.kind, a.get(), b.get());
+      default: {
+        Val r = arithmetic(n.kind, a.get(), b.get());
+        if (!failed_) sensitive_.computed(r.get(), a.get(), &b.get());
+        return r;
+      }
     }
   }
 
@@ -470,7 +489,7 @@ class Evaluator {
         std::string out;
         std::string problem =
             run_format(pattern.get().get_ref<const std::string&>(), args.size(), &out,
-                       [&](std::string& o, std::size_t i) { append_text(o, args[i].get()); });
+                       [&](std::string& o, std::size_t i) { append(o, args[i].get()); });
         if (!problem.empty()) return fail(std::move(problem));
         return owned(Json(std::move(out)));
       }
@@ -494,7 +513,7 @@ class Evaluator {
         for (const Json& e : *l.get_ptr<const Json::array_t*>()) {
           if (!first) out += sep;
           first = false;
-          append_text(out, e);
+          append(out, e);
         }
         return owned(Json(std::move(out)));
       }
@@ -515,16 +534,19 @@ class Evaluator {
         if (x.is_null()) return v;
         if (!x.is_string())
           return fail(std::string(n.fn == Fn::lower ? "lower()" : "upper()") + " needs a string, got " + type_name(x));
-        std::string s = x.get_ref<const std::string&>();
+        const std::string& in = x.get_ref<const std::string&>();
+        std::string s = in;
         for (char& c : s) {
           if (n.fn == Fn::lower && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
           if (n.fn == Fn::upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
         }
+        sensitive_.mapped(in, s);
         return owned(Json(std::move(s)));
       }
       case Fn::to_json: {
         Val v = eval(*n.args[0]);
         if (failed_) return {};
+        sensitive_.escaped(v.get());
         return owned(Json(dump_compact(v.get())));
       }
       case Fn::from_json: {
@@ -536,6 +558,7 @@ class Evaluator {
         // Text from outside: nested at most kMaxJsonDepth levels, like every value read.
         auto parsed = parse_json(x.get_ref<const std::string&>());
         if (!parsed) return fail("fromJSON() could not read its argument as JSON: " + parsed.error().message);
+        sensitive_.parsed(x.get_ref<const std::string&>());
         return owned(std::move(parsed).value());
       }
       case Fn::coalesce: {
@@ -552,6 +575,7 @@ class Evaluator {
   }
 
   const Scope& scope_;
+  Sensitivity sensitive_;
   bool failed_ = false;
   std::string message_;
 };
@@ -564,6 +588,10 @@ const Json* Scope::lookup_member(std::string_view root, std::string_view key) co
   auto it = r->find(key);
   return it == r->end() ? nullptr : &*it;
 }
+
+void Scope::find_sensitive(std::string_view, std::vector<Span>&) const {}
+
+void Scope::derived_sensitive(std::string_view) const {}
 
 std::string check_format_pattern(std::string_view pattern, std::size_t arg_count) {
   return run_format(pattern, arg_count, nullptr, [](std::string&, std::size_t) {});
@@ -582,7 +610,7 @@ EvalOutcome append_node_text(const Node& node, const Scope& scope, std::string& 
   Evaluator ev(scope);
   Val v = ev.eval(node);
   if (ev.failed()) return EvalOutcome{false, std::move(ev.message())};
-  append_text(out, v.get());
+  ev.append(out, v.get());
   return {};
 }
 

@@ -31,6 +31,20 @@ class Scope {
   // `root.key` (or `root['key']`): a scope that keeps a root in pieces answers without
   // building the whole root. By default, lookup(root) then its member.
   virtual const Json* lookup_member(std::string_view root, std::string_view key) const;
+
+  // Sensitive values (docs/FLOW-LANGUAGE-NOTES.md, "Sensitive values"). A scope that tracks
+  // them says where known secrets lie in a text, and is given each secret the evaluator derives
+  // from one (an upper-cased copy, a JSON-escaped one, a string or number read from a JSON text
+  // that holds one, a number computed from one), so that it is kept out of records too.
+  // Values copied as they are (access, interpolation, format(), join(), coalesce(), ||) hold
+  // the secret itself and need no telling. By default nothing is tracked.
+  struct Span {
+    std::size_t begin = 0, end = 0;
+  };
+  virtual bool tracks_sensitive() const { return false; }
+  // Appends where secrets occur in `text` (every occurrence, in any order).
+  virtual void find_sensitive(std::string_view text, std::vector<Span>& out) const;
+  virtual void derived_sensitive(std::string_view secret) const;
 };
 
 // A root name followed by the constant part of its access path, for static checks:

@@ -71,6 +71,16 @@ const Json* Frame::lookup_member(std::string_view root, std::string_view key) co
   return nullptr;
 }
 
+bool Frame::tracks_sensitive() const { return !SecretScrubber::instance().empty(); }
+
+void Frame::find_sensitive(std::string_view text, std::vector<Span>& out) const {
+  std::vector<SecretScrubber::Span> found;
+  SecretScrubber::instance().find(text, found);
+  for (const auto& f : found) out.push_back({f.begin, f.end});
+}
+
+void Frame::derived_sensitive(std::string_view secret) const { ex_.root->secrets.add(secret); }
+
 void Frame::put(const std::string& id, const StepResult& r, Json outputs) {
   Json entry = Json::object();
   entry["status"] = r.status;
@@ -238,11 +248,17 @@ Json Engine::Impl::sealed_copy(const Json& clear, Json shown, const std::string&
   return shown;
 }
 
-// Puts the clear value back from its sealed copy when it can; drops the copy either way.
-void Engine::Impl::reveal(Json& value, const std::string& aad) const {
+// Puts the clear value back from its sealed copy when it can; drops the copy either way. The
+// process that wrote the record registered what it hid (sensitive values, and what the run
+// computed from them), which this one may never compute again: what differs is registered.
+void Engine::Impl::reveal(Json& value, const std::string& aad, SecretScrubber::Scope& secrets) const {
   if (!value.is_object() || !value.contains(kSealedKey)) return;
   if (options.unseal) {
-    if (open_sealed(value, aad, options.unseal)) return;
+    Json shown = without_sealed(value);
+    if (open_sealed(value, aad, options.unseal)) {
+      secrets.add_hidden(shown, value);
+      return;
+    }
     spdlog::warn("cannot unseal the record of {}: its sensitive values stay redacted", aad);
   }
   value.erase(kSealedKey);
@@ -469,7 +485,7 @@ awaitable<ExecutionOutcome> Engine::Impl::run_execution(store::ExecutionRecord r
     ex.inputs = std::move(*clear_inputs);
   } else {
     ex.inputs = rec.inputs;
-    reveal(ex.inputs, id + "/inputs");
+    reveal(ex.inputs, id + "/inputs", root.secrets);
   }
   for (const auto& d : flow->inputs)
     if (d.sensitive && ex.inputs.contains(d.name)) root.secrets.add_all(ex.inputs[d.name]);
@@ -484,7 +500,7 @@ awaitable<ExecutionOutcome> Engine::Impl::run_execution(store::ExecutionRecord r
       for (std::size_t cut = run.path.find_first_of(".[@"); cut != std::string::npos;
            cut = run.path.find_first_of(".[@", cut + 1))
         ex.entered.insert(run.path.substr(0, cut));
-      reveal(run.outputs, id + "/" + run.path);
+      reveal(run.outputs, id + "/" + run.path, root.secrets);
       auto [it, inserted] = ex.journal.try_emplace(run.path, run);
       if (!inserted && run.attempt >= it->second.attempt) it->second = std::move(run);
     }

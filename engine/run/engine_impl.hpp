@@ -94,6 +94,10 @@ class Frame final : public expr::Scope {
 
   const Json* lookup(std::string_view root) const override;
   const Json* lookup_member(std::string_view root, std::string_view key) const override;
+  // Secrets are those of the process's scrubber; what expressions derive from them is the run's.
+  bool tracks_sensitive() const override;
+  void find_sensitive(std::string_view text, std::vector<Span>& out) const override;
+  void derived_sensitive(std::string_view secret) const override;
 
   void set_result(const std::string& id, const StepResult& r) {
     if (id.empty()) return;
@@ -179,7 +183,8 @@ struct Engine::Impl {
   awaitable<void> committed(RootRun& root);
 
   Json sealed_copy(const Json& clear, Json shown, const std::string& aad) const;
-  void reveal(Json& value, const std::string& aad) const;
+  // Opens a sealed record; what its redaction hid is registered with `secrets` again.
+  void reveal(Json& value, const std::string& aad, SecretScrubber::Scope& secrets) const;
   void journal(ExecState& ex, const Step& step, const std::string& path, int attempt, const std::string& status,
                const Json& inputs, const StepResult* result, std::int64_t started, std::int64_t finished);
   // Marks the attempt a stopped process left in flight at `path` as interrupted (once).

@@ -86,8 +86,9 @@ store::ExecutionRecord Engine::Impl::make_record(const flow::FlowPtr& flow, cons
   rec.flow_file = flow->source_file;
   rec.flow_source = flow->source_text;
   rec.flow_hash = flow->source_hash;
-  // Sensitive inputs are stored redacted, and sealed when a sealer is set.
-  rec.inputs = sealed_copy(inputs, redacted_inputs(*flow, inputs), rec.id + "/inputs");
+  // Sensitive inputs are stored redacted, and sealed when a sealer is set. Other inputs are
+  // scrubbed like every record: a subflow's plain input may be given its parent's secret.
+  rec.inputs = sealed_copy(inputs, SecretScrubber::instance().scrub(redacted_inputs(*flow, inputs)), rec.id + "/inputs");
   rec.trigger = trigger;
   rec.created_at = now_unix_ms();
   rec.status = "queued";

@@ -101,7 +101,7 @@ awaitable<StepResult> Engine::Impl::run_subflow(const Step& step, Frame& frame, 
     } else if (finished) {
       // It ended, but the parent's record of that did not reach the disk.
       StepResult r;
-      reveal(child.outputs, child.id + "/outputs");
+      reveal(child.outputs, child.id + "/outputs", root.secrets);
       r.outputs = child.outputs;
       if (child.status != "succeeded") {
         r.status = "failed";

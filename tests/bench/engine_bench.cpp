@@ -5,6 +5,8 @@
 //   engine_bench waiting N STORE    N executions waiting in core.wait at once: RSS per execution
 //   engine_bench small N STORE      N executions of a three-step core.noop flow, one after another
 // Prints one line of numbers per run; the store file is created fresh.
+// ENGINE_BENCH_SECRETS=K registers K secrets first, as a process with connections and sensitive
+// values has: every record is then scrubbed (the default, none, skips scrubbing altogether).
 #include <sqlite3.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,12 +16,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 
 #include "common/ids.hpp"
+#include "common/scrub.hpp"
 #include "core/core.hpp"
 #include "flow/loader.hpp"
 #include "run/engine.hpp"
@@ -105,6 +109,8 @@ int main(int argc, char** argv) {
   std::string mode = argv[1];
   long n = std::stol(argv[2]);
   std::string store_path = argv[3];
+  if (const char* k = std::getenv("ENGINE_BENCH_SECRETS"))
+    for (long i = std::stol(k); i > 0; --i) SecretScrubber::instance().add("bench-secret-" + std::to_string(i) + "-Xq9\"z");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(store_path + suffix);
 
   ActionRegistry reg;

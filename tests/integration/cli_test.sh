@@ -91,6 +91,30 @@ run_capture "$SF" run secrets --flows-dir "$FLOWS" --input password=hunter2-very
 expect_not_contains "secret not in logs (text)" "hunter2" "$OUT"
 if grep -q hunter2 "$SPOKEFLOW_STORE"* 2>/dev/null; then fail "secret found in the store file"; else pass "secret not in the store file"; fi
 
+echo "secrets through transforms (issue 16)"
+# upper(), lower() and toJSON() of a secret holding '"' and '\': no form of it may be written.
+SECRET='Mixed"Case\Secret-77'
+: > "$WORK/transforms.txt"
+run_stdout "$SF" run secret_transforms --flows-dir "$FLOWS" --input "password=$SECRET" --json
+printf '%s\n%s\n' "$OUT" "$ERR" >> "$WORK/transforms.txt"
+expect_eq "secret_transforms succeeds" 0 "$RC"
+expect_eq "upper() of a secret is redacted in the outputs" '[REDACTED]' "$(echo "$OUT" | jq -r .outputs.up)"
+expect_eq "toJSON() of a secret is redacted in the outputs (its quotes are JSON's)" '"[REDACTED]"' "$(echo "$OUT" | jq -r .outputs.json)"
+expect_eq "text around a secret is kept" 'upper [REDACTED], json "[REDACTED]"' "$(echo "$OUT" | jq -r .outputs.in_text)"
+expect_eq "a boolean computed from a secret stays visible" true "$(echo "$OUT" | jq -r .outputs.starts)"
+expect_eq "a number computed from a secret stays visible" 20 "$(echo "$OUT" | jq -r .outputs.size)"
+tid=$(echo "$OUT" | jq -r .execution_id)
+"$SF" executions show "$tid" --json >> "$WORK/transforms.txt" 2>&1
+"$SF" executions show "$tid" >> "$WORK/transforms.txt" 2>&1
+expect_eq "the failed step's error is recorded" failed "$("$SF" executions show "$tid" --json | jq -r '.steps[] | select(.path == "boom") | .status')"
+for format in text json; do
+  run_capture "$SF" run secret_transforms --flows-dir "$FLOWS" --input "password=$SECRET" --log-level debug --log-format $format
+  printf '%s\n' "$OUT" >> "$WORK/transforms.txt"
+  expect_contains "the log line is kept ($format)" 'upper [REDACTED] lower [REDACTED] json' "$OUT"
+done
+expect_no_secret "no form of the secret in outputs, logs, errors or executions show" "$SECRET" "$WORK/transforms.txt"
+expect_no_secret "no form of the secret in the store or its WAL" "$SECRET" "$SPOKEFLOW_STORE" "$SPOKEFLOW_STORE-wal"
+
 echo "bad input writes nothing"
 before=$(execution_count)
 run_capture "$SF" run features --flows-dir "$FLOWS" --input n=notanumber

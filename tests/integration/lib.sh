@@ -27,3 +27,24 @@ finish() {
 }
 # run_stdout cmd...: stdout in OUT, stderr in ERR, exit code in RC
 run_stdout() { set +e; OUT=$("$@" 2>"$WORK/stderr.txt"); RC=$?; set -e; ERR=$(cat "$WORK/stderr.txt"); }
+# The forms of a secret that must never be written: as is, JSON-escaped once and twice (a
+# string inside a JSON text, such a text inside another) and percent-encoded; searched for in
+# any letter case.
+secret_forms() {
+  printf '%s\n' "$1"
+  jq -rn --arg s "$1" '$s | tojson | .[1:-1]'
+  jq -rn --arg s "$1" '$s | tojson | .[1:-1] | tojson | .[1:-1]'
+  jq -rn --arg s "$1" '$s | @uri'
+}
+# expect_no_secret WHAT SECRET FILE...: no form of SECRET in any FILE
+expect_no_secret() {
+  local what=$1 secret=$2 form f found=
+  shift 2
+  while IFS= read -r form; do
+    for f in "$@"; do
+      [ -f "$f" ] || continue
+      if grep -aiqF -- "$form" "$f"; then found="$found $(basename "$f")"; fi
+    done
+  done < <(secret_forms "$secret" | sort -u)
+  if [ -z "$found" ]; then pass "$what"; else fail "$what: a form of the secret is in$found"; fi
+}

@@ -165,6 +165,106 @@ TEST_CASE("the scrubber finds each of many secrets, at text edges and when secre
   CHECK(s.scrub(std::string("act-token-1-zz")) == "act-token-1-zz");
 }
 
+TEST_CASE("a secret is registered with the forms the engine writes it in (issue 16)") {
+  auto& s = SecretScrubber::instance();
+  s.clear();
+  const std::string secret = "Mixed\"Case\\Secret-77";
+  {
+    SecretScrubber::Scope run;
+    run.add(secret);
+    // As is, upper- and lower-case, inside a JSON text, percent-encoded in a URL.
+    CHECK(s.scrub(std::string("a Mixed\"Case\\Secret-77 b")) == "a [REDACTED] b");
+    CHECK(s.scrub(std::string("MIXED\"CASE\\SECRET-77")) == "[REDACTED]");
+    CHECK(s.scrub(std::string("mixed\"case\\secret-77")) == "[REDACTED]");
+    CHECK(s.scrub(std::string(R"({"k":"Mixed\"Case\\Secret-77"})")) == R"({"k":"[REDACTED]"})");
+    CHECK(s.scrub(std::string("/api/v1/users/Mixed%22Case%5CSecret-77/groups")) == "/api/v1/users/[REDACTED]/groups");
+    // A form holds no more than the secret: other cases of other text stay.
+    CHECK(s.scrub(std::string("mixed case secret")) == "mixed case secret");
+    std::vector<SecretScrubber::Span> spans;
+    s.find("x MIXED\"CASE\\SECRET-77 y", spans);
+    REQUIRE(spans.size() == 1);
+    CHECK(spans[0].begin == 2);
+    CHECK(spans[0].end == 2 + secret.size());
+    CHECK(s.holds_secret("..Mixed%22Case%5CSecret-77"));
+    CHECK_FALSE(s.holds_secret("Mixed"));
+  }
+  // The run's registrations, forms included, end with it.
+  CHECK(s.empty());
+  CHECK(s.scrub(std::string("MIXED\"CASE\\SECRET-77")) == "MIXED\"CASE\\SECRET-77");
+  // Still nothing shorter than kMinLength, in any form.
+  s.add("a\"b");
+  s.add("A");
+  CHECK(s.empty());
+  s.clear();
+}
+
+TEST_CASE("a run's scope registers each secret once, however often it is added") {
+  auto& s = SecretScrubber::instance();
+  s.clear();
+  {
+    SecretScrubber::Scope run;
+    for (int i = 0; i < 10'000; ++i) run.add("derived-secret-value");
+    {
+      SecretScrubber::Scope other;  // another run holding the same secret
+      other.add("derived-secret-value");
+    }
+    CHECK(s.scrub(std::string("derived-secret-value")) == "[REDACTED]");
+  }
+  CHECK(s.empty());
+  s.clear();
+}
+
+TEST_CASE("the scrubber hides secrets in object keys and in numbers (issue 16)") {
+  auto& s = SecretScrubber::instance();
+  s.clear();
+  SecretScrubber::Scope run;
+  run.add("hunter2-key");
+  Json v = Json::parse(R"({"hunter2-key": 1, "pre hunter2-key": 2, "plain": {"HUNTER2-KEY": [3]}})");
+  Json out = s.scrub(v);
+  CHECK(out.dump().find("unter2") == std::string::npos);
+  CHECK(out.dump().find("UNTER2") == std::string::npos);
+  CHECK(out["plain"].size() == 1);
+  CHECK(out.size() == 3);
+  CHECK(out.contains("[REDACTED]"));
+  CHECK(out.contains("pre [REDACTED]"));
+  // Keys that would read alike once scrubbed are told apart, not merged.
+  Json twins = s.scrub(Json{{"hunter2-key", 1}, {"HUNTER2-KEY", 2}});
+  CHECK(twins.size() == 2);
+  CHECK(twins.dump().find("UNTER2") == std::string::npos);
+  // A sensitive number: its digits are hidden wherever they show, and so is the number.
+  run.add_all(Json{{"pin", 48213377}});
+  CHECK(s.scrub(std::string("pin is 48213377.")) == "pin is [REDACTED].");
+  Json rec = {{"copy", 48213377}, {"other", 5}, {"neg", -48213377}, {"f", 2.5}};
+  Json shown = s.scrub(rec);
+  CHECK(shown["copy"] == kRedacted);
+  CHECK(shown["neg"] == kRedacted);
+  CHECK(shown["other"] == 5);
+  CHECK(shown["f"] == 2.5);
+  s.clear();
+}
+
+TEST_CASE("a record's hidden parts are registered again when its clear copy is opened (a resume)") {
+  auto& s = SecretScrubber::instance();
+  s.clear();
+  {
+    SecretScrubber::Scope run;
+    // What a record kept (scrubbed in a process that is gone) and the clear copy sealed beside it.
+    Json shown = Json::parse(R"({"link": "[REDACTED]", "msg": "pw is [REDACTED]", "ok": "same",
+                                 "list": ["[REDACTED]", "x"], "n": "[REDACTED]", "[REDACTED]": 1})");
+    Json clear = Json::parse(R"({"link": "https://org.test/tok-AB12cd34", "msg": "pw is HUNTER2\"x",
+                                 "ok": "same", "list": ["lower-secret-1", "x"], "n": 90817263, "key-secret-9": 1})");
+    run.add_hidden(shown, clear);
+    CHECK(s.scrub(std::string("https://org.test/tok-AB12cd34")) == "[REDACTED]");
+    CHECK(s.scrub(std::string("pw is HUNTER2\"x")) == "[REDACTED]");
+    CHECK(s.scrub(std::string("lower-secret-1")) == "[REDACTED]");
+    CHECK(s.scrub(std::string("90817263")) == "[REDACTED]");
+    CHECK(s.scrub(std::string("key-secret-9")) == "[REDACTED]");
+    CHECK(s.scrub(std::string("same")) == "same");
+  }
+  CHECK(s.empty());
+  s.clear();
+}
+
 namespace {
 // Same value and same Json types all the way down (Json's == takes 1u and 1 as equal).
 bool same_typed(const Json& a, const Json& b) {
