@@ -12,6 +12,7 @@
 #include "cli/execution_commands.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_commands.hpp"
+#include "cli/serve_commands.hpp"
 #include "cli/shell.hpp"
 #include "connect/config.hpp"
 #include "flow/loader.hpp"
@@ -232,6 +233,26 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   ctest->add_option("alias", alias_name, "Alias")->required();
   ctest->add_flag("--json", json, "Machine-readable output");
 
+  auto* servec = app.add_subcommand("serve", "The service: flows triggered over HTTP and by Okta event hooks, "
+                                             "with a worker running the queue (SIGTERM drains, exit 0)");
+  ServeFlags serve_flags;
+  servec->add_option("--config", serve_flags.config, "serve.yaml (listen, flows_dir, worker, limits, hooks)");
+  servec->add_option("--listen", serve_flags.listen, "ADDRESS:PORT to listen on (default 127.0.0.1:8080; port 0 = any free one)");
+  servec->add_option("--flows-dir", serve_flags.flows_dir, "Directory of flows (default $SPOKEFLOW_FLOWS_DIR or ./flows)");
+
+  auto* tokens = app.add_subcommand("tokens", "API tokens of the service (kept as hashes in the store)");
+  tokens->require_subcommand(1);
+  auto* tcreate = tokens->add_subcommand("create", "Make a token; it is printed once, alone on the last line");
+  std::string token_name, token_role, token_expires;
+  tcreate->add_option("name", token_name, "Token name")->required();
+  tcreate->add_option("--role", token_role, "viewer, operator or admin")->required()
+      ->check(CLI::IsMember({"viewer", "operator", "admin"}));
+  tcreate->add_option("--expires", token_expires, "Valid for this long (such as 90d); default never");
+  auto* tlist = tokens->add_subcommand("list", "Tokens with their roles and states (never the tokens)");
+  tlist->add_flag("--json", json, "Machine-readable output");
+  auto* trevoke = tokens->add_subcommand("revoke", "Revoke a token at once");
+  trevoke->add_option("name", token_name, "Token name")->required();
+
   auto* auth = app.add_subcommand("auth", "Sign in for credentials that need a user");
   auth->require_subcommand(1);
   auto* login = auth->add_subcommand("login", "Authorization code flow with PKCE; stores the refresh token in the vault");
@@ -268,6 +289,10 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*clist) code = cmd_connections_list(g.connections_path, json);
     else if (*ctest) code = cmd_connections_test(g.connections_path, alias_name, json);
     else if (*login) code = cmd_auth_login(g.connections_path, alias_name);
+    else if (*servec) code = cmd_serve(g, serve_flags, extra);
+    else if (*tcreate) code = cmd_tokens_create(g, token_name, token_role, token_expires);
+    else if (*tlist) code = cmd_tokens_list(g, json);
+    else if (*trevoke) code = cmd_tokens_revoke(g, token_name);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitEnvironment;

@@ -57,6 +57,8 @@ class Worker {
   void drain(Millis grace);
   bool draining() const { return draining_; }
   std::size_t active() const { return active_.size(); }
+  // Something was enqueued or made runnable here: look for work now, not at the next poll.
+  void notify() { kick(); }
 
   // Called on the executor after each execution this worker ran stops (ended, parked, ...).
   std::function<void(const run::ExecutionOutcome&)> on_outcome;

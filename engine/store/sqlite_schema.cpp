@@ -60,6 +60,22 @@ CREATE TABLE IF NOT EXISTS step_runs(
   finished_at INTEGER,
   UNIQUE(execution_id, path, attempt)
 );
+CREATE TABLE IF NOT EXISTS api_tokens(
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK(role = 'viewer' OR role = 'operator' OR role = 'admin'),
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS hook_deliveries(
+  event_id TEXT PRIMARY KEY,
+  hook TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  started TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hook_deliveries_by_time ON hook_deliveries(received_at);
 )sql";
 
 // From schemas 1-3: the tables are rebuilt under the current definitions, rows kept. Unfinished
@@ -113,9 +129,11 @@ void create_or_migrate(sqlite3* db, const std::string& path) {
         if (t.next()) has_tables = t.integer(0) > 0;
         t.done();
       }
-      if (has_tables && version < kSchemaVersion) exec(db, kMoveOld);
+      // Schemas 1-3 rebuild the queue's tables; later ones only gain tables.
+      const bool rebuild = has_tables && version < 4;
+      if (rebuild) exec(db, kMoveOld);
       exec(db, kTables);
-      if (has_tables && version < kSchemaVersion) exec(db, kCopyOld);
+      if (rebuild) exec(db, kCopyOld);
       exec(db, "PRAGMA user_version=" + std::to_string(kSchemaVersion));
     }
     exec(db, "COMMIT");

@@ -14,7 +14,8 @@ namespace spokeflow::store::sqlite {
 //    child executions at a time).
 // 4: the work queue: run_at, leases with a fencing epoch, dedupe keys, strikes, cancel requests,
 //    the `waiting` status; step runs may be `interrupted`; the owner column is gone.
-inline constexpr int kSchemaVersion = 4;
+// 5: the service's API tokens (hashes only) and Okta event hook deliveries.
+inline constexpr int kSchemaVersion = 5;
 
 // Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction. Throws
 // std::runtime_error naming `path` when it was written by a newer spokeflow.

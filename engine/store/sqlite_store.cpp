@@ -16,6 +16,7 @@
 #include "common/json_text.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
+#include "store/sqlite_service.hpp"
 #include "store/store.hpp"
 
 namespace spokeflow::store {
@@ -27,6 +28,10 @@ using sqlite::Statement;
   "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.run_at, e.dedupe_key, "              \
   "e.lease_owner, e.lease_until, e.epoch, e.strikes, e.cancel_requested, e.retried_at FROM executions e "              \
   "JOIN flow_sources src ON src.hash = e.flow_hash"
+#define kSelectExecLight                                                                                               \
+  "SELECT e.id, e.flow_name, e.flow_file, e.flow_hash, '', e.inputs, e.status, e.trigger, e.created_at, "              \
+  "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.run_at, e.dedupe_key, "              \
+  "e.lease_owner, e.lease_until, e.epoch, e.strikes, e.cancel_requested, e.retried_at FROM executions e"
 
 // The store file holds user profiles: only its owner may read it (and the WAL and shared-memory
 // files SQLite makes beside it take the database file's mode).
@@ -150,6 +155,7 @@ class SqliteStore final : public ExecutionStore {
           e.details = {{"strikes", strikes}};
           finish_exec_->bind(1, c.id).bind(2, std::string("failed")).bind_null(3).bind(4, dump_value(e.to_json()))
               .bind(5, now).run();
+          end_abandoned_tree(c.id, e, now);
           continue;
         }
         take_lease_->bind(1, c.id).bind(2, o.worker).bind(3, now + o.lease_ms).bind(4, strikes).bind(5, finished)
@@ -303,15 +309,49 @@ class SqliteStore final : public ExecutionStore {
   }
 
   std::vector<ExecutionRecord> list_executions(const ExecutionFilter& f) override {
-    std::string sql = kSelectExec " WHERE (?1 = '' OR e.flow_name = ?1) AND (?2 = '' OR e.status = ?2)";
+    // A light row reads no source: a list of 100 rows would otherwise carry 100 flow files.
+    std::string sql = f.light ? kSelectExecLight : kSelectExec;
+    sql += " WHERE (?1 = '' OR e.flow_name = ?1) AND (?2 = '' OR e.status = ?2)";
     if (f.top_level_only) sql += " AND e.parent_id IS NULL";
+    if (!f.before_id.empty()) sql += " AND e.id < ?4";
+    if (!f.trigger_type.empty()) sql += " AND json_extract(e.trigger, '$.type') = ?5";
+    if (f.created_since > 0) sql += " AND e.created_at >= ?6";
+    if (f.created_until > 0) sql += " AND e.created_at < ?7";
     sql += " ORDER BY e.id DESC LIMIT ?3";
     Statement s(db_.get(), sql.c_str());
     s.bind(1, f.flow).bind(2, f.status).bind(3, static_cast<std::int64_t>(f.limit));
+    if (!f.before_id.empty()) s.bind(4, f.before_id);
+    if (!f.trigger_type.empty()) s.bind(5, f.trigger_type);
+    if (f.created_since > 0) s.bind(6, f.created_since);
+    if (f.created_until > 0) s.bind(7, f.created_until);
     std::vector<ExecutionRecord> out;
     while (s.next()) out.push_back(read_exec(s));
     return out;
   }
+
+  // ---- the service's records ----------------------------------------------------------------
+
+  bool add_token(ApiToken t) override {
+    bool added = false;
+    write(Durability::now, [&] { added = sqlite::add_token(db_.get(), t); });
+    return added;
+  }
+  std::optional<ApiToken> token_by_hash(const std::string& hash) override { return sqlite::token_by_hash(db_.get(), hash); }
+  std::vector<ApiToken> list_tokens() override { return sqlite::list_tokens(db_.get()); }
+  bool revoke_token(const std::string& name, std::int64_t now) override {
+    bool revoked = false;
+    write(Durability::now, [&] { revoked = sqlite::revoke_token(db_.get(), name, now); });
+    return revoked;
+  }
+  bool record_delivery(HookDelivery d) override {
+    bool recorded = false;
+    write(Durability::now, [&] { recorded = sqlite::record_delivery(db_.get(), d); });
+    return recorded;
+  }
+  std::optional<HookDelivery> delivery(const std::string& event_id) override {
+    return sqlite::delivery(db_.get(), event_id);
+  }
+  std::vector<HookDelivery> recent_deliveries(int limit) override { return sqlite::recent_deliveries(db_.get(), limit); }
 
   std::vector<StepRun> step_runs(const std::string& execution_id) override {
     Statement s(db_.get(),
@@ -360,6 +400,24 @@ class SqliteStore final : public ExecutionStore {
     release_sp_->run();
     known_sources_.insert(r.flow_hash);
     return inserted;
+  }
+
+  // An execution failed without a run to end it: the step runs its last holders left in flight
+  // were interrupted, and its subflows' executions end with it.
+  void end_abandoned_tree(const std::string& root, const Error& why, std::int64_t now) {
+    static constexpr const char* kTree =
+        "WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT e.id FROM executions e JOIN tree ON e.parent_id = tree.id) ";
+    Statement steps(db_.get(), (std::string(kTree) +
+                                "UPDATE step_runs SET status = 'interrupted', finished_at = ?2 "
+                                "WHERE status = 'running' AND execution_id IN (SELECT id FROM tree)").c_str());
+    steps.bind(1, root).bind(2, now).run();
+    Error child = why;
+    child.message = "its top-level execution " + root + " was failed: " + why.message;
+    Statement children(db_.get(), (std::string(kTree) +
+                                   "UPDATE executions SET status = 'failed', error = ?3, finished_at = ?2 "
+                                   "WHERE id <> ?1 AND id IN (SELECT id FROM tree) AND "
+                                   "(status = 'running' OR status = 'queued' OR status = 'waiting')").c_str());
+    children.bind(1, root).bind(2, now).bind(3, dump_value(child.to_json())).run();
   }
 
   std::int64_t finished_steps(const std::string& id) {

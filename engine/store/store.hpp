@@ -71,6 +71,31 @@ struct ExecutionFilter {
   std::string status;          // "" = any
   int limit = 50;
   bool top_level_only = false; // leave out subflow executions
+  std::string trigger_type;    // "" = any; else the trigger's "type" (cli, api, schedule, okta_event, ...)
+  std::int64_t created_since = 0;  // Unix ms, inclusive; 0 = no bound
+  std::int64_t created_until = 0;  // Unix ms, exclusive; 0 = no bound
+  std::string before_id;       // a cursor: only executions with an id below this one (newest first)
+  bool light = false;          // leave out the flow source (lists never need it)
+};
+
+// A caller of the service. Only a hash of the token itself is kept.
+struct ApiToken {
+  std::string name;            // unique; how people and `tokens revoke` name it
+  std::string role;            // viewer | operator | admin
+  std::string hash;            // SHA-256 of the token, hex
+  std::int64_t created_at = 0; // Unix ms
+  std::int64_t expires_at = 0; // 0 = never
+  std::int64_t revoked_at = 0; // 0 = not revoked
+};
+
+// One Okta event hook delivery, as received (events are deduplicated by their own uuid when
+// their executions are enqueued; this is the delivery's record, deduplicated by eventId).
+struct HookDelivery {
+  std::string event_id;        // Okta's eventId of the delivery
+  std::string hook;            // the configured hook's name
+  std::int64_t received_at = 0;
+  int events = 0;              // events the delivery held
+  Json started = Json::array();  // [{"event": uuid, "flow": name, "execution": id, "created": bool}]
 };
 
 // The lease a write is made under: the top-level execution that was claimed (a subflow's
@@ -200,6 +225,19 @@ class ExecutionStore {
   virtual std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) = 0;
   // In the order they were first recorded.
   virtual std::vector<StepRun> step_runs(const std::string& execution_id) = 0;
+
+  // ---- the service's records (each write durable when it returns) ----------------------------
+  // False (nothing written) when a token with that name exists.
+  virtual bool add_token(ApiToken token) = 0;
+  virtual std::optional<ApiToken> token_by_hash(const std::string& hash) = 0;
+  virtual std::vector<ApiToken> list_tokens() = 0;
+  // False when no token has that name or it was revoked already.
+  virtual bool revoke_token(const std::string& name, std::int64_t now_ms) = 0;
+  // False (nothing written) when a delivery with that eventId was recorded before.
+  virtual bool record_delivery(HookDelivery delivery) = 0;
+  virtual std::optional<HookDelivery> delivery(const std::string& event_id) = 0;
+  // Newest first.
+  virtual std::vector<HookDelivery> recent_deliveries(int limit) = 0;
 };
 
 inline constexpr int kMaxBatchRecords = 1000;

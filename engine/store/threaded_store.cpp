@@ -118,6 +118,28 @@ class ThreadedStore final : public ExecutionStore {
     return call([&](ExecutionStore& s) { return s.step_runs(execution_id); });
   }
 
+  bool add_token(ApiToken token) override {
+    return durable_call([&](ExecutionStore& s) { return s.add_token(std::move(token)); });
+  }
+  std::optional<ApiToken> token_by_hash(const std::string& hash) override {
+    return call([&](ExecutionStore& s) { return s.token_by_hash(hash); });
+  }
+  std::vector<ApiToken> list_tokens() override {
+    return call([](ExecutionStore& s) { return s.list_tokens(); });
+  }
+  bool revoke_token(const std::string& name, std::int64_t now_ms) override {
+    return durable_call([&](ExecutionStore& s) { return s.revoke_token(name, now_ms); });
+  }
+  bool record_delivery(HookDelivery delivery) override {
+    return durable_call([&](ExecutionStore& s) { return s.record_delivery(std::move(delivery)); });
+  }
+  std::optional<HookDelivery> delivery(const std::string& event_id) override {
+    return call([&](ExecutionStore& s) { return s.delivery(event_id); });
+  }
+  std::vector<HookDelivery> recent_deliveries(int limit) override {
+    return call([limit](ExecutionStore& s) { return s.recent_deliveries(limit); });
+  }
+
  private:
   // A batched write stays with the caller until the next hand-over; a failure is kept for
   // the next commit to report. A `now` write waits for its turn and reports its own failure.

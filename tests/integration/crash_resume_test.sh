@@ -24,10 +24,10 @@ while [ "$kills" -lt "$KILLS" ] || [ "$started" -lt 10 ]; do
   : > "$out"
   # Alternate between starting new executions (which also resume) and plain resumes.
   if [ $((round % 3)) -eq 0 ]; then
-    "$SF" resume --flows-dir "$FLOWS" --lease 1s --quiet >"$out" 2>>"$WORK/stderr.log" &
+    "$SF" resume --flows-dir "$FLOWS" --lease 1s --max-crashes 1000 --quiet >"$out" 2>>"$WORK/stderr.log" &
     pid=$!
   else
-    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --lease 1s --quiet >"$out" 2>>"$WORK/stderr.log" &
+    "$SF" run crashy --flows-dir "$FLOWS" --input file="$EFFECTS" --lease 1s --max-crashes 1000 --quiet >"$out" 2>>"$WORK/stderr.log" &
     pid=$!
     # Until the execution is recorded (or the process has ended, 60 s at most).
     for _ in $(seq 1 6000); do
@@ -45,9 +45,9 @@ done
 echo "killed $kills times in $round rounds"
 
 # Let everything finish.
-run_capture "$SF" resume --flows-dir "$FLOWS" --lease 1s --quiet
+run_capture "$SF" resume --flows-dir "$FLOWS" --lease 1s --max-crashes 1000 --quiet
 expect_eq "final resume succeeds" 0 "$RC"
-run_capture "$SF" resume --flows-dir "$FLOWS" --lease 1s --quiet
+run_capture "$SF" resume --flows-dir "$FLOWS" --lease 1s --max-crashes 1000 --quiet
 expect_contains "nothing left to resume" "nothing to resume" "$OUT"
 
 list=$("$SF" executions list --limit 100000 --json)

@@ -42,6 +42,13 @@ struct ForwardingStore : store::ExecutionStore {
     return inner->list_executions(f);
   }
   std::vector<store::StepRun> step_runs(const std::string& id) override { return inner->step_runs(id); }
+  bool add_token(store::ApiToken t) override { return inner->add_token(std::move(t)); }
+  std::optional<store::ApiToken> token_by_hash(const std::string& h) override { return inner->token_by_hash(h); }
+  std::vector<store::ApiToken> list_tokens() override { return inner->list_tokens(); }
+  bool revoke_token(const std::string& n, std::int64_t now) override { return inner->revoke_token(n, now); }
+  bool record_delivery(store::HookDelivery d) override { return inner->record_delivery(std::move(d)); }
+  std::optional<store::HookDelivery> delivery(const std::string& id) override { return inner->delivery(id); }
+  std::vector<store::HookDelivery> recent_deliveries(int limit) override { return inner->recent_deliveries(limit); }
 };
 
 }  // namespace spokeflow::test

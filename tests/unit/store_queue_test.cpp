@@ -198,6 +198,36 @@ TEST_CASE("an execution whose runs keep stopping the process without progress fa
   CHECK(q.st->get_execution(other)->strikes == 0);
 }
 
+TEST_CASE("an execution failed for its strikes leaves no step run or subflow execution running") {
+  Queue q;
+  const std::string id = q.enqueue();
+  std::int64_t t = now_unix_ms();
+  auto first = q.claim("crashy", 1, 10, t);
+  REQUIRE(first.size() == 1);
+  const store::Fence fence{id, first[0].epoch};
+  // The first holder started a step and a subflow whose own step was in flight, then died.
+  q.st->record_step(q.step(id, "call", "running"), fence);
+  auto child = q.make("child");
+  child.parent_id = id;
+  child.parent_step = "sub";
+  child.status = "running";
+  q.st->create_execution(child, fence);
+  q.st->record_step(q.step(child.id, "inner", "running"), fence);
+  t += 20;
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(q.claim("crashy", 1, 10, t).size() == 1);
+    t += 20;
+  }
+  CHECK(q.claim("next", 1, 10, t).empty());
+  CHECK(q.st->get_execution(id)->status == "failed");
+  for (const auto& run : q.st->step_runs(id)) CHECK_MESSAGE(run.status == "interrupted", run.path);
+  for (const auto& run : q.st->step_runs(child.id)) CHECK_MESSAGE(run.status == "interrupted", run.path);
+  auto c = q.st->get_execution(child.id);
+  REQUIRE(c);
+  CHECK(c->status == "failed");
+  CHECK(c->error["kind"] == "internal");
+}
+
 TEST_CASE("a cancel request: at once before the start, by the claimer of a queued or parked one, by the holder") {
   Queue q;
   const std::int64_t t0 = now_unix_ms();

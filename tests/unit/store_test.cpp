@@ -533,7 +533,7 @@ PRAGMA user_version=1;
                                     "(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'executions_by_%')",
                                -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(s, 0) == 4);
+    CHECK(sqlite3_column_int(s, 0) == 5);
     CHECK(sqlite3_column_int(s, 1) == 0);
     CHECK(sqlite3_column_int(s, 2) == 3);  // by flow, by status, by dedupe key
     sqlite3_finalize(s);

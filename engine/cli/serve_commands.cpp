@@ -1,0 +1,197 @@
+#include "cli/serve_commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "common/embedded_schemas.hpp"
+#include "common/ids.hpp"
+#include "serve/api.hpp"
+#include "serve/config.hpp"
+#include "serve/hooks.hpp"
+#include "serve/http_server.hpp"
+#include "serve/tokens.hpp"
+
+namespace spokeflow::cli {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraActions& extra) {
+  serve::ServeConfig config;
+  if (!flags.config.empty()) {
+    Diagnostics d;
+    auto loaded = serve::load_serve_config(flags.config, d);
+    if (!loaded) {
+      std::cerr << d.format();
+      return kExitInvalid;
+    }
+    config = std::move(*loaded);
+  }
+  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.flows_dir.empty()) config.flows_dir = flags.flows_dir;
+  auto listen = serve::split_listen(config.listen);
+  if (!listen) {
+    std::cerr << "error: --listen '" << config.listen << "' must be ADDRESS:PORT (such as 127.0.0.1:8080)\n";
+    return kExitInvalid;
+  }
+
+  Shell shell(g, extra);
+  QueueOptions q;
+  q.flows_dir = config.flows_dir;
+  q.concurrency = config.concurrency;
+  q.lease = config.lease;
+  q.park_after = config.park_after;
+  if (!shell.start(g, q, false, true, true)) return kExitEnvironment;
+  runtime::Runtime& rt = *shell.runtime;
+
+  // Hook secrets: read once at start (a missing one stops the service from starting).
+  const std::string config_dir = config.file.empty() ? "." : fs::path(config.file).parent_path().string();
+  connect::SecretResolver resolver(shell.connect.vault, config_dir.empty() ? "." : config_dir, shell.connect.vault_problem);
+  std::map<std::string, serve::HookConfig> hooks;
+  for (const auto& [name, h] : config.hooks) {
+    auto value = resolver.resolve(h.authorization);
+    if (!value.ok()) {
+      std::cerr << "error: event hook '" << name << "': " << value.error().message << "\n";
+      return kExitEnvironment;
+    }
+    hooks[name] = serve::HookConfig{name, *value};
+  }
+
+  serve::FlowCatalog catalog(rt.options().flows_dir, shell.actions);
+  if (!catalog.load()) {
+    for (const auto& p : catalog.problems()) std::cerr << p.diagnostics.format();
+    return kExitInvalid;
+  }
+  for (const auto& p : catalog.problems())
+    spdlog::warn("flow file {} does not load ({} problems; see `spokeflow validate {}`)", p.file, p.diagnostics.size(), p.file);
+
+  serve::ApiOptions api_options;
+  api_options.max_wait = config.max_wait;
+  api_options.unseal = rt.options().engine.unseal;
+  const auto& schemas = embedded_schemas();
+  if (auto it = schemas.find("api/openapi.json"); it != schemas.end()) api_options.openapi_document = std::string(it->second);
+  serve::Api api(rt, shell.actions, catalog, std::move(api_options));
+  serve::HookReceiver receiver(rt, catalog, std::move(hooks));
+  receiver.on_enqueued = [&rt] { rt.worker().notify(); };
+  api.set_hooks(&receiver);
+  rt.worker().on_outcome = [&api](const run::ExecutionOutcome& o) { api.execution_stopped(o.id); };
+
+  std::unique_ptr<serve::HttpServer> server;
+  try {
+    server = std::make_unique<serve::HttpServer>(
+        shell.io.get_executor(), listen->first, listen->second, config.limits,
+        [&api](const serve::HttpRequest& r) { return api.handle(r); });
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitEnvironment;
+  }
+  const auto ep = server->local_endpoint();
+  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  std::cout << "listening on http://" << host << ":" << ep.port() << std::endl;
+  spdlog::info("serving {} flows from {} ({} hooks)", catalog.flows().size(), catalog.dir(), config.hooks.size());
+
+  bool stopping = false;
+  auto stop = [&](Millis grace) {
+    if (stopping) {
+      rt.worker().drain(Millis(0));
+      return;
+    }
+    stopping = true;
+    spdlog::warn("stopping: no new requests; those in flight finish; the worker drains (grace {})", format_duration(grace));
+    asio::co_spawn(shell.io, server->shutdown(Millis(5'000)), asio::detached);
+    rt.worker().drain(grace);
+  };
+  run_loop(
+      shell,
+      [&]() -> asio::awaitable<void> {
+        server->start();
+        co_await rt.worker().run();
+        // The worker has drained; requests still waiting (?wait=, event streams) end now.
+        co_await server->shutdown(Millis(1'000));
+      },
+      [&](int) { stop(config.drain_grace); }, [&](int) { stop(Millis(0)); });
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+int cmd_tokens_create(const GlobalOptions& g, const std::string& name, const std::string& role, const std::string& expires) {
+  if (!serve::valid_token_name(name)) {
+    std::cerr << "error: token name '" << name << "' must be 1-64 of letters, digits, '.', '_' and '-'\n";
+    return kExitInvalid;
+  }
+  if (!serve::parse_role(role)) {
+    std::cerr << "error: --role must be viewer, operator or admin\n";
+    return kExitInvalid;
+  }
+  std::int64_t expires_at = 0;
+  const std::int64_t now = now_unix_ms();
+  if (!expires.empty()) {
+    auto d = parse_duration(expires);
+    if (!d || d->count() <= 0) {
+      std::cerr << "error: --expires '" << expires << "' is not a duration (such as 90d, 12h)\n";
+      return kExitInvalid;
+    }
+    expires_at = now + d->count();
+  }
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
+  const std::string token = serve::new_token();
+  store::ApiToken t;
+  t.name = name;
+  t.role = role;
+  t.hash = serve::token_hash(token);
+  t.created_at = now;
+  t.expires_at = expires_at;
+  if (!st->add_token(t)) {
+    std::cerr << "error: a token named '" << name << "' exists (revoke it, or choose another name)\n";
+    return kExitInvalid;
+  }
+  std::cout << "token '" << name << "' (" << role << ")"
+            << (expires_at ? ", expires " + format_timestamp(expires_at) : std::string(", never expires"))
+            << ". It is shown once; only its hash is kept:\n"
+            << token << std::endl;
+  return kExitOk;
+}
+
+int cmd_tokens_list(const GlobalOptions& g, bool json) {
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
+  const std::int64_t now = now_unix_ms();
+  Json out = Json::array();
+  for (const auto& t : st->list_tokens()) {
+    std::string state = "active";
+    if (t.revoked_at) state = "revoked";
+    else if (t.expires_at && now >= t.expires_at) state = "expired";
+    Json row = {{"name", t.name}, {"role", t.role}, {"state", state}, {"created_at", format_timestamp(t.created_at)}};
+    row["expires_at"] = t.expires_at ? Json(format_timestamp(t.expires_at)) : Json();
+    row["revoked_at"] = t.revoked_at ? Json(format_timestamp(t.revoked_at)) : Json();
+    out.push_back(std::move(row));
+  }
+  if (json) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::printf("%-32s  %-8s  %-8s  %-24s  %s\n", "NAME", "ROLE", "STATE", "CREATED", "EXPIRES");
+  for (const auto& r : out)
+    std::printf("%-32s  %-8s  %-8s  %-24s  %s\n", r["name"].get<std::string>().c_str(), r["role"].get<std::string>().c_str(),
+                r["state"].get<std::string>().c_str(), r["created_at"].get<std::string>().c_str(),
+                r["expires_at"].is_null() ? "never" : r["expires_at"].get<std::string>().c_str());
+  return kExitOk;
+}
+
+int cmd_tokens_revoke(const GlobalOptions& g, const std::string& name) {
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
+  if (!st->revoke_token(name, now_unix_ms())) {
+    std::cerr << "error: no active token named '" << name << "'\n";
+    return kExitInvalid;
+  }
+  std::cout << "token '" << name << "' revoked\n";
+  return kExitOk;
+}
+
+}  // namespace spokeflow::cli

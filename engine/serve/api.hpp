@@ -1,0 +1,73 @@
+#pragma once
+// The service's HTTP API (/api/v1, JSON) and its health routes, over the runtime: flows and
+// actions to read, executions to start (durably queued before the answer), list, read, follow
+// (server-sent events), cancel, retry and rerun. Every call but the health routes and the
+// API's own description names a token whose role allows it.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "run/engine.hpp"
+#include "runtime/runtime.hpp"
+#include "serve/catalog.hpp"
+#include "serve/http_server.hpp"
+#include "serve/tokens.hpp"
+
+namespace spokeflow::serve {
+
+class HookReceiver;
+
+struct ApiOptions {
+  Millis max_wait{60'000};          // the longest ?wait= a caller may ask for
+  run::UnsealFn unseal;             // opens sealed inputs for a rerun (empty: no master key)
+  std::string openapi_document;     // served at /api/v1/openapi.json
+};
+
+class Api {
+ public:
+  Api(runtime::Runtime& runtime, const ActionRegistry& actions, FlowCatalog& catalog, ApiOptions options);
+  ~Api();
+  void set_hooks(HookReceiver* hooks) { hooks_ = hooks; }
+  boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request);
+  // Wakes the callers waiting (?wait=) for this execution: the worker calls it as each ends.
+  void execution_stopped(const std::string& id);
+  bool ready() const;
+
+ private:
+  boost::asio::awaitable<HttpResponse> route(const HttpRequest& req, const std::vector<std::string>& seg);
+  boost::asio::awaitable<Caller> authenticate(const HttpRequest& req);
+  boost::asio::awaitable<HttpResponse> start_execution(const HttpRequest& req, const Caller& caller, const std::string& flow);
+  boost::asio::awaitable<HttpResponse> list_executions(const HttpRequest& req);
+  boost::asio::awaitable<HttpResponse> show_execution(const HttpRequest& req, const std::string& id);
+  boost::asio::awaitable<HttpResponse> execution_events(const HttpRequest& req, const std::string& id);
+  boost::asio::awaitable<HttpResponse> cancel_execution(const std::string& id);
+  boost::asio::awaitable<HttpResponse> retry_execution(const std::string& id);
+  boost::asio::awaitable<HttpResponse> rerun_execution(const HttpRequest& req, const Caller& caller, const std::string& id);
+  boost::asio::awaitable<std::optional<store::ExecutionRecord>> read_execution(const std::string& id);
+  // Waits until the execution ends or `wait` passes; the record as it is then.
+  boost::asio::awaitable<std::optional<store::ExecutionRecord>> wait_for_end(const std::string& id, Millis wait);
+  HttpResponse flows_list() const;
+  HttpResponse flow_detail(const std::string& name) const;
+  HttpResponse actions_list() const;
+  HttpResponse action_detail(const std::string& name) const;
+
+  runtime::Runtime& runtime_;
+  const ActionRegistry& actions_;
+  FlowCatalog& catalog_;
+  ApiOptions options_;
+  HookReceiver* hooks_ = nullptr;
+  std::multimap<std::string, std::weak_ptr<boost::asio::steady_timer>> waiters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// A light row of an execution (what lists show; never the flow source).
+Json execution_row(const store::ExecutionRecord& rec);
+// Splits a request path into its segments, percent-decoded; nullopt for a path that is not
+// plain (encoded '/' or NUL, dot segments, an empty segment).
+std::optional<std::vector<std::string>> path_segments(const std::string& path);
+// One query parameter's value, percent-decoded ("" when absent).
+std::optional<std::string> query_param(const std::string& query, const std::string& name);
+
+}  // namespace spokeflow::serve

@@ -1,0 +1,236 @@
+#include "serve/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+
+#include "common/ids.hpp"
+
+namespace spokeflow::serve {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+bool sane_request_id(std::string_view v) {
+  if (v.empty() || v.size() > 64) return false;
+  for (char c : v)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+const std::string* HttpRequest::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? nullptr : &it->second;
+}
+
+HttpResponse error_response(unsigned status, const std::string& kind, const std::string& message, Json details) {
+  Json body = {{"error", {{"kind", kind}, {"message", message}, {"details", std::move(details)}}}};
+  return json_response(status, body);
+}
+
+HttpResponse json_response(unsigned status, const Json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  r.body += '\n';
+  return r;
+}
+
+struct HttpServer::Connection {
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  bool busy = false;  // a request is being handled
+};
+
+HttpServer::HttpServer(asio::any_io_executor executor, const std::string& address, unsigned short port,
+                       HttpLimits limits, HttpHandler handler)
+    : executor_(std::move(executor)), limits_(limits), handler_(std::move(handler)), acceptor_(executor_) {
+  beast::error_code ec;
+  auto ip = asio::ip::make_address(address, ec);
+  if (ec) throw std::runtime_error("cannot listen on '" + address + "': not an IP address");
+  tcp::endpoint ep(ip, port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+}
+
+HttpServer::~HttpServer() { *alive_ = false; }
+
+tcp::endpoint HttpServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void HttpServer::start() { asio::co_spawn(executor_, accept_loop(), asio::detached); }
+
+awaitable<void> HttpServer::accept_loop() {
+  auto alive = std::weak_ptr<bool>(alive_);
+  while (!stopping_) {
+    auto [ec, sock] = co_await acceptor_.async_accept(use_tuple);
+    if (alive.expired() || stopping_) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    if (static_cast<int>(connections_.size()) >= limits_.max_connections) {
+      spdlog::warn("connection refused: {} connections open (the limit)", connections_.size());
+      beast::error_code ignored;
+      sock.close(ignored);
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(std::move(sock));
+    connections_[conn.get()] = conn;
+    asio::co_spawn(executor_, session(conn), asio::detached);
+  }
+}
+
+awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
+  auto alive = std::weak_ptr<bool>(alive_);
+  beast::error_code ignored;
+  conn->stream.socket().set_option(tcp::no_delay(true), ignored);
+  std::string peer;
+  if (auto ep = conn->stream.socket().remote_endpoint(ignored); !ignored) peer = ep.address().to_string();
+  beast::flat_buffer buf;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(limits_.max_body);
+    parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
+    conn->stream.expires_after(limits_.read_timeout);
+    auto [ec, n] = co_await http::async_read(conn->stream, buf, parser, use_tuple);
+    (void)n;
+    if (alive.expired()) co_return;
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == beast::error::timeout || stopping_)
+        break;
+      HttpResponse err;
+      if (ec == http::error::body_limit)
+        err = error_response(413, "validation", "the request body is larger than " + std::to_string(limits_.max_body) + " bytes");
+      else if (ec == http::error::header_limit)
+        err = error_response(431, "validation", "the request's headers are larger than " + std::to_string(limits_.max_header) + " bytes");
+      else
+        err = error_response(400, "validation", "malformed HTTP request: " + ec.message());
+      http::response<http::string_body> res{static_cast<http::status>(err.status), 11};
+      res.set(http::field::content_type, err.content_type);
+      res.set(http::field::connection, "close");
+      res.body() = std::move(err.body);
+      res.prepare_payload();
+      conn->stream.expires_after(Millis(5'000));
+      co_await http::async_write(conn->stream, res, use_tuple);
+      break;
+    }
+    auto& msg = parser.get();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    const auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& f : msg) req.headers.emplace(lower(f.name_string()), std::string(f.value()));
+    req.body = std::move(msg.body());
+    req.peer = peer;
+    const std::string* given_id = req.header("x-request-id");
+    req.request_id = given_id && sane_request_id(*given_id) ? *given_id : new_sortable_id();
+    const bool head = req.method == "HEAD";
+    if (head) req.method = "GET";
+    const bool keep_alive = msg.keep_alive() && !stopping_;
+
+    conn->busy = true;
+    ++in_flight_;
+    HttpResponse r;
+    try {
+      r = co_await handler_(req);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: internal error: {}", req.method, req.path, e.what());
+      r = error_response(500, "internal", "internal error (see the service's log, request " + req.request_id + ")");
+    }
+    if (alive.expired()) co_return;
+    --in_flight_;
+    conn->busy = false;
+
+    http::response<http::string_body> res{static_cast<http::status>(r.status), msg.version()};
+    res.set(http::field::server, "spokeflow");
+    res.set("X-Request-Id", req.request_id);
+    res.set(http::field::content_type, r.content_type);
+    res.set(http::field::cache_control, "no-store");
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    if (r.stream) {
+      // Server-sent events: no length, the connection carries the stream until it ends.
+      res.set(http::field::connection, "close");
+      http::response_serializer<http::string_body> sr{res};
+      conn->stream.expires_never();
+      auto [wec, wn] = co_await http::async_write_header(conn->stream, sr, use_tuple);
+      (void)wn;
+      if (wec || alive.expired()) break;
+      ++in_flight_;
+      auto write = [conn](std::string chunk) -> awaitable<bool> {
+        conn->stream.expires_after(Millis(10'000));
+        auto [e, m] = co_await asio::async_write(conn->stream, asio::buffer(chunk), use_tuple);
+        (void)m;
+        co_return !e;
+      };
+      try {
+        co_await r.stream(std::move(write));
+      } catch (const std::exception& e) {
+        spdlog::warn("event stream of {} ended on an error: {}", req.path, e.what());
+      }
+      if (alive.expired()) co_return;
+      --in_flight_;
+      break;
+    }
+    res.keep_alive(keep_alive);
+    if (!head) res.body() = std::move(r.body);
+    res.prepare_payload();
+    if (head) res.body().clear();
+    conn->stream.expires_after(limits_.read_timeout);
+    auto [wec, wn] = co_await http::async_write(conn->stream, res, use_tuple);
+    (void)wn;
+    if (alive.expired()) co_return;
+    if (wec || !keep_alive || stopping_) break;
+  }
+  if (alive.expired()) co_return;
+  conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  conn->stream.close();
+  connections_.erase(conn.get());
+}
+
+awaitable<void> HttpServer::shutdown(Millis grace) {
+  stopping_ = true;
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  auto close_idle = [this, &ignored](bool all) {
+    for (auto& [_, weak] : connections_)
+      if (auto c = weak.lock(); c && (all || !c->busy)) c->stream.socket().cancel(ignored);
+  };
+  close_idle(false);
+  asio::steady_timer t(executor_);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(Millis(20));
+    co_await t.async_wait(use_tuple);
+    close_idle(false);
+  }
+  close_idle(true);
+}
+
+}  // namespace spokeflow::serve

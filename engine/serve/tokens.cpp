@@ -1,0 +1,81 @@
+#include "serve/tokens.hpp"
+
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <stdexcept>
+
+#include "flow/loader.hpp"
+
+namespace spokeflow::serve {
+
+std::optional<Role> parse_role(std::string_view name) {
+  if (name == "viewer") return Role::viewer;
+  if (name == "operator") return Role::operator_;
+  if (name == "admin") return Role::admin;
+  return std::nullopt;
+}
+
+std::string to_string(Role role) {
+  switch (role) {
+    case Role::viewer: return "viewer";
+    case Role::operator_: return "operator";
+    case Role::admin: return "admin";
+    case Role::none: break;
+  }
+  return "none";
+}
+
+std::string new_token() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("the system's random source failed");
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out = "sft_";
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+std::string token_hash(std::string_view token) { return flow::sha256_hex(token); }
+
+bool valid_token_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+Caller judge_token(const std::optional<store::ApiToken>& record, std::int64_t now_ms) {
+  Caller c;
+  if (!record) {
+    c.problem = "the token is not known";
+    return c;
+  }
+  c.token_name = record->name;
+  if (record->revoked_at > 0) {
+    c.problem = "the token '" + record->name + "' was revoked";
+    return c;
+  }
+  if (record->expires_at > 0 && now_ms >= record->expires_at) {
+    c.problem = "the token '" + record->name + "' has expired";
+    return c;
+  }
+  auto role = parse_role(record->role);
+  if (!role) {
+    c.problem = "the token '" + record->name + "' has an unknown role";
+    return c;
+  }
+  c.role = *role;
+  return c;
+}
+
+}  // namespace spokeflow::serve

@@ -1,0 +1,34 @@
+#pragma once
+// API tokens and roles. A token is shown once when made; the store keeps only its SHA-256, so
+// a copy of the store gives no one a way in. Every `serve` sharing the store knows every token.
+#include <optional>
+#include <string>
+
+#include "common/error.hpp"
+#include "store/store.hpp"
+
+namespace spokeflow::serve {
+
+enum class Role { none = 0, viewer = 1, operator_ = 2, admin = 3 };
+
+std::optional<Role> parse_role(std::string_view name);
+std::string to_string(Role role);
+
+// A new random token: "sft_" and 43 characters of base64url (256 random bits).
+std::string new_token();
+// What the store keeps of a token.
+std::string token_hash(std::string_view token);
+// Whether `name` may name a token: 1-64 of [A-Za-z0-9._-].
+bool valid_token_name(std::string_view name);
+
+// Who a caller is, from the token it presented (none = no usable token).
+struct Caller {
+  Role role = Role::none;
+  std::string token_name;
+  std::string problem;  // why the token was refused ("" when no token was presented)
+};
+
+// Judges a presented token against its stored record at `now_ms`.
+Caller judge_token(const std::optional<store::ApiToken>& record, std::int64_t now_ms);
+
+}  // namespace spokeflow::serve

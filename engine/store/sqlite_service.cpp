@@ -1,0 +1,92 @@
+#include "store/sqlite_service.hpp"
+
+#include "common/json_text.hpp"
+#include "store/sqlite_db.hpp"
+
+namespace spokeflow::store::sqlite {
+namespace {
+
+constexpr const char* kTokenColumns = "SELECT name, role, hash, created_at, expires_at, revoked_at FROM api_tokens";
+
+ApiToken read_token(const Statement& s) {
+  ApiToken t;
+  t.name = s.text(0);
+  t.role = s.text(1);
+  t.hash = s.text(2);
+  t.created_at = s.integer(3);
+  t.expires_at = s.integer(4);
+  t.revoked_at = s.integer(5);
+  return t;
+}
+
+constexpr const char* kDeliveryColumns = "SELECT event_id, hook, received_at, events, started FROM hook_deliveries";
+
+HookDelivery read_delivery(const Statement& s) {
+  HookDelivery d;
+  d.event_id = s.text(0);
+  d.hook = s.text(1);
+  d.received_at = s.integer(2);
+  d.events = static_cast<int>(s.integer(3));
+  d.started = s.json(4);
+  return d;
+}
+
+}  // namespace
+
+bool add_token(sqlite3* db, const ApiToken& t) {
+  Statement s(db,
+              "INSERT INTO api_tokens(name, role, hash, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5) "
+              "ON CONFLICT DO NOTHING");
+  s.bind(1, t.name).bind(2, t.role).bind(3, t.hash).bind(4, t.created_at).bind_time(5, t.expires_at).run();
+  return sqlite3_changes(db) == 1;
+}
+
+std::optional<ApiToken> token_by_hash(sqlite3* db, const std::string& hash) {
+  Statement s(db, (std::string(kTokenColumns) + " WHERE hash = ?1").c_str());
+  s.bind(1, hash);
+  std::optional<ApiToken> out;
+  if (s.next()) out = read_token(s);
+  s.done();
+  return out;
+}
+
+std::vector<ApiToken> list_tokens(sqlite3* db) {
+  Statement s(db, (std::string(kTokenColumns) + " ORDER BY created_at, name").c_str());
+  std::vector<ApiToken> out;
+  while (s.next()) out.push_back(read_token(s));
+  return out;
+}
+
+bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms) {
+  Statement s(db, "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL");
+  s.bind(1, name).bind(2, now_ms).run();
+  return sqlite3_changes(db) == 1;
+}
+
+bool record_delivery(sqlite3* db, const HookDelivery& d) {
+  Statement s(db,
+              "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES(?1, ?2, ?3, ?4, ?5) "
+              "ON CONFLICT DO NOTHING");
+  s.bind(1, d.event_id).bind(2, d.hook).bind(3, d.received_at).bind(4, static_cast<std::int64_t>(d.events))
+      .bind(5, dump_json(d.started)).run();
+  return sqlite3_changes(db) == 1;
+}
+
+std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id) {
+  Statement s(db, (std::string(kDeliveryColumns) + " WHERE event_id = ?1").c_str());
+  s.bind(1, event_id);
+  std::optional<HookDelivery> out;
+  if (s.next()) out = read_delivery(s);
+  s.done();
+  return out;
+}
+
+std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit) {
+  Statement s(db, (std::string(kDeliveryColumns) + " ORDER BY received_at DESC, event_id LIMIT ?1").c_str());
+  s.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<HookDelivery> out;
+  while (s.next()) out.push_back(read_delivery(s));
+  return out;
+}
+
+}  // namespace spokeflow::store::sqlite

@@ -1,0 +1,23 @@
+#pragma once
+// The SQLite store's records for the service: API tokens and event hook deliveries. Called by
+// the store inside its own transactions.
+#include <sqlite3.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace spokeflow::store::sqlite {
+
+bool add_token(sqlite3* db, const ApiToken& token);
+std::optional<ApiToken> token_by_hash(sqlite3* db, const std::string& hash);
+std::vector<ApiToken> list_tokens(sqlite3* db);
+bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms);
+
+bool record_delivery(sqlite3* db, const HookDelivery& delivery);
+std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id);
+std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit);
+
+}  // namespace spokeflow::store::sqlite
