@@ -132,24 +132,41 @@ std::optional<Overlap> overlap_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// The zone for a name: null for UTC (no database needed).
+Result<const date::time_zone*> find_zone(std::string_view name) {
+  if (name == "UTC") return static_cast<const date::time_zone*>(nullptr);
+  try {
+    return date::locate_zone(std::string(name));
+  } catch (const std::exception&) {
+    // locate_zone says "not found" by throwing; it also throws when the database is missing.
+  }
+  if (time_zone_names().empty())
+    return Error::make(ErrorKind::validation, "time zone '" + std::string(name) +
+                                                  "' cannot be checked: the system's time zone database "
+                                                  "(/usr/share/zoneinfo, Debian package tzdata) cannot be read");
+  return Error::make(ErrorKind::validation, "unknown time zone '" + std::string(name) +
+                                                "' (give an IANA name such as Europe/Berlin or America/New_York)");
+}
+
+}  // namespace
+
+Result<Unit> check_time_zone(std::string_view name) {
+  auto zone = find_zone(name);
+  if (!zone) return std::move(zone).error();
+  return Unit{};
+}
+
 Result<Schedule> Schedule::make(std::string_view cron, std::string_view time_zone) {
   auto parsed = parse_cron(cron);
   if (!parsed) return std::move(parsed).error();
+  auto zone = find_zone(time_zone);
+  if (!zone) return std::move(zone).error();
   Schedule s;
   s.cron_ = std::move(*parsed);
-  if (time_zone.empty() || time_zone == "UTC") return s;
-  try {
-    s.zone_ = date::locate_zone(std::string(time_zone));
-    s.zone_name_ = std::string(time_zone);
-  } catch (const std::exception&) {
-    // locate_zone says "not found" by throwing; it also throws when the database is missing.
-    if (time_zone_names().empty())
-      return Error::make(ErrorKind::validation, "time zone '" + std::string(time_zone) +
-                                                    "' cannot be checked: the system's time zone database "
-                                                    "(/usr/share/zoneinfo, Debian package tzdata) cannot be read");
-    return Error::make(ErrorKind::validation, "unknown time zone '" + std::string(time_zone) +
-                                                  "' (give an IANA name such as Europe/Berlin or America/New_York)");
-  }
+  s.zone_ = *zone;
+  s.zone_name_ = std::string(time_zone);
   return s;
 }
 

@@ -93,6 +93,10 @@ class Schedule {
   const date::time_zone* zone_ = nullptr;  // null: UTC
 };
 
+// Whether `name` is a zone the schedule can use ("UTC" or a name of the system's database);
+// the error is the one Schedule::make gives.
+Result<Unit> check_time_zone(std::string_view name);
+
 // Every zone name (links included: the zoneinfo files of both are read as zones) of the system's database (sorted), for "did you mean"; empty when
 // the database cannot be read.
 std::vector<std::string> time_zone_names();

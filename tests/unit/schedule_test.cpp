@@ -359,6 +359,11 @@ TEST_CASE("time zones") {
   CHECK(bad.error().kind == ErrorKind::validation);
   CHECK(bad.error().message ==
         "unknown time zone 'Europe/Berln' (give an IANA name such as Europe/Berlin or America/New_York)");
+  CHECK(check_time_zone("UTC").ok());
+  CHECK(check_time_zone("Europe/Berlin").ok());
+  CHECK(check_time_zone("Europe/Berln").error().message == bad.error().message);
+  CHECK(check_time_zone("").error().message ==
+        "unknown time zone '' (give an IANA name such as Europe/Berlin or America/New_York)");
   CHECK_FALSE(Schedule::make("0 6 * * *", "../../etc/passwd").ok());
   CHECK_FALSE(Schedule::make("0 6 * * *", "/usr/share/zoneinfo/UTC").ok());
   const auto names = time_zone_names();
