@@ -42,8 +42,8 @@ using Instant = std::chrono::sys_time<std::chrono::milliseconds>;
 // most kMaxCatchupFires (the oldest first), the rest counted as skipped.
 enum class Catchup { none, last, all };
 // When a fire comes while the previous execution of the same trigger is still going:
-// skip: count it as skipped and start nothing; queue: enqueue it (it runs when the previous one
-// ends; one waits at most, later fires while one waits are skipped); allow: start it at once.
+// skip: count it as skipped and start nothing; queue: enqueue it, to start when the previous one
+// has ended; allow: start it at once.
 enum class Overlap { skip, queue, allow };
 
 inline constexpr Catchup kDefaultCatchup = Catchup::last;
