@@ -12,6 +12,7 @@
 #include "cli/execution_commands.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_commands.hpp"
+#include "cli/schedule_commands.hpp"
 #include "cli/serve_commands.hpp"
 #include "cli/shell.hpp"
 #include "connect/config.hpp"
@@ -167,6 +168,15 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   flist->add_option("--flows-dir", flows_dir, "Directory of flows (default $SPOKEFLOW_FLOWS_DIR or ./flows)");
   flist->add_flag("--json", json, "Machine-readable output");
 
+  auto* scheds = app.add_subcommand("schedules", "The flows' schedule triggers");
+  scheds->require_subcommand(1);
+  auto* schedlist = scheds->add_subcommand("list", "Each schedule trigger with its next fire times (UTC and local)");
+  SchedulesListOptions so;
+  schedlist->add_option("--flows-dir", so.flows_dir, "Directory of flows (default $SPOKEFLOW_FLOWS_DIR or ./flows)");
+  schedlist->add_option("--count", so.count, "Fire times shown per trigger (default 5)")->check(CLI::Range(1, 1000));
+  schedlist->add_option("--from", so.from, "Show the fires after this point in time (RFC 3339; default now)");
+  schedlist->add_flag("--json", so.json, "Machine-readable output");
+
   auto* execs = app.add_subcommand("executions", "Inspect, cancel, retry and rerun recorded executions");
   execs->require_subcommand(1);
   auto* list = execs->add_subcommand("list", "List executions, newest first");
@@ -275,6 +285,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*resume) code = cmd_resume(g, resume_q, json, resume_quiet, extra);
     else if (*worker) code = cmd_worker(g, worker_q, worker_quiet, extra);
     else if (*flist) code = cmd_flows_list(g, flows_dir, json, extra);
+    else if (*schedlist) code = cmd_schedules_list(g, so, extra);
     else if (*list) code = cmd_list(g, filter, json);
     else if (*show) code = cmd_show(g, exec_id, json, reveal);
     else if (*cancel) code = cmd_cancel(g, exec_q, exec_id, json, extra);

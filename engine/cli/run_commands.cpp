@@ -238,6 +238,27 @@ int cmd_worker(const GlobalOptions& g, const QueueOptions& q, bool quiet, const 
 
 // ---- flows ----------------------------------------------------------------------------------
 
+namespace {
+
+// "schedule 0 6 * * 1-5", "okta_event a, b": a trigger as written, in one short line.
+std::string trigger_label(const Json& t) {
+  auto text = [](const Json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_array()) {
+      std::string out;
+      for (const auto& e : v) out += (out.empty() ? "" : " ") + (e.is_string() ? e.get<std::string>() : e.dump());
+      return out;
+    }
+    return v.dump();
+  };
+  if (auto s = t.find("schedule"); s != t.end())
+    return "schedule " + (s->is_object() && s->contains("cron") ? text((*s)["cron"]) : text(*s));
+  if (auto e = t.find("okta_event"); e != t.end()) return "okta_event " + text(*e);
+  return t.dump();
+}
+
+}  // namespace
+
 int cmd_flows_list(const GlobalOptions& g, const std::string& flows_dir_given, bool json, const ExtraActions& extra) {
   Shell shell(g, extra);
   const std::string dir = flows_dir_or_default(flows_dir_given);
@@ -285,12 +306,7 @@ int cmd_flows_list(const GlobalOptions& g, const std::string& flows_dir_given, b
         continue;
       }
       std::string triggers;
-      for (const auto& t : row["triggers"]) {
-        std::string one = t.contains("schedule") ? "schedule " + t["schedule"].get<std::string>()
-                        : t.contains("okta_event") ? "okta_event " + t["okta_event"].get<std::string>()
-                                                   : t.dump();
-        triggers += (triggers.empty() ? "" : ", ") + one;
-      }
+      for (const auto& t : row["triggers"]) triggers += (triggers.empty() ? "" : ", ") + trigger_label(t);
       std::printf("%-40s  %-32s  %s\n", row["name"].get<std::string>().c_str(), triggers.empty() ? "-" : triggers.c_str(),
                   row["description"].get<std::string>().c_str());
     }

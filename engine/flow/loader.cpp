@@ -517,12 +517,94 @@ class Builder {
     return nullptr;
   }
 
-  static bool cron_field_ok(std::string_view f) {
-    for (char c : f)
-      if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '*' || c == '/' ||
-            c == ',' || c == '-' || c == '?'))
-        return false;
-    return !f.empty();
+  // A schedule trigger: the cron and the time zone checked by meaning, the parsed schedule
+  // kept on the trigger. The schema has checked the shapes (unknown keys, catchup and overlap
+  // values, types). Returns the pointer of the inputs the trigger gives inside its long form.
+  std::optional<std::string> build_schedule(const Json& t, const std::string& ptr, Trigger& trigger) {
+    const Json& s = t["schedule"];
+    const std::string sptr = child_pointer(ptr, "schedule");
+    const Json* cron = nullptr;
+    std::string cron_ptr;
+    const Json* zone = nullptr;
+    std::string zone_ptr;
+    std::optional<std::string> inner_inputs;
+    if (s.is_string()) {
+      cron = &s;
+      cron_ptr = sptr;
+      if (auto it = t.find("timezone"); it != t.end()) {
+        zone = &*it;
+        zone_ptr = child_pointer(ptr, "timezone");
+      }
+    } else if (s.is_object()) {
+      if (auto it = s.find("cron"); it != s.end()) {
+        cron = &*it;
+        cron_ptr = child_pointer(sptr, "cron");
+      }
+      if (auto it = s.find("timezone"); it != s.end()) {
+        zone = &*it;
+        zone_ptr = child_pointer(sptr, "timezone");
+      }
+      if (t.contains("timezone"))
+        diags_.error(doc_.key(child_pointer(ptr, "timezone")),
+                     "'timezone' goes inside 'schedule:' when it is a mapping (next to 'cron')");
+      if (s.contains("inputs")) {
+        inner_inputs = child_pointer(sptr, "inputs");
+        if (t.contains("inputs"))
+          diags_.error(doc_.key(*inner_inputs), "the trigger gives 'inputs' twice (inside 'schedule:' and beside it); keep one");
+      }
+      if (auto it = s.find("catchup"); it != s.end() && it->is_string())
+        if (auto c = schedule::catchup_from_string(it->get_ref<const std::string&>())) trigger.catchup = *c;
+      if (auto it = s.find("overlap"); it != s.end() && it->is_string())
+        if (auto o = schedule::overlap_from_string(it->get_ref<const std::string&>())) trigger.overlap = *o;
+    } else {
+      return inner_inputs;  // the schema says what it should be
+    }
+
+    bool ok = cron && cron->is_string();
+    if (ok) {
+      auto parsed = schedule::parse_cron(cron->get_ref<const std::string&>());
+      if (!parsed) {
+        diags_.error(pos(cron_ptr), "bad schedule " + short_value(*cron) + ": " + parsed.error().message);
+        ok = false;
+      }
+    }
+    std::string zone_name = "UTC";
+    if (zone) {
+      if (!zone->is_string() || zone->get_ref<const std::string&>().empty()) {
+        ok = false;  // the schema reports it
+      } else {
+        zone_name = zone->get<std::string>();
+        if (auto checked = schedule::check_time_zone(zone_name); !checked) {
+          diags_.error(pos(zone_ptr), checked.error().message + did_you_mean(zone_name, schedule::time_zone_names()));
+          ok = false;
+        }
+      }
+    }
+    if (ok) {
+      auto made = schedule::Schedule::make(cron->get_ref<const std::string&>(), zone_name);
+      if (made) trigger.schedule = std::move(*made);
+      else diags_.error(pos(cron_ptr), "bad schedule " + short_value(*cron) + ": " + made.error().message);
+    }
+    return inner_inputs;
+  }
+
+  // The inputs a trigger gives: expressions checked, names and literal types against the
+  // flow's declarations.
+  ValueTemplate trigger_inputs(const Json& inputs, const std::string& iptr, const Flow& flow, const ExprScope& scope) {
+    for (const auto& [name, value] : inputs.items()) {
+      const std::string vptr = child_pointer(iptr, name);
+      const InputDecl* decl = find_input(flow, name);
+      if (!decl) {
+        diags_.error(doc_.key(vptr), "the trigger gives input '" + name + "', which the flow does not declare" +
+                                         (input_names_.empty() ? std::string(" (it has no inputs)")
+                                                               : " (inputs: " + join(input_names_) + ")") +
+                                         did_you_mean(name, input_names_));
+      } else if (!contains_expression(value) && !decl->type.empty() && !matches_type(value, decl->type)) {
+        diags_.error(pos(vptr), "input '" + name + "' should be " + describe_type(decl->type) + ", not " +
+                                    describe_value(value));
+      }
+    }
+    return value_template(inputs, iptr, scope);  // parses and checks the expressions
   }
 
   void build_triggers(const Json& triggers, Flow& flow) {
@@ -536,36 +618,20 @@ class Builder {
         ExprScope scope;
         scope.where = ExprScope::Where::trigger;
         const bool schedule = t.contains("schedule");
-        if (auto it = t.find("schedule"); it != t.end() && it->is_string()) {
-          std::istringstream fields(it->get<std::string>());
-          std::vector<std::string> parts;
-          for (std::string f; fields >> f;) parts.push_back(f);
-          bool ok = parts.size() == 5 && std::all_of(parts.begin(), parts.end(), [](const std::string& f) { return cron_field_ok(f); });
-          if (!ok)
-            diags_.error(pos(child_pointer(ptr, "schedule")),
-                         "bad schedule " + short_value(*it) +
-                             ": use five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 6 * * 1-5\"");
-        }
+        std::optional<std::string> inner_inputs;
+        if (schedule) inner_inputs = build_schedule(t, ptr, trigger);
         if (t.contains("timezone") && !schedule)
           diags_.error(doc_.key(child_pointer(ptr, "timezone")), "'timezone' applies to schedule triggers only");
         if (t.contains("if") && schedule)
           diags_.error(doc_.key(child_pointer(ptr, "if")), "'if' applies to okta_event triggers only (a schedule has no event)");
         condition_at(t, "if", ptr, scope);
-        if (auto it = t.find("inputs"); it != t.end() && it->is_object()) {
-          const std::string iptr = child_pointer(ptr, "inputs");
-          for (const auto& [name, value] : it->items()) {
-            const std::string vptr = child_pointer(iptr, name);
-            value_template(value, vptr, scope);  // parses and checks the expressions
-            const InputDecl* decl = find_input(flow, name);
-            if (!decl) {
-              diags_.error(doc_.key(vptr), "the trigger gives input '" + name + "', which the flow does not declare" +
-                                               (input_names_.empty() ? std::string(" (it has no inputs)")
-                                                                     : " (inputs: " + join(input_names_) + ")") +
-                                               did_you_mean(name, input_names_));
-            } else if (!contains_expression(value) && !decl->type.empty() && !matches_type(value, decl->type)) {
-              diags_.error(pos(vptr), "input '" + name + "' should be " + describe_type(decl->type) + ", not " +
-                                          describe_value(value));
-            }
+        if (auto it = t.find("inputs"); it != t.end() && it->is_object())
+          trigger.inputs = trigger_inputs(*it, child_pointer(ptr, "inputs"), flow, scope);
+        if (inner_inputs) {
+          const Json& inner = t["schedule"]["inputs"];
+          if (inner.is_object()) {
+            ValueTemplate v = trigger_inputs(inner, *inner_inputs, flow, scope);
+            if (!t.contains("inputs")) trigger.inputs = std::move(v);
           }
         }
       }

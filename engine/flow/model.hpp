@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "expr/expr.hpp"
+#include "schedule/schedule.hpp"
 
 namespace spokeflow::flow {
 
@@ -151,6 +152,16 @@ struct Step {
 struct Trigger {
   Json spec;                       // the trigger as written (schedule / okta_event / if / inputs)
   SourcePos pos;
+
+  // Schedule triggers, once checked (both forms: `schedule: "CRON"` with an optional
+  // `timezone:` beside it, or `schedule: {cron, timezone, inputs, catchup, overlap}`). Unset
+  // for okta_event triggers and for a schedule the loader refused.
+  std::optional<schedule::Schedule> schedule;
+  schedule::Catchup catchup = schedule::kDefaultCatchup;
+  schedule::Overlap overlap = schedule::kDefaultOverlap;
+  // The inputs the trigger gives the flow, wherever they were written (beside `schedule:` or
+  // `okta_event:`, or inside the long form); expressions checked. Empty when none.
+  ValueTemplate inputs;
 };
 
 struct Flow {

@@ -124,6 +124,12 @@ TEST_CASE("a valid flow loads into the model") {
   REQUIRE(f.triggers.size() == 2);
   CHECK(f.triggers[0].spec["schedule"] == "0 6 * * 1-5");
   CHECK(f.triggers[0].spec["timezone"] == "Europe/Berlin");
+  REQUIRE(f.triggers[0].schedule);
+  CHECK(f.triggers[0].schedule->cron().text == "0 6 * * 1-5");
+  CHECK(f.triggers[0].schedule->time_zone() == "Europe/Berlin");
+  CHECK(f.triggers[0].inputs.constant_value() == Json{{"user", "nightly"}});
+  CHECK_FALSE(f.triggers[1].schedule);
+  CHECK_FALSE(f.triggers[1].inputs.is_constant());
   CHECK(f.triggers[1].spec["okta_event"].size() == 2);
   CHECK(f.triggers[1].pos.line == 16);
 
@@ -565,14 +571,116 @@ steps:
                "t.yaml:3:48: error: the default of input 'mode' is not one of its enum values ('a', 'b')",
                "t.yaml:4:49: error: the default of input 'mail' is not an email address",
                "t.yaml:5:35: error: format 'email' applies to string inputs only",
-               "t.yaml:7:15: error: bad schedule '0 6 * *': use five cron fields (minute hour day-of-month month "
-               "day-of-week), e.g. \"0 6 * * 1-5\"",
+               "t.yaml:7:15: error: bad schedule '0 6 * *': cron needs five fields (minute hour day-of-month month "
+               "day-of-week), e.g. \"0 6 * * 1-5\"; found 4",
                "t.yaml:8:5: error: a trigger needs exactly one of: schedule, okta_event (found schedule and okta_event)",
                "t.yaml:12:27: error: unknown input 'mdoe' (inputs: mode, mail, count); did you mean 'mode'?",
                "t.yaml:12:59: error: unknown name 'stepz' in expression (available here: inputs, vars, steps, event, "
                "execution); did you mean 'steps'?",
                "t.yaml:12:74: error: step 'x' has not run yet at this point (it runs later)",
                "t.yaml:16:27: error: steps.x has no field 'output' (use status, outputs or error); did you mean 'outputs'?"});
+}
+
+TEST_CASE("schedule triggers: both forms load into the model") {
+  LoadResult r = load_text(R"(name: s
+inputs:
+  dry_run: { type: boolean }
+triggers:
+  - schedule: "0 6 * * 1-5"
+    inputs: { dry_run: true }
+  - schedule:
+      cron: "30 2 * * *"
+      timezone: America/New_York
+      inputs: { dry_run: false }
+      catchup: all
+      overlap: queue
+  - schedule: { cron: "@hourly", catchup: none, overlap: allow }
+steps:
+  - action: core.noop
+)");
+  REQUIRE(lines(r).empty());
+  const Flow& f = *r.flow;
+  REQUIRE(f.triggers.size() == 3);
+  const Trigger& short_form = f.triggers[0];
+  REQUIRE(short_form.schedule);
+  CHECK(short_form.schedule->time_zone() == "UTC");
+  CHECK(short_form.catchup == schedule::Catchup::last);
+  CHECK(short_form.overlap == schedule::Overlap::skip);
+  CHECK(short_form.inputs.constant_value() == Json{{"dry_run", true}});
+  // 2026-12-04 is a Friday: next is Monday 06:00 UTC.
+  const schedule::Instant friday{std::chrono::milliseconds{1'796'367'600'000}};  // 2026-12-04T07:00:00Z
+  CHECK(short_form.schedule->next_after(friday) == friday + std::chrono::hours{71});
+
+  const Trigger& long_form = f.triggers[1];
+  REQUIRE(long_form.schedule);
+  CHECK(long_form.schedule->cron().text == "30 2 * * *");
+  CHECK(long_form.schedule->time_zone() == "America/New_York");
+  CHECK(long_form.catchup == schedule::Catchup::all);
+  CHECK(long_form.overlap == schedule::Overlap::queue);
+  CHECK(long_form.inputs.constant_value() == Json{{"dry_run", false}});
+  CHECK(long_form.pos.line == 7);
+
+  REQUIRE(f.triggers[2].schedule);
+  CHECK(f.triggers[2].catchup == schedule::Catchup::none);
+  CHECK(f.triggers[2].overlap == schedule::Overlap::allow);
+  CHECK(f.triggers[2].inputs.empty());
+}
+
+TEST_CASE("schedule triggers are checked by meaning, with file:line:col") {
+  CHECK(lines(load_text(R"(name: s
+inputs:
+  dry_run: { type: boolean }
+triggers:
+  - schedule: "99 99 * * *"
+  - schedule: { cron: "0 0 30 2 *", timezone: Mars/Olympus }
+  - schedule:
+      cron: "0 6 * * MON-FOO"
+      timezone: Europe/Berln
+      catchup: some
+      overlap: never
+      jitter: 5m
+  - schedule: { cron: "@daily", inputs: { dry_run: true } }
+    inputs: { dry_run: false }
+    timezone: UTC
+  - schedule: { timezone: UTC }
+  - schedule: 5
+  - schedule: "0 6 * * *"
+    timezone: Nowhere/Special
+  - schedule: { cron: "0 6 * * *", inputs: { dry_rn: 1, dry_run: "yes" } }
+  - schedule: "0 25 * * *"
+    timezone: ""
+  - schedule: "@reboot"
+    okta_event: user.lifecycle.create
+steps:
+  - action: core.noop
+)")) == std::vector<std::string>{
+               "t.yaml:5:15: error: bad schedule '99 99 * * *': minute 99 is out of range 0-59",
+               "t.yaml:6:23: error: bad schedule '0 0 30 2 *': it never fires: no day-of-month it allows (30) occurs "
+               "in a month it allows (FEB)",
+               "t.yaml:6:47: error: unknown time zone 'Mars/Olympus' (give an IANA name such as Europe/Berlin or "
+               "America/New_York)",
+               "t.yaml:8:13: error: bad schedule '0 6 * * MON-FOO': day-of-week 'FOO' is not a number 0-7 (0 and 7 "
+               "are Sunday) or a name SUN-SAT",
+               "t.yaml:9:17: error: unknown time zone 'Europe/Berln' (give an IANA name such as Europe/Berlin or "
+               "America/New_York); did you mean 'Europe/Berlin'?",
+               "t.yaml:10:16: error: 'catchup' must be one of: none, last, all (got 'some')",
+               "t.yaml:11:16: error: 'overlap' must be one of: skip, queue, allow (got 'never')",
+               "t.yaml:12:7: error: unknown key 'jitter' in schedule (expected one of: catchup, cron, inputs, "
+               "overlap, timezone)",
+               "t.yaml:13:33: error: the trigger gives 'inputs' twice (inside 'schedule:' and beside it); keep one",
+               "t.yaml:15:5: error: 'timezone' goes inside 'schedule:' when it is a mapping (next to 'cron')",
+               "t.yaml:16:15: error: missing required key 'cron' in schedule",
+               "t.yaml:17:15: error: 'schedule' should be a string or a mapping, not an integer (5)",
+               "t.yaml:19:15: error: unknown time zone 'Nowhere/Special' (give an IANA name such as Europe/Berlin or "
+               "America/New_York)",
+               "t.yaml:20:46: error: the trigger gives input 'dry_rn', which the flow does not declare (inputs: "
+               "dry_run); did you mean 'dry_run'?",
+               "t.yaml:20:66: error: input 'dry_run' should be true or false, not a string ('yes')",
+               "t.yaml:21:15: error: bad schedule '0 25 * * *': hour 25 is out of range 0-23",
+               "t.yaml:22:15: error: 'timezone' must not be empty",
+               "t.yaml:23:5: error: a trigger needs exactly one of: schedule, okta_event (found schedule and okta_event)",
+               "t.yaml:23:15: error: bad schedule '@reboot': @reboot is not supported: a schedule fires at times of "
+               "day, not at start-up"});
 }
 
 TEST_CASE("inputs that cannot hold a flow") {
