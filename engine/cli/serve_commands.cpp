@@ -14,6 +14,7 @@
 #include "serve/config.hpp"
 #include "serve/hooks.hpp"
 #include "serve/http_server.hpp"
+#include "serve/scheduler.hpp"
 #include "serve/tokens.hpp"
 
 namespace spokeflow::cli {
@@ -79,6 +80,8 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
   receiver.on_enqueued = [&rt] { rt.worker().notify(); };
   api.set_hooks(&receiver);
   rt.worker().on_outcome = [&api](const run::ExecutionOutcome& o) { api.execution_stopped(o.id); };
+  serve::Scheduler scheduler(rt, catalog, [] { return now_unix_ms(); });
+  scheduler.on_enqueued = [&rt] { rt.worker().notify(); };
 
   std::unique_ptr<serve::HttpServer> server;
   try {
@@ -103,12 +106,14 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
     stopping = true;
     spdlog::warn("stopping: no new requests; those in flight finish; the worker drains (grace {})", format_duration(grace));
     asio::co_spawn(shell.io, server->shutdown(Millis(5'000)), asio::detached);
+    scheduler.stop();
     rt.worker().drain(grace);
   };
   run_loop(
       shell,
       [&]() -> asio::awaitable<void> {
         server->start();
+        asio::co_spawn(shell.io, scheduler.run(), asio::detached);
         co_await rt.worker().run();
         // The worker has drained; requests still waiting (?wait=, event streams) end now.
         co_await server->shutdown(Millis(1'000));

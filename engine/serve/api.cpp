@@ -43,9 +43,24 @@ Json input_json(const flow::InputDecl& d) {
   return j;
 }
 
+// The triggers as written; schedules with their next fires.
 Json triggers_json(const flow::Flow& f) {
   Json out = Json::array();
-  for (const auto& t : f.triggers) out.push_back(t.spec);
+  for (const auto& t : f.triggers) {
+    Json j = t.spec;
+    if (t.schedule && j.is_object()) {
+      Json next = Json::array();
+      auto at = schedule::Instant(std::chrono::milliseconds(now_unix_ms()));
+      for (int i = 0; i < 3; ++i) {
+        auto n = t.schedule->next_after(at);
+        if (!n) break;
+        next.push_back(format_timestamp(n->time_since_epoch().count()));
+        at = *n;
+      }
+      j["next_fires"] = std::move(next);
+    }
+    out.push_back(std::move(j));
+  }
   return out;
 }
 

@@ -76,6 +76,16 @@ CREATE TABLE IF NOT EXISTS hook_deliveries(
   started TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS hook_deliveries_by_time ON hook_deliveries(received_at);
+CREATE TABLE IF NOT EXISTS schedule_fires(
+  flow TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK(outcome = 'enqueued' OR outcome = 'skipped_overlap' OR outcome = 'missed'),
+  execution_id TEXT,
+  missed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(flow, trigger, scheduled_at)
+) WITHOUT ROWID;
 )sql";
 
 // From schemas 1-3: the tables are rebuilt under the current definitions, rows kept. Unfinished

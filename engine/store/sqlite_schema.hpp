@@ -14,7 +14,7 @@ namespace spokeflow::store::sqlite {
 //    child executions at a time).
 // 4: the work queue: run_at, leases with a fencing epoch, dedupe keys, strikes, cancel requests,
 //    the `waiting` status; step runs may be `interrupted`; the owner column is gone.
-// 5: the service's API tokens (hashes only) and Okta event hook deliveries.
+// 5: the service's API tokens (hashes only), Okta event hook deliveries and schedule fires.
 inline constexpr int kSchemaVersion = 5;
 
 // Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction. Throws

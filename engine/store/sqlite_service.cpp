@@ -31,7 +31,49 @@ HookDelivery read_delivery(const Statement& s) {
   return d;
 }
 
+constexpr const char* kFireColumns =
+    "SELECT flow, trigger, scheduled_at, recorded_at, outcome, execution_id, missed FROM schedule_fires";
+
+ScheduleFire read_fire(const Statement& s) {
+  ScheduleFire f;
+  f.flow = s.text(0);
+  f.trigger = s.text(1);
+  f.scheduled_at = s.integer(2);
+  f.recorded_at = s.integer(3);
+  f.outcome = s.text(4);
+  f.execution_id = s.text(5);
+  f.missed = s.integer(6);
+  return f;
+}
+
 }  // namespace
+
+bool record_fire(sqlite3* db, const ScheduleFire& f) {
+  Statement s(db,
+              "INSERT INTO schedule_fires(flow, trigger, scheduled_at, recorded_at, outcome, execution_id, missed) "
+              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
+  s.bind(1, f.flow).bind(2, f.trigger).bind(3, f.scheduled_at).bind(4, f.recorded_at).bind(5, f.outcome)
+      .bind_or_null(6, f.execution_id).bind(7, f.missed).run();
+  return sqlite3_changes(db) == 1;
+}
+
+std::optional<ScheduleFire> last_fire(sqlite3* db, const std::string& flow, const std::string& trigger, bool enqueued_only) {
+  Statement s(db, (std::string(kFireColumns) + " WHERE flow = ?1 AND trigger = ?2" +
+                   (enqueued_only ? " AND outcome = 'enqueued'" : "") + " ORDER BY scheduled_at DESC LIMIT 1").c_str());
+  s.bind(1, flow).bind(2, trigger);
+  std::optional<ScheduleFire> out;
+  if (s.next()) out = read_fire(s);
+  s.done();
+  return out;
+}
+
+std::vector<ScheduleFire> recent_fires(sqlite3* db, const std::string& flow, int limit) {
+  Statement s(db, (std::string(kFireColumns) + " WHERE ?1 = '' OR flow = ?1 ORDER BY scheduled_at DESC LIMIT ?2").c_str());
+  s.bind(1, flow).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<ScheduleFire> out;
+  while (s.next()) out.push_back(read_fire(s));
+  return out;
+}
 
 bool add_token(sqlite3* db, const ApiToken& t) {
   Statement s(db,

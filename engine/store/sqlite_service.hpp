@@ -20,4 +20,8 @@ bool record_delivery(sqlite3* db, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id);
 std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit);
 
+bool record_fire(sqlite3* db, const ScheduleFire& fire);
+std::optional<ScheduleFire> last_fire(sqlite3* db, const std::string& flow, const std::string& trigger, bool enqueued_only);
+std::vector<ScheduleFire> recent_fires(sqlite3* db, const std::string& flow, int limit);
+
 }  // namespace spokeflow::store::sqlite

@@ -352,6 +352,17 @@ class SqliteStore final : public ExecutionStore {
     return sqlite::delivery(db_.get(), event_id);
   }
   std::vector<HookDelivery> recent_deliveries(int limit) override { return sqlite::recent_deliveries(db_.get(), limit); }
+  bool record_fire(ScheduleFire f) override {
+    bool recorded = false;
+    write(Durability::now, [&] { recorded = sqlite::record_fire(db_.get(), f); });
+    return recorded;
+  }
+  std::optional<ScheduleFire> last_fire(const std::string& flow, const std::string& trigger, bool enqueued_only) override {
+    return sqlite::last_fire(db_.get(), flow, trigger, enqueued_only);
+  }
+  std::vector<ScheduleFire> recent_fires(const std::string& flow, int limit) override {
+    return sqlite::recent_fires(db_.get(), flow, limit);
+  }
 
   std::vector<StepRun> step_runs(const std::string& execution_id) override {
     Statement s(db_.get(),

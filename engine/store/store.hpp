@@ -78,6 +78,18 @@ struct ExecutionFilter {
   bool light = false;          // leave out the flow source (lists never need it)
 };
 
+// One scheduled fire of a flow's schedule trigger, recorded once per (flow, trigger, instant):
+// however many services share the store, a fire happens once.
+struct ScheduleFire {
+  std::string flow;
+  std::string trigger;          // the trigger's key: its index, cron and time zone
+  std::int64_t scheduled_at = 0;  // the instant it was due (Unix ms)
+  std::int64_t recorded_at = 0;
+  std::string outcome;          // enqueued | skipped_overlap | missed
+  std::string execution_id;     // enqueued: the execution it started
+  std::int64_t missed = 0;      // fires before this one (since the previous record) that were not made
+};
+
 // A caller of the service. Only a hash of the token itself is kept.
 struct ApiToken {
   std::string name;            // unique; how people and `tokens revoke` name it
@@ -238,6 +250,12 @@ class ExecutionStore {
   virtual std::optional<HookDelivery> delivery(const std::string& event_id) = 0;
   // Newest first.
   virtual std::vector<HookDelivery> recent_deliveries(int limit) = 0;
+  // False (nothing written) when that fire was recorded before.
+  virtual bool record_fire(ScheduleFire fire) = 0;
+  // The latest recorded fire of a trigger (only `enqueued` ones with enqueued_only).
+  virtual std::optional<ScheduleFire> last_fire(const std::string& flow, const std::string& trigger, bool enqueued_only) = 0;
+  // Newest first; "" = every flow.
+  virtual std::vector<ScheduleFire> recent_fires(const std::string& flow, int limit) = 0;
 };
 
 inline constexpr int kMaxBatchRecords = 1000;

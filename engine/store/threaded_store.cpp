@@ -139,6 +139,15 @@ class ThreadedStore final : public ExecutionStore {
   std::vector<HookDelivery> recent_deliveries(int limit) override {
     return call([limit](ExecutionStore& s) { return s.recent_deliveries(limit); });
   }
+  bool record_fire(ScheduleFire fire) override {
+    return durable_call([&](ExecutionStore& s) { return s.record_fire(std::move(fire)); });
+  }
+  std::optional<ScheduleFire> last_fire(const std::string& flow, const std::string& trigger, bool enqueued_only) override {
+    return call([&](ExecutionStore& s) { return s.last_fire(flow, trigger, enqueued_only); });
+  }
+  std::vector<ScheduleFire> recent_fires(const std::string& flow, int limit) override {
+    return call([&](ExecutionStore& s) { return s.recent_fires(flow, limit); });
+  }
 
  private:
   // A batched write stays with the caller until the next hand-over; a failure is kept for

@@ -49,6 +49,13 @@ struct ForwardingStore : store::ExecutionStore {
   bool record_delivery(store::HookDelivery d) override { return inner->record_delivery(std::move(d)); }
   std::optional<store::HookDelivery> delivery(const std::string& id) override { return inner->delivery(id); }
   std::vector<store::HookDelivery> recent_deliveries(int limit) override { return inner->recent_deliveries(limit); }
+  bool record_fire(store::ScheduleFire f) override { return inner->record_fire(std::move(f)); }
+  std::optional<store::ScheduleFire> last_fire(const std::string& flow, const std::string& t, bool enqueued_only) override {
+    return inner->last_fire(flow, t, enqueued_only);
+  }
+  std::vector<store::ScheduleFire> recent_fires(const std::string& flow, int limit) override {
+    return inner->recent_fires(flow, limit);
+  }
 };
 
 }  // namespace spokeflow::test
