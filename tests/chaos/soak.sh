@@ -33,7 +33,7 @@ DRAIN_BOUND=${SOAK_DRAIN_BOUND:-300}  # seconds the workers get to finish after 
 RSS_FACTOR_PCT=${SOAK_RSS_FACTOR_PCT:-125}
 RSS_SLACK_MB=${SOAK_RSS_SLACK_MB:-20}
 ASAN=no
-if ldd "$SF" 2> /dev/null | grep -q libasan; then ASAN=yes; fi
+if grep -qa __asan_init "$SF"; then ASAN=yes; fi  # instrumented code calls it (GCC and Clang)
 # ASan keeps freed memory in a quarantine (256 MB by default) to catch use-after-free; it fills
 # over minutes and would read as growth. A smaller one still catches recent use-after-free and
 # lets the RSS say something about leaks.
