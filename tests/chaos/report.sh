@@ -119,10 +119,28 @@ WRONG_USER=$(jq '.wrong_user | length' ledger.json)
 SANITIZER_REPORTS=$(cat worker.*.err | grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:' || true)
 RSS_LIMIT=$((RSS_START * RSS_FACTOR_PCT / 100 + RSS_SLACK_MB * 1024))
 
+# Each request counted in the phase whose switch came last before it (both files are in time
+# order; ISO times in one format compare as text).
+move_request_log
+printf '%s\t%s\tend\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$(date +%s%3N)" >> timeline.tsv
+awk -F'\t' '
+  BEGIN { n = 0; i = 0; m = 0 }
+  NR == FNR { start[n] = $1; ms[n] = $2; name[n] = $3; n++; next }
+  { while (i + 1 < n && ($1 "") >= (start[i + 1] "")) i++
+    req[i]++; if ($2 >= 500) e5[i]++; if ($2 == 429) e4[i]++ }
+  END {
+    for (k = 0; k + 1 < n; k++) {
+      p = name[k]; if (!(p in runs)) order[m++] = p
+      runs[p]++; secs[p] += (ms[k + 1] - ms[k]) / 1000; r[p] += req[k]; f5[p] += e5[k]; f4[p] += e4[k]
+    }
+    print "phase\truns\tseconds\trequests\t5xx\t429"
+    for (j = 0; j < m; j++) { p = order[j]; printf "%s\t%d\t%.0f\t%d\t%d\t%d\n", p, runs[p], secs[p], r[p], f5[p], f4[p] }
+  }' timeline.tsv requests.tsv > phases.tsv
+
 echo
 echo "=== soak report (${DURATION}s, seed $SEED, ASan: $ASAN) ==="
 echo "fault phases (okta-sim's request log; resets and truncated bodies are not in it):"
-awk -F'\t' '{printf "  %-10s %8s %9s %6s %6s\n", $1, $2, $3, $4, $5}' phases.tsv
+awk -F'\t' '{printf "  %-10s %6s %8s %9s %7s %7s\n", $1, $2, $3, $4, $5, $6}' phases.tsv
 echo "executions queued:        $ENQUEUED   (enqueue errors: $ENQUEUE_ERRORS)"
 jq -r 'group_by(.flow) | map("  \(.[0].flow): \(length) (\(map(select(.status == "succeeded")) | length) succeeded)") | .[]' top.json
 echo "succeeded:                $SUCCEEDED"

@@ -192,7 +192,7 @@ phase_config() {  # NAME -> the JSON to PUT to /__sim/config
   local slow='{"latency_ms": 100, "latency_jitter_ms": 200, "error_500_rate": 0, "error_503_rate": 0, "reset_rate": 0, "truncate_rate": 0}'
   local f
   case $1 in
-    calm) f=$NO_FAULTS ;;
+    calm | drain) f=$NO_FAULTS ;;
     5xx) f='{"latency_ms": 0, "latency_jitter_ms": 0, "error_500_rate": 0.2, "error_503_rate": 0.1, "reset_rate": 0, "truncate_rate": 0}' ;;
     resets) f='{"latency_ms": 0, "latency_jitter_ms": 0, "error_500_rate": 0, "error_503_rate": 0, "reset_rate": 0.2, "truncate_rate": 0}' ;;
     latency) f='{"latency_ms": 300, "latency_jitter_ms": 1200, "error_500_rate": 0, "error_503_rate": 0, "reset_rate": 0, "truncate_rate": 0}' ;;
@@ -203,22 +203,26 @@ phase_config() {  # NAME -> the JSON to PUT to /__sim/config
   echo "{\"rate_limits\": $CALM_LIMITS, \"faults\": $f}"
 }
 FAULT_PHASES=(5xx resets latency truncated 429-storm mixed)
-PHASE=calm PHASE_START_ISO=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) PHASE_STARTED=$SECONDS
-printf 'phase\tseconds\trequests\t5xx\t429\n' > phases.tsv
-end_phase() {  # tallies what okta-sim logged since the phase began (its log keeps 10,000)
-  admin "$BASE/__sim/requests" | jq -r --arg since "$PHASE_START_ISO" --arg p "$PHASE" --arg s $((SECONDS - PHASE_STARTED)) '
-    [.[] | select(.time >= $since)] | [$p, $s, length, ([.[] | select(.status >= 500)] | length),
-    ([.[] | select(.status == 429)] | length)] | @tsv' >> phases.tsv || true
+PHASE=calm
+# okta-sim's request log keeps 10,000 entries and is slow to read whole: it is moved into
+# requests.tsv (time, status) at every switch, and the report counts each phase's requests by
+# the switch times in timeline.tsv (the few requests answered between a read and the clear
+# that follows it are not counted).
+move_request_log() {
+  admin "$BASE/__sim/requests" | jq -r '.[] | [.time, .status] | @tsv' >> requests.tsv || true
+  admin -X DELETE "$BASE/__sim/requests" > /dev/null || true
 }
-set_phase() {
-  end_phase
-  PHASE=$1 PHASE_START_ISO=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) PHASE_STARTED=$SECONDS
+set_phase() {  # the new faults first; then the time they hold from, then the log
   admin -X PUT -H 'Content-Type: application/json' --data "$(phase_config "$1")" "$BASE/__sim/config" > /dev/null
+  PHASE=$1
+  printf '%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$(date +%s%3N)" "$1" >> timeline.tsv
+  move_request_log
 }
 
 # --- The run. --------------------------------------------------------------------------------
 mkdir in
-touch enqueued.txt enqueue_errors.txt
+touch enqueued.txt enqueue_errors.txt requests.tsv
+printf '%s\t%s\tcalm\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$(date +%s%3N)" > timeline.tsv
 START_AT=$SECONDS
 END_AT=$((START_AT + DURATION))
 for i in $(seq 0 $((NWORKERS - 1))); do start_worker "$i"; done
@@ -258,9 +262,11 @@ while [ "$SECONDS" -lt "$END_AT" ]; do
     if [ "$PHASE" = calm ]; then
       set_phase "${FAULT_PHASES[PHASE_I % ${#FAULT_PHASES[@]}]}"
       PHASE_I=$((PHASE_I + 1))
+      now_ms
       NEXT_PHASE=$((NOW + 8000 + RANDOM % 5001))  # faults for 8-13 s
     else
       set_phase calm
+      now_ms
       NEXT_PHASE=$((NOW + 3000 + RANDOM % 3001))  # calm for 3-6 s
     fi
   fi
@@ -280,7 +286,7 @@ done
 log "run over: $KILLS kills; stopping the enqueuer, faults off"
 wait "$ENQ_PID" 2> /dev/null || true
 ENQ_PID=
-set_phase calm
+set_phase drain
 # Kills stop too: the killed workers are started once more and left to finish.
 drain_start=$SECONDS
 left=$(unfinished)
