@@ -316,5 +316,23 @@ for i in "${!WORKERS[@]}"; do
 done
 WORKERS=()
 
+# SOAK_PLANT=1 shows that the checks can fail: with the workers stopped it queues one more
+# execution (stuck), records an id nobody queued (lost), reactivates a user a succeeded
+# onboard_user activated once more than that step's attempts (a duplicate effect) and locks
+# a user a succeeded unlock_if_locked unlocked (its work no longer in the org).
+if [ -n "${SOAK_PLANT:-}" ]; then
+  enqueue_one plant
+  echo "01PLANTEDPLANTEDPLANTEDXYZ sync_groups -" >> enqueued.txt
+  sql -json "SELECT e.id AS id, json_extract(e.outputs, '$.user_id') AS uid, count(s.seq) AS attempts
+               FROM executions e JOIN step_runs s ON s.execution_id = e.id AND s.path = 'activate'
+              WHERE e.flow_name = 'onboard_user' AND e.status = 'succeeded' GROUP BY e.id LIMIT 1" > planted.json
+  for _ in $(seq 0 "$(jq '.[0].attempts' planted.json)"); do
+    curl -s -X POST -H "Authorization: SSWS $TOKEN" "$BASE/api/v1/users/$(jq -r '.[0].uid' planted.json)/lifecycle/reactivate" > /dev/null
+  done
+  admin -X POST "$BASE/__sim/users/$(sql "SELECT json_extract(inputs, '$.user') FROM executions
+    WHERE flow_name = 'unlock_if_locked' AND status = 'succeeded' LIMIT 1")/lock" > /dev/null
+  echo "planted: 1 stuck, 1 lost, 1 duplicate effect ($(jq -r '.[0].id' planted.json)), 1 undone unlock"
+fi
+
 # --- The report. -------------------------------------------------------------------------------
 source "$ROOT/tests/chaos/report.sh"
