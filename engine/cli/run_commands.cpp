@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <filesystem>
+
+#include "flow/files.hpp"
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -267,16 +269,12 @@ int cmd_flows_list(const GlobalOptions& g, const std::string& flows_dir_given, b
     std::cerr << "error: flows directory '" << dir << "' does not exist (give --flows-dir or set SPOKEFLOW_FLOWS_DIR)\n";
     return kExitInvalid;
   }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
-      files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<std::string> files = flow::flow_files_in(dir, ec);
   Json out = Json::array();
   bool all_ok = true;
   for (const auto& f : files) {
-    flow::LoadResult r = flow::load_flow_file(f.string(), shell.actions);
-    Json row = {{"file", f.string()}};
+    flow::LoadResult r = flow::load_flow_file(f, shell.actions);
+    Json row = {{"file", f}};
     if (!r.flow || !r.diagnostics.empty()) {
       all_ok = false;
       row["ok"] = false;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+
+#include "flow/files.hpp"
 #include <iostream>
 #include <vector>
 
@@ -28,20 +30,16 @@ int cmd_schedules_list(const GlobalOptions& g, const SchedulesListOptions& o, co
     std::cerr << "error: flows directory '" << dir << "' does not exist (give --flows-dir or set SPOKEFLOW_FLOWS_DIR)\n";
     return kExitInvalid;
   }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
-      files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<std::string> files = flow::flow_files_in(dir, ec);
 
   Shell shell(g, extra);
   const schedule::Instant from{std::chrono::milliseconds{from_ms}};
   Json schedules = Json::array();
   Json invalid = Json::array();
   for (const auto& f : files) {
-    flow::LoadResult r = flow::load_flow_file(f.string(), shell.actions);
+    flow::LoadResult r = flow::load_flow_file(f, shell.actions);
     if (!r.flow || !r.diagnostics.empty()) {
-      invalid.push_back({{"file", f.string()}, {"errors", diagnostics_json(r.diagnostics)}});
+      invalid.push_back({{"file", f}, {"errors", diagnostics_json(r.diagnostics)}});
       continue;
     }
     for (std::size_t i = 0; i < r.flow->triggers.size(); ++i) {

@@ -1,23 +1,16 @@
 #include "serve/catalog.hpp"
 
-#include <algorithm>
-#include <filesystem>
-
+#include "flow/files.hpp"
 #include "flow/loader.hpp"
 
 namespace spokeflow::serve {
-namespace fs = std::filesystem;
-
 FlowCatalog::FlowCatalog(std::string dir, const ActionRegistry& actions) : dir_(std::move(dir)), actions_(actions) {}
 
 bool FlowCatalog::load() {
   std::map<std::string, flow::FlowPtr> flows;
   std::vector<CatalogProblem> problems;
   std::error_code ec;
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir_, ec))
-    if (entry.is_regular_file() && (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
-      files.push_back(entry.path());
+  const std::vector<std::string> files = flow::flow_files_in(dir_, ec);
   if (ec) {
     CatalogProblem p;
     p.file = dir_;
@@ -26,17 +19,16 @@ bool FlowCatalog::load() {
     problems_ = {std::move(p)};
     return false;
   }
-  std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    auto r = flow::load_flow_file(f.string(), actions_);
+    auto r = flow::load_flow_file(f, actions_);
     if (!r.ok()) {
-      problems.push_back({f.string(), std::move(r.diagnostics)});
+      problems.push_back({f, std::move(r.diagnostics)});
       continue;
     }
     if (flows.count(r.flow->name)) {
       CatalogProblem p;
-      p.file = f.string();
-      p.diagnostics = Diagnostics(f.string());
+      p.file = f;
+      p.diagnostics = Diagnostics(f);
       p.diagnostics.error(r.flow->pos, "another file of the directory has the name '" + r.flow->name + "' too");
       problems.push_back(std::move(p));
       continue;

@@ -18,6 +18,15 @@ expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: expected [$2],
 # expect_contains WHAT NEEDLE HAYSTACK
 expect_contains() { if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1: [$2] not found in: $3"; fi; }
 expect_not_contains() { if [[ "$3" != *"$2"* ]]; then pass "$1"; else fail "$1: [$2] should not appear"; fi; }
+# wait_for SECONDS CMD...: polls CMD until it succeeds (false after SECONDS).
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
 # run_cmd VAR_OUT VAR_RC cmd...: captures stdout+stderr and the exit code
 run_capture() { set +e; OUT=$("$@" 2>&1); RC=$?; set -e; }
 execution_count() { "$SPOKEFLOW" executions list --limit 100000 --json | jq length; }

@@ -13,15 +13,6 @@ export SPOKEFLOW_VAULT="$WORK/vault.json"
 # Short leases: a killed process's executions are anyone's a second later.
 LEASE=(--lease 1s)
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds (false after SECONDS).
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
 status_of() { "$SF" executions show "$1" --json | jq -r .status; }
 started_id() { sed -n 's/^execution \([0-9A-Z]*\) started.*/\1/p' "$1" | head -1; }
 has_started() { [ -n "$(started_id "$1")" ]; }

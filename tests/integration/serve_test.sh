@@ -13,14 +13,6 @@ TOKEN=sim-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 HOOK_SECRET="hook-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export HOOK_AUTH="$HOOK_SECRET"
 
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
 
 "$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error > sim.out 2> sim.err &
 SIM_PID=$!
