@@ -33,6 +33,16 @@ cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
 # 2 GiB of memory is a crash.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Stacks with names when an llvm-symbolizer is installed (the sanitizers refuse a symlink to it);
+# without one, replaying the input in the GCC ASan build (ctest -R fuzz.<target>) names them.
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then
+  for s in llvm-symbolizer-15 llvm-symbolizer; do
+    if command -v "$s" >/dev/null; then
+      export ASAN_SYMBOLIZER_PATH=$(readlink -f "$(command -v "$s")")
+      break
+    fi
+  done
+fi
 
 fuzz_one() {
   local t=$1 work="$BUILD_DIR/corpus/$1" crashes="$BUILD_DIR/crashes/$1" log="$BUILD_DIR/logs/$1.log"
