@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with AddressSanitizer + UndefinedBehaviorSanitizer and
-# warnings as errors, and runs every test (unit and integration) through CTest.
+# Installs what is missing, then:
+#   1. builds everything with AddressSanitizer + UndefinedBehaviorSanitizer and warnings as
+#      errors, and runs every test (unit, integration, fuzz corpus replays) through CTest;
+#   2. builds the tests that exercise threads with ThreadSanitizer and runs them (scripts/tsan.sh);
+#   3. fuzzes each libFuzzer target for 60 s under ASan + UBSan (tests/fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,3 +14,6 @@ cmake --build "$BUILD_DIR" -j "$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+
+bash scripts/tsan.sh
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"

@@ -31,10 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& [name, conn] : cfg.connections)
     fuzz::check(cfg.credential_of(conn) != nullptr, "a connection names a credential", name);
-  for (const auto& [name, cred] : cfg.credentials) {
-    (void)connect::to_string(cred.type);
-    for (const auto* ref : {&cred.token, &cred.client_secret, &cred.private_key, &cred.refresh_token, &cred.password})
-      if (*ref) (void)(*ref)->describe();
-  }
+  for (const auto& [name, cred] : cfg.credentials) (void)connect::to_string(cred.type);
   return 0;
 }

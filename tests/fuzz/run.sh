@@ -77,15 +77,22 @@ for t in "${TARGETS[@]}"; do
   per_sec=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   if [ "$rc" -ne 0 ]; then
     status=1
+    # libFuzzer names the input it stopped on: crash-, leak-, timeout- or oom-<sha1>.
+    input=$(sed -n 's/.*Test unit written to //p' "$log" | tail -1)
     echo "fuzz: $t FAILED (exit $rc); from $log:" >&2
-    grep -E -A40 '^==[0-9]+==ERROR|runtime error|^fuzz: property broken|deadly signal' "$log" | head -80 >&2 ||
-      tail -40 "$log" >&2
-    grep -E 'Test unit written to|^artifact_prefix' "$log" >&2 || true
-    summary+=("$t: ${execs:-?} executions (${per_sec:-?}/s), CRASH (input in $BUILD_DIR/crashes/$t/)")
+    excerpt=$(grep -E -A40 '^==[0-9]+==ERROR|runtime error|^fuzz: property broken|deadly signal|ERROR: libFuzzer' \
+      "$log" | head -80 || true)
+    if [ -n "$excerpt" ]; then echo "$excerpt" >&2; else tail -40 "$log" >&2; fi
+    summary+=("$t: ${execs:-?} executions (${per_sec:-?}/s), FAILED on ${input:-no input written (see $log)}")
   else
     summary+=("$t: ${execs:-?} executions (${per_sec:-?}/s), no crash")
   fi
 done
 echo "fuzz: ${SECONDS_EACH}s each, $PARALLEL at a time"
 printf '  %s\n' "${summary[@]}"
+failed=$(printf '%s\n' "${summary[@]}" | grep -c ', FAILED on ' || true)
+echo "fuzz: $((${#TARGETS[@]} - failed)) passed, $failed failed"
+if [ "$status" -ne 0 ]; then
+  echo "fuzz: replay one with $BUILD_DIR/tests/fuzz/fuzz_<target> <input>; to keep it as a regression test see tests/fuzz/README.md" >&2
+fi
 exit $status
