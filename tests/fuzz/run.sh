@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang-15, ASan + UBSan, in build/fuzz: only the fuzz targets and
 # the libraries they use) and runs each for SECONDS (default 60), as many at once as there are
-# cores. Prints the executions of each target and every crash; exits 1 when a target found one.
+# cores. Prints the executions of each target and every failure; exits 1 when a target found
+# one, naming the input it stopped on.
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]      e.g. tests/fuzz/run.sh 300 expr
 #
-# New inputs that reach new code go to build/fuzz/corpus/<target> (kept between runs); crashes
-# to build/fuzz/crashes/<target>/. Replay one with build/fuzz/tests/fuzz/fuzz_<target> FILE, and
-# make it a regression test by copying it to tests/fuzz/corpus/<target>/ (see README.md).
+# FUZZ_OPT sets the optimization (default -O1 -gline-tables-only). -O0 builds in about half the
+# CPU time but runs 4-6 times fewer inputs a second: worth it only for runs of a few seconds, as
+# in CI (scripts/test.sh). Changing it rebuilds build/fuzz.
+#
+# New inputs that reach new code go to build/fuzz/corpus/<target> (kept between runs); failing
+# inputs to build/fuzz/crashes/<target>/. Replay one with build/fuzz/tests/fuzz/fuzz_<target> FILE,
+# and make it a regression test by copying it to tests/fuzz/corpus/<target>/ (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,11 +31,13 @@ command -v "$CXX_FUZZ" >/dev/null || {
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$CXX_FUZZ" \
-  -DCMAKE_CXX_FLAGS="-O1 -g" -DSPOKEFLOW_FUZZ=ON -DSPOKEFLOW_TCMALLOC=OFF "${launcher[@]}" >/dev/null
+  -DCMAKE_CXX_FLAGS="" -DCMAKE_CXX_FLAGS_DEBUG="${FUZZ_OPT:--O1 -gline-tables-only}" -DSPOKEFLOW_FUZZ=ON \
+  -DSPOKEFLOW_TCMALLOC=OFF "${launcher[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
+echo "fuzz: configured and built in ${SECONDS}s"
 
-# A leak, an ASan or UBSan report, a broken property (abort), 10 s on one input or more than
-# 2 GiB of memory is a crash.
+# A leak, an ASan or UBSan report, a broken property (abort), 25 s on one input (no input takes
+# a second now) or more than 2 GiB of memory is a failure.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Stacks with names when an llvm-symbolizer is installed (the sanitizers refuse a symlink to it);
@@ -50,7 +57,7 @@ fuzz_one() {
   local dict=()
   if [ -f "tests/fuzz/dict/$t.dict" ]; then dict=(-dict="tests/fuzz/dict/$t.dict"); fi
   local rc=0
-  "$BUILD_DIR/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+  "$BUILD_DIR/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2048 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" \
     "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   echo "$rc" >"$log.rc"
