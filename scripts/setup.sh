@@ -9,6 +9,7 @@ PACKAGES=(
   libspdlog-dev doctest-dev libsqlite3-dev libpq-dev libssl-dev
   libcli11-dev libvalijson-dev libgoogle-perftools-dev libre2-dev jq curl
   libhowardhinnant-date-dev tzdata openssl sqlite3
+  clang-15 libfuzzer-15-dev
 )
 
 missing=()

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with AddressSanitizer + UndefinedBehaviorSanitizer and
-# warnings as errors, and runs every test (unit and integration) through CTest.
+# Installs what is missing, then:
+#   1. builds everything with AddressSanitizer + UndefinedBehaviorSanitizer and warnings as
+#      errors, and runs every test (unit, integration, fuzz corpus replays) through CTest;
+#   2. builds the tests that exercise threads with ThreadSanitizer and runs them (scripts/tsan.sh);
+#   3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 10) under ASan + UBSan
+#      (tests/fuzz/run.sh).
+# Steps 2 and 3 add about 6 minutes on 2 cores, nearly all of it building (tests/fuzz/README.md
+# has the measured times): CI's 40 minutes allow only a short fuzzing run, built at -O0 (half the
+# build's CPU time of -O1). Longer runs are for people: tests/fuzz/run.sh 600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,3 +18,6 @@ cmake --build "$BUILD_DIR" -j "$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+
+bash scripts/tsan.sh
+FUZZ_OPT=${FUZZ_OPT:--O0 -gline-tables-only} bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"

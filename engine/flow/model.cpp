@@ -6,6 +6,13 @@
 
 namespace spokeflow::flow {
 
+ValueTemplate::Node::Node() = default;
+ValueTemplate::Node::Node(const Node&) = default;
+ValueTemplate::Node::Node(Node&&) noexcept = default;
+ValueTemplate::Node& ValueTemplate::Node::operator=(const Node&) = default;
+ValueTemplate::Node& ValueTemplate::Node::operator=(Node&&) noexcept = default;
+ValueTemplate::Node::~Node() = default;
+
 namespace {
 
 // True when no expression sits anywhere in the tree; fills `out` with the plain value then.

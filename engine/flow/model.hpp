@@ -27,6 +27,15 @@ class ValueTemplate {
     std::vector<std::pair<std::string, Node>> members;   // kind object, in source order
     std::vector<Node> items;                             // kind array
     SourcePos pos;
+
+    // Defined in model.cpp, where Node is complete: clang with libstdc++ cannot make them for a
+    // pair holding the class being defined.
+    Node();
+    Node(const Node&);
+    Node(Node&&) noexcept;
+    Node& operator=(const Node&);
+    Node& operator=(Node&&) noexcept;
+    ~Node();
   };
 
   ValueTemplate() = default;

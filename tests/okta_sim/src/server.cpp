@@ -222,6 +222,45 @@ std::string tls_request_base(const http::request<http::string_body>& req, const 
   return fallback;
 }
 
+// The request a parsed HTTP message is to the sim (its body moved out of the message).
+Request to_request(http::request<http::string_body>& breq, const std::string& base) {
+  Request req;
+  req.method = std::string(breq.method_string());
+  req.target = std::string(breq.target());
+  const auto qpos = req.target.find('?');
+  req.path = req.target.substr(0, qpos);
+  if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
+  for (const auto& f : breq) req.headers[std::string(f.name_string())] = std::string(f.value());
+  req.body = std::move(breq.body());
+  req.base = base;
+  if (req.method == "HEAD") req.method = "GET";
+  return req;
+}
+
+// The answer to bytes that are not an acceptable HTTP request.
+Response refusal(Sim& sim, const beast::error_code& ec) {
+  if (ec == http::error::body_limit)
+    return sim.transport_error(413, "E0000003", "The request body was not well-formed.",
+                               {"The request body is larger than " + std::to_string(sim.config().max_body_bytes) +
+                                " bytes."});
+  return sim.transport_error(400, "E0000003", "The request body was not well-formed.", {ec.message()});
+}
+
+// The sim's answer; an exception it throws is a 500, as Okta would answer.
+Response answer(Sim& sim, const Request& req, int inflight) {
+  try {
+    return sim.handle(req, inflight);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", req.method, req.target, e.what());
+    return sim.transport_error(500, "E0000009", "Internal Server Error");
+  }
+}
+
+void limit(http::request_parser<http::string_body>& parser, const Sim& sim) {
+  parser.body_limit(sim.config().max_body_bytes);
+  parser.header_limit(64 * 1024);
+}
+
 struct InflightGuard {
   int& n;
   explicit InflightGuard(int& c) : n(c) { ++n; }
@@ -289,8 +328,7 @@ asio::awaitable<void> Server::serve(Stream& stream) {
   const std::string base = std::string(kTls ? "https" : "http") + "://127.0.0.1:" + port_text;
   for (; handshaken;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(sim_.config().max_body_bytes);
-    parser.header_limit(64 * 1024);
+    limit(parser, sim_);
     beast::error_code ec;
     if (!parse_buffered(buf, parser, ec) && !ec) {
       // Nothing complete is buffered: the client waits for the answers before it sends more.
@@ -307,14 +345,7 @@ asio::awaitable<void> Server::serve(Stream& stream) {
       break;
     }
     if (ec) {
-      Response err;
-      if (ec == http::error::body_limit)
-        err = sim_.transport_error(413, "E0000003", "The request body was not well-formed.",
-                                   {"The request body is larger than " +
-                                    std::to_string(sim_.config().max_body_bytes) + " bytes."});
-      else
-        err = sim_.transport_error(400, "E0000003", "The request body was not well-formed.", {ec.message()});
-      serialize_response(err, 11, false, false, out);
+      serialize_response(refusal(sim_, ec), 11, false, false, out);
       co_await flush(stream, out);
       // The client may still be sending the rest of what was refused (a body over the
       // limit). Closing with unread input makes the kernel send a reset that can destroy
@@ -333,18 +364,9 @@ asio::awaitable<void> Server::serve(Stream& stream) {
     auto& breq = parser.get();
     InflightGuard guard(inflight_);
 
-    Request req;
-    req.method = std::string(breq.method_string());
-    req.target = std::string(breq.target());
-    const auto qpos = req.target.find('?');
-    req.path = req.target.substr(0, qpos);
-    if (qpos != std::string::npos) req.query = req.target.substr(qpos + 1);
-    for (const auto& f : breq) req.headers[std::string(f.name_string())] = std::string(f.value());
-    req.body = std::move(breq.body());
-    req.base = kTls ? tls_request_base(breq, port_text, base) : base;
     const bool keep_alive = breq.keep_alive();
-    const bool head = req.method == "HEAD";
-    if (head) req.method = "GET";
+    const bool head = breq.method_string() == "HEAD";
+    Request req = to_request(breq, kTls ? tls_request_base(breq, port_text, base) : base);
 
     const bool is_admin = req.path.rfind("/__sim", 0) == 0;
     if (!is_admin) {
@@ -371,12 +393,7 @@ asio::awaitable<void> Server::serve(Stream& stream) {
       }
       r = sim_.verify_finish(req, *plan, ok);
     } else {
-      try {
-        r = sim_.handle(req, inflight_);
-      } catch (const std::exception& e) {
-        spdlog::error("{} {}: {}", req.method, req.target, e.what());
-        r = sim_.transport_error(500, "E0000009", "Internal Server Error");
-      }
+      r = answer(sim_, req, inflight_);
     }
 
     if (r.reset_connection) {
@@ -402,6 +419,32 @@ asio::awaitable<void> Server::serve(Stream& stream) {
     sock.shutdown(tcp::socket::shutdown_send, ignored);
     sock.close(ignored);
   }
+}
+
+std::string answer_bytes(Sim& sim, std::string_view bytes, const std::string& base) {
+  beast::flat_buffer buf;
+  buf.commit(asio::buffer_copy(buf.prepare(bytes.size()), asio::buffer(bytes.data(), bytes.size())));
+  std::string out;
+  while (buf.size() > 0) {
+    http::request_parser<http::string_body> parser;
+    limit(parser, sim);
+    beast::error_code ec;
+    if (!parse_buffered(buf, parser, ec) && !ec) break;  // no whole request left: the client closed
+    if (ec) {
+      serialize_response(refusal(sim, ec), 11, false, false, out);
+      break;
+    }
+    auto& breq = parser.get();
+    const bool keep_alive = breq.keep_alive();
+    const bool head = breq.method_string() == "HEAD";
+    Request req = to_request(breq, kTls ? tls_request_base(breq, port_text, base) : base);
+    Response r;
+    if (auto plan = sim.verify_plan(req)) r = sim.verify_finish(req, *plan, false);  // no hook to call here
+    else r = answer(sim, req, 1);
+    if (r.reset_connection || !serialize_response(r, breq.version(), keep_alive, head, out)) break;
+    if (!keep_alive || r.truncate_body) break;
+  }
+  return out;
 }
 
 asio::awaitable<void> Server::hook_loop() {

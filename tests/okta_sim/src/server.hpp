@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -46,6 +47,12 @@ class Server {
   int connections_ = 0;
   bool stopping_ = false;
 };
+
+// Answers the HTTP/1.1 requests in `bytes` as one connection of the server would, in process and
+// at once (no added latency; an event hook verification is answered as if the hook did not
+// answer): the bytes the server would write back. Stops where the server would close the
+// connection or wait for more. For fuzzing and tests.
+std::string answer_bytes(Sim& sim, std::string_view bytes, const std::string& base);
 
 // A minimal loopback-only HTTP client used for event hook verification and delivery.
 // Returns the status (0 on failure) and fills body. Refuses anything but http://127.0.0.1|localhost|[::1].

@@ -107,7 +107,14 @@ bool parse_iso(std::string_view s, Clock::time_point& out) {
   tm.tm_min = m;
   tm.tm_sec = sec;
   const std::time_t t = timegm(&tm);
-  out = Clock::time_point(std::chrono::seconds(t)) + std::chrono::milliseconds(ms);
+  // The clock counts nanoseconds in 64 bits (years 1678 to 2262): a time outside that is taken
+  // as the earliest or latest it holds (before or after every event anyway), not overflowed.
+  using std::chrono::seconds;
+  constexpr auto kLatest = std::chrono::duration_cast<seconds>(Clock::duration::max()).count() - 1;
+  constexpr auto kEarliest = std::chrono::duration_cast<seconds>(Clock::duration::min()).count() + 1;
+  if (t > kLatest) out = Clock::time_point::max();
+  else if (t < kEarliest) out = Clock::time_point::min();
+  else out = Clock::time_point(seconds(t)) + std::chrono::milliseconds(ms);
   return true;
 }
 
