@@ -56,7 +56,7 @@ int cmd_schedules_list(const GlobalOptions& g, const SchedulesListOptions& o, co
         at = *fire;
       }
       schedules.push_back({{"flow", r.flow->name},
-                           {"file", f.string()},
+                           {"file", f},
                            {"trigger", i},
                            {"cron", t.schedule->cron().text},
                            {"timezone", t.schedule->time_zone()},
