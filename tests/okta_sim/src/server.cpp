@@ -437,7 +437,7 @@ std::string answer_bytes(Sim& sim, std::string_view bytes, const std::string& ba
     auto& breq = parser.get();
     const bool keep_alive = breq.keep_alive();
     const bool head = breq.method_string() == "HEAD";
-    Request req = to_request(breq, kTls ? tls_request_base(breq, port_text, base) : base);
+    Request req = to_request(breq, base);
     Response r;
     if (auto plan = sim.verify_plan(req)) r = sim.verify_finish(req, *plan, false);  // no hook to call here
     else r = answer(sim, req, 1);
