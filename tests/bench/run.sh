@@ -15,14 +15,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --full) FULL=1 ;;
     --only) ONLY=${2:?--only needs a list of sections}; shift ;;
-    *) echo "usage: run.sh [--full] [--only \"engine throughput pacing streaming\"]" >&2; exit 2 ;;
+    *) echo "usage: run.sh [--full] [--only \"engine queue throughput pacing streaming\"]" >&2; exit 2 ;;
   esac
   shift
 done
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 BUILD=${BUILD:-build/release}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPOKEFLOW_TESTS=OFF > /dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target spokeflow okta-sim engine_bench > /dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target spokeflow okta-sim engine_bench queue_bench > /dev/null
 SPOKEFLOW=$PWD/$BUILD/engine/cli/spokeflow
 SIM=$PWD/$BUILD/tests/okta_sim/okta-sim
 OUTDIR=build/bench
@@ -35,9 +35,9 @@ row() { ROWS+=("| $1 | $2 | $3 |"); echo "  $1: $2 ($3)"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 if [ $FULL -eq 1 ]; then
-  STEPS=100000; SMALL=5000; WAITING="10000 100000"; EXECS=10000; STAGED=2000; WINDOW=60; LIMIT=600; STREAM=100000
+  STEPS=100000; SMALL=5000; WAITING="10000 100000"; PARKED=1000000; EXECS=10000; STAGED=2000; WINDOW=60; LIMIT=600; STREAM=100000
 else
-  STEPS=100000; SMALL=2000; WAITING="10000"; EXECS=1000; STAGED=300; WINDOW=10; LIMIT=100; STREAM=20000
+  STEPS=100000; SMALL=2000; WAITING="10000"; PARKED=100000; EXECS=1000; STAGED=300; WINDOW=10; LIMIT=100; STREAM=20000
 fi
 
 if want engine; then
@@ -50,6 +50,16 @@ for n in $WAITING; do
   line=$("$BUILD/tests/bench/engine_bench" waiting $n "$WORK/wait-$n.db")
   row "RSS per waiting execution ($n waiting)" "$(echo "$line" | grep -oE '[0-9.]+ KB per waiting' | head -1)" "target <= 20 KB"
 done
+fi
+
+if want queue; then
+echo "# the work queue"
+line=$("$BUILD/tests/bench/engine_bench" remote $STEPS "$WORK/remote.db")
+row "journaled steps of an action that waits for its commit ($STEPS)" "$(echo "$line" | grep -oE '[0-9.]+ us/step' | head -1)" "each start committed before the call"
+line=$("$BUILD/tests/bench/queue_bench" wake 10000 "$WORK/wake.db" 2>/dev/null | tail -1)
+row "10,000 waits ending in the same instant" "$(echo "$line" | grep -oE 'lateness p50 [0-9]+ ms, p99 [0-9]+ ms' | head -1)" "target: all resumed within 2 s ($(echo "$line" | grep -oE '[0-9]+ within 2 s'))"
+line=$("$BUILD/tests/bench/queue_bench" parked $PARKED "$WORK/parked.db" 2>/dev/null | tail -1)
+row "worker RSS with $PARKED executions parked" "$(echo "$line" | grep -oE 'RSS [0-9]+ KB before, [0-9]+ KB after' | head -1)" "target: at most 64 MB more for 1,000,000"
 fi
 
 start_sim() {  # start_sim SEED CONFIG
