@@ -169,6 +169,15 @@ Api::~Api() { *alive_ = false; }
 
 bool Api::ready() const { return catalog_.loaded() && !runtime_.worker().draining(); }
 
+void Api::forget_waiter(const std::string& id, const asio::steady_timer* timer) {
+  auto [from, to] = waiters_.equal_range(id);
+  for (auto it = from; it != to;) {
+    auto t = it->second.lock();
+    if (!t || t.get() == timer) it = waiters_.erase(it);
+    else ++it;
+  }
+}
+
 void Api::execution_stopped(const std::string& id) {
   auto [from, to] = waiters_.equal_range(id);
   for (auto it = from; it != to; ++it)
@@ -403,8 +412,10 @@ awaitable<std::optional<store::ExecutionRecord>> Api::wait_for_end(const std::st
     timer->expires_at(std::min(deadline, now + std::chrono::milliseconds(1000)));
     waiters_.emplace(id, timer);
     co_await timer->async_wait(use_tuple);
-    if (alive.expired()) break;
+    if (alive.expired()) co_return rec;
+    forget_waiter(id, timer.get());
   }
+  if (!alive.expired()) forget_waiter(id, timer.get());
   co_return rec;
 }
 

@@ -48,6 +48,8 @@ class Api {
   boost::asio::awaitable<std::optional<store::ExecutionRecord>> read_execution(const std::string& id);
   // Waits until the execution ends or `wait` passes; the record as it is then.
   boost::asio::awaitable<std::optional<store::ExecutionRecord>> wait_for_end(const std::string& id, Millis wait);
+  // A waiter that no longer waits (or whose timer is gone) leaves the map.
+  void forget_waiter(const std::string& id, const boost::asio::steady_timer* timer);
   HttpResponse flows_list() const;
   HttpResponse flow_detail(const std::string& name) const;
   HttpResponse actions_list() const;
