@@ -46,6 +46,22 @@ ScheduleFire read_fire(const Statement& s) {
   return f;
 }
 
+// Every row of `sql` (columns as `read` expects), or the first only.
+template <class Read, class... Binds>
+auto rows(sqlite3* db, const std::string& sql, Read read, Binds&&... binds) {
+  Statement s(db, sql.c_str());
+  int i = 0;
+  (s.bind(++i, std::forward<Binds>(binds)), ...);
+  std::vector<decltype(read(s))> out;
+  while (s.next()) out.push_back(read(s));
+  return out;
+}
+template <class Read, class... Binds>
+auto first_row(sqlite3* db, const std::string& sql, Read read, Binds&&... binds) {
+  auto all = rows(db, sql + " LIMIT 1", read, std::forward<Binds>(binds)...);
+  return all.empty() ? std::nullopt : std::make_optional(std::move(all.front()));
+}
+
 }  // namespace
 
 bool record_fire(sqlite3* db, const ScheduleFire& f) {
@@ -58,21 +74,15 @@ bool record_fire(sqlite3* db, const ScheduleFire& f) {
 }
 
 std::optional<ScheduleFire> last_fire(sqlite3* db, const std::string& flow, const std::string& trigger, bool enqueued_only) {
-  Statement s(db, (std::string(kFireColumns) + " WHERE flow = ?1 AND trigger = ?2" +
-                   (enqueued_only ? " AND outcome = 'enqueued'" : "") + " ORDER BY scheduled_at DESC LIMIT 1").c_str());
-  s.bind(1, flow).bind(2, trigger);
-  std::optional<ScheduleFire> out;
-  if (s.next()) out = read_fire(s);
-  s.done();
-  return out;
+  return first_row(db,
+                   std::string(kFireColumns) + " WHERE flow = ?1 AND trigger = ?2" +
+                       (enqueued_only ? " AND outcome = 'enqueued'" : "") + " ORDER BY scheduled_at DESC",
+                   read_fire, flow, trigger);
 }
 
 std::vector<ScheduleFire> recent_fires(sqlite3* db, const std::string& flow, int limit) {
-  Statement s(db, (std::string(kFireColumns) + " WHERE ?1 = '' OR flow = ?1 ORDER BY scheduled_at DESC LIMIT ?2").c_str());
-  s.bind(1, flow).bind(2, static_cast<std::int64_t>(limit));
-  std::vector<ScheduleFire> out;
-  while (s.next()) out.push_back(read_fire(s));
-  return out;
+  return rows(db, std::string(kFireColumns) + " WHERE ?1 = '' OR flow = ?1 ORDER BY scheduled_at DESC LIMIT ?2",
+              read_fire, flow, static_cast<std::int64_t>(limit));
 }
 
 bool add_token(sqlite3* db, const ApiToken& t) {
@@ -84,19 +94,11 @@ bool add_token(sqlite3* db, const ApiToken& t) {
 }
 
 std::optional<ApiToken> token_by_hash(sqlite3* db, const std::string& hash) {
-  Statement s(db, (std::string(kTokenColumns) + " WHERE hash = ?1").c_str());
-  s.bind(1, hash);
-  std::optional<ApiToken> out;
-  if (s.next()) out = read_token(s);
-  s.done();
-  return out;
+  return first_row(db, std::string(kTokenColumns) + " WHERE hash = ?1", read_token, hash);
 }
 
 std::vector<ApiToken> list_tokens(sqlite3* db) {
-  Statement s(db, (std::string(kTokenColumns) + " ORDER BY created_at, name").c_str());
-  std::vector<ApiToken> out;
-  while (s.next()) out.push_back(read_token(s));
-  return out;
+  return rows(db, std::string(kTokenColumns) + " ORDER BY created_at, name", read_token);
 }
 
 bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms) {
@@ -115,20 +117,12 @@ bool record_delivery(sqlite3* db, const HookDelivery& d) {
 }
 
 std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id) {
-  Statement s(db, (std::string(kDeliveryColumns) + " WHERE event_id = ?1").c_str());
-  s.bind(1, event_id);
-  std::optional<HookDelivery> out;
-  if (s.next()) out = read_delivery(s);
-  s.done();
-  return out;
+  return first_row(db, std::string(kDeliveryColumns) + " WHERE event_id = ?1", read_delivery, event_id);
 }
 
 std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit) {
-  Statement s(db, (std::string(kDeliveryColumns) + " ORDER BY received_at DESC, event_id LIMIT ?1").c_str());
-  s.bind(1, static_cast<std::int64_t>(limit));
-  std::vector<HookDelivery> out;
-  while (s.next()) out.push_back(read_delivery(s));
-  return out;
+  return rows(db, std::string(kDeliveryColumns) + " ORDER BY received_at DESC, event_id LIMIT ?1", read_delivery,
+              static_cast<std::int64_t>(limit));
 }
 
 }  // namespace spokeflow::store::sqlite

@@ -27,28 +27,14 @@
 #include "core/core.hpp"
 #include "flow/loader.hpp"
 #include "run/engine.hpp"
+#include "bench_util.hpp"
 
 using namespace spokeflow;
 namespace asio = boost::asio;
+using bench::load;
+using bench::rss_kb;
 
 namespace {
-
-long rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
-
-flow::FlowPtr load(const std::string& text, const ActionRegistry& reg) {
-  auto r = flow::load_flow_text(text, "bench.yaml", reg);
-  if (!r.ok()) {
-    std::cerr << r.diagnostics.format();
-    std::exit(2);
-  }
-  return r.flow;
-}
 
 // A no-op that counts as reaching outside: the engine commits its start before calling it.
 struct RemoteNoop final : Action {
@@ -64,23 +50,6 @@ struct RemoteNoop final : Action {
   const ActionInfo& info() const override { return info_; }
   asio::awaitable<Result<Json>> invoke(ActionContext&) const override { co_return Json::object(); }
 };
-
-// Step records of `path` with `status`, counted through a connection of its own.
-long long count_steps(const std::string& db, const char* path, const char* status) {
-  sqlite3* raw = nullptr;
-  long long n = -1;
-  if (sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(raw, "SELECT count(*) FROM step_runs WHERE path = ?1 AND status = ?2", -1, &s, nullptr) == SQLITE_OK) {
-      sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
-      sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-      if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-  }
-  sqlite3_close(raw);
-  return n;
-}
 
 // Enqueues an execution and claims it, as `spokeflow run` does; the claim to run it with.
 store::Claim enqueue_and_claim(run::Engine& engine, store::ExecutionStore& st, const flow::FlowPtr& f, const Json& inputs,
@@ -211,7 +180,7 @@ steps:
       probe.expires_after(std::chrono::milliseconds(100));
       probe.async_wait([&](auto ec) {
         if (ec) return;
-        seen_waiting = count_steps(store_path, "nap", "running");
+        seen_waiting = bench::count(store_path, "SELECT count(*) FROM step_runs WHERE path = ?1 AND status = ?2", "nap", "running");
         if (seen_waiting >= n) peak_waiting_kb = rss_kb();
         else poll();
       });

@@ -23,41 +23,15 @@
 #include "core/core.hpp"
 #include "flow/loader.hpp"
 #include "runtime/runtime.hpp"
+#include "bench_util.hpp"
 
 using namespace spokeflow;
 namespace asio = boost::asio;
+using bench::count;
+using bench::load;
+using bench::rss_kb;
 
 namespace {
-
-long rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
-
-// Counts rows through a connection of its own (as another process would see them).
-long long count(const std::string& db, const char* sql) {
-  sqlite3* raw = nullptr;
-  long long n = -1;
-  if (sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-  }
-  sqlite3_close(raw);
-  return n;
-}
-
-flow::FlowPtr load(const std::string& text, const ActionRegistry& reg) {
-  auto r = flow::load_flow_text(text, "bench.yaml", reg);
-  if (!r.ok()) {
-    std::cerr << r.diagnostics.format();
-    std::exit(2);
-  }
-  return r.flow;
-}
 
 // Enqueues n executions of `f` with `inputs`, 5,000 to a transaction (what many API callers
 // at once would cost is not what is measured here).
