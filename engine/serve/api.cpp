@@ -1,5 +1,7 @@
 #include "serve/api.hpp"
 
+#include "common/json_text.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -344,8 +346,13 @@ HttpResponse Api::action_detail(const std::string& name) const {
 awaitable<HttpResponse> Api::start_execution(const HttpRequest& req, const Caller& caller, const std::string& name) {
   auto f = catalog_.find(name);
   if (!f) co_return not_found("no flow named '" + name + "' in " + catalog_.dir());
-  Json body = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
+  Json body = Json::object();
+  if (!req.body.empty()) {
+    auto parsed = parse_json(req.body);
+    if (!parsed.ok()) co_return error_response(400, "validation", "the body is not usable JSON: " + parsed.error().message);
+    body = std::move(*parsed);
+  }
+  if (!body.is_object())
     co_return error_response(400, "validation", "the body must be a JSON object ({\"inputs\": {...}})");
   for (const auto& [k, _] : body.items())
     if (k != "inputs") co_return error_response(422, "validation", "unknown field '" + k + "' in the body (only 'inputs')");

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ids.hpp"
+#include "common/json_text.hpp"
 #include "expr/expr.hpp"
 #include "flow/loader.hpp"
 #include "store/async.hpp"
@@ -127,9 +128,10 @@ awaitable<HttpResponse> HookReceiver::handle(const HttpRequest& req, const std::
 }
 
 awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const HookConfig& hook) {
-  Json body = Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    co_return error_response(400, "validation", "the delivery is not a JSON object");
+  auto parsed = parse_json(req.body);
+  if (!parsed.ok()) co_return error_response(400, "validation", "the delivery is not usable JSON: " + parsed.error().message);
+  Json body = std::move(*parsed);
+  if (!body.is_object()) co_return error_response(400, "validation", "the delivery is not a JSON object");
   if (!plain_id(body.value("eventId", Json()), 128))
     co_return error_response(400, "validation", "the delivery has no eventId (a string of up to 128 printable characters)");
   const std::string event_id = body["eventId"];

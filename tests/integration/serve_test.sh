@@ -287,6 +287,19 @@ head -c 300000 /dev/zero | tr '\0' 'a' > big.txt
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPERATOR" -H 'Content-Type: application/json' \
   --data-binary @big.txt "$API/api/v1/flows/hello/executions")
 expect_eq "a body over the cap: 413" 413 "$code"
+# Nesting within the size cap (90,000 levels in 180 KB) overflowed the stack when the event was
+# copied: one hostile delivery or trigger stopped the service.
+deep=$(head -c 90000 /dev/zero | tr '\0' '['; head -c 90000 /dev/zero | tr '\0' ']')
+printf '{"eventId": "deep-1", "data": {"events": [{"uuid": "deep-u1", "eventType": "user.session.start", "x": %s}]}}' \
+  "$deep" > deep_hook.json
+expect_eq "a delivery nested too deep: 400" 400 "$(post_hook deep_hook.json "$HOOK_SECRET")"
+expect_contains "...saying so" "nested" "$(jq -r .error.message hook.json)"
+printf '{"inputs": {"name": %s}}' "$deep" > deep_inputs.json
+call POST /api/v1/flows/hello/executions "$OPERATOR" "@deep_inputs.json"
+expect_eq "inputs nested too deep: 400" 400 "$CODE"
+expect_contains "...saying so" "nested" "$(echo "$BODY" | jq -r .error.message)"
+call GET /healthz ""
+expect_eq "the service still serves" 200 "$CODE"
 start=$SECONDS
 exec 4<>"/dev/tcp/127.0.0.1/${API##*:}"
 printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&4   # never finished
