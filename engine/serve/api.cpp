@@ -564,7 +564,8 @@ awaitable<HttpResponse> Api::execution_events(const HttpRequest& req, const std:
         co_return;
       }
       timer.expires_after(std::chrono::milliseconds(250));
-      co_await timer.async_wait(use_tuple);
+      auto [cancelled] = co_await timer.async_wait(use_tuple);
+      if (cancelled) co_return;
     }
   };
   co_return r;

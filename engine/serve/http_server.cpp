@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -189,8 +190,22 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
         (void)m;
         co_return !e;
       };
+      // The stream ends when the client leaves (or the service closes the connection): a
+      // stream whose execution waits for days writes nothing that could notice it.
+      auto watch = [conn]() -> awaitable<void> {
+        char sink[512];
+        for (;;) {
+          auto [e, m] = co_await conn->stream.async_read_some(asio::buffer(sink), use_tuple);
+          (void)m;
+          if (e) co_return;
+        }
+      };
       try {
-        co_await r.stream(std::move(write));
+        using namespace asio::experimental::awaitable_operators;
+        co_await (r.stream(std::move(write)) || watch());
+      } catch (const boost::system::system_error& e) {
+        if (e.code() != asio::error::operation_aborted)
+          spdlog::warn("event stream of {} ended on an error: {}", req.path, e.what());
       } catch (const std::exception& e) {
         spdlog::warn("event stream of {} ended on an error: {}", req.path, e.what());
       }

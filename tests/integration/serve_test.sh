@@ -318,9 +318,18 @@ echo "# SIGTERM: stops accepting, drains, exits 0"
 call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"late","pause":"30s"}}'
 LATE=$(echo "$BODY" | jq -r .execution_id)
 wait_for 30 test "$("$SF" executions show "$LATE" --json | jq -r .status)" != queued
+# A follower that leaves while the execution waits: its stream must end with it (it polled the
+# store until the execution ended, and kept a stopping service from exiting).
+timeout 10 curl -s -N -m 2 -H "Authorization: Bearer $VIEWER" "$API/api/v1/executions/$LATE/events" > left.txt || true
+expect_contains "the follower saw the wait start" '"path":"pause"' "$(cat left.txt)"
 kill -TERM "$SERVE_PID"
+stopped_in=0
+for i in $(seq 1 60); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 1; stopped_in=$i; done
+expect_eq "serve stops within 60 s of SIGTERM" 1 "$(kill -0 "$SERVE_PID" 2>/dev/null && echo 0 || echo 1)"
+kill -KILL "$SERVE_PID" 2>/dev/null || true
 set +e; wait "$SERVE_PID"; rc=$?; set -e
 SERVE_PID=
+echo "  stopped ${stopped_in}s after SIGTERM"
 expect_eq "exit 0" 0 "$rc"
 expect_contains "an execution in a wait stays runnable, not cancelled" "$("$SF" executions show "$LATE" --json | jq -r .status)" "waiting queued"
 finish
