@@ -36,6 +36,14 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// What every answer carries, a refusal of a malformed request too.
+void set_common_fields(http::response<http::string_body>& res, const std::string& request_id, const std::string& content_type) {
+  res.set(http::field::server, "spokeflow");
+  res.set("X-Request-Id", request_id);
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+}
+
 }  // namespace
 
 const std::string* HttpRequest::header(const std::string& lower_name) const {
@@ -132,7 +140,7 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
       else
         err = error_response(400, "validation", "malformed HTTP request: " + ec.message());
       http::response<http::string_body> res{static_cast<http::status>(err.status), 11};
-      res.set(http::field::content_type, err.content_type);
+      set_common_fields(res, new_sortable_id(), err.content_type);
       res.set(http::field::connection, "close");
       res.body() = std::move(err.body);
       res.prepare_payload();
@@ -170,10 +178,7 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
     conn->busy = false;
 
     http::response<http::string_body> res{static_cast<http::status>(r.status), msg.version()};
-    res.set(http::field::server, "spokeflow");
-    res.set("X-Request-Id", req.request_id);
-    res.set(http::field::content_type, r.content_type);
-    res.set(http::field::cache_control, "no-store");
+    set_common_fields(res, req.request_id, r.content_type);
     for (auto& [k, v] : r.headers) res.set(k, v);
     if (r.stream) {
       // Server-sent events: no length, the connection carries the stream until it ends.

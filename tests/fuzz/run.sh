@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 SECONDS_EACH=${1:-60}
 shift || true
-ALL_TARGETS=(flow expr connections inputs okta_sim cron)
+ALL_TARGETS=(flow expr connections inputs okta_sim cron hook serve_http)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 BUILD_DIR=${FUZZ_BUILD_DIR:-build/fuzz}
 CXX_FUZZ=${CXX_FUZZ:-clang++-15}

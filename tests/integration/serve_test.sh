@@ -281,8 +281,9 @@ expect_eq "1,000 executions, none lost (3 before them)" 1003 \
   "$("$SF" executions list --flow on_sign_in --limit 100000 --json | jq '[.[] | select(.status == "succeeded")] | length')"
 
 echo "# limits: a malformed request or a large body gets a 4xx and disturbs nothing"
-printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/${API##*:}; cat >&3; head -c 12 <&3" > garbage.txt || true
-expect_contains "malformed: 400" "400" "$(cat garbage.txt)"
+printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/${API##*:}; cat >&3; cat <&3" > garbage.txt || true
+expect_contains "malformed: 400" "HTTP/1.1 400" "$(head -1 garbage.txt)"
+expect_contains "...with a request id like every answer" "X-Request-Id: " "$(cat garbage.txt)"
 head -c 300000 /dev/zero | tr '\0' 'a' > big.txt
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPERATOR" -H 'Content-Type: application/json' \
   --data-binary @big.txt "$API/api/v1/flows/hello/executions")
