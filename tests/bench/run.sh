@@ -3,7 +3,7 @@
 # Markdown table (also written to build/bench/results.md).
 #   bash tests/bench/run.sh           quick: smaller counts, a 10 s rate-limit window
 #   bash tests/bench/run.sh --full    the issue's sizes and Okta's 60 s window
-#   ... --only "throughput pacing"     only these sections (engine, throughput, pacing, streaming)
+#   ... --only "throughput pacing"     only these sections (engine, queue, throughput, pacing, streaming, serve)
 # Not part of the test command. Each Okta workload is followed by the same workload through the
 # Okta Node.js SDK (tests/bench/node, installed from npm on first use) against a fresh okta-sim
 # with the same seed and config; its rows start with "Node SDK:". Without node/npm they say skipped.
@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --full) FULL=1 ;;
     --only) ONLY=${2:?--only needs a list of sections}; shift ;;
-    *) echo "usage: run.sh [--full] [--only \"engine queue throughput pacing streaming\"]" >&2; exit 2 ;;
+    *) echo "usage: run.sh [--full] [--only \"engine queue throughput pacing streaming serve\"]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -29,7 +29,8 @@ OUTDIR=build/bench
 mkdir -p "$OUTDIR"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/spokeflow-bench.XXXXXX")
 SIM_PID=
-trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+SERVE_PID=
+trap '[ -n "$SERVE_PID" ] && kill $SERVE_PID 2>/dev/null; [ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$WORK"' EXIT
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 |"); echo "  $1: $2 ($3)"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -104,10 +105,10 @@ UNLIMITED='rate_limits: { window_seconds: 60, concurrency: 100000, default: 1000
   buckets: { users: 100000000, user_get: 100000000, user: 100000000, groups: 100000000, apps: 100000000,
              logs: 100000000, event_hooks: 100000000, schemas: 100000000, oauth_token: 100000000, default: 100000000 } }'
 
-if want throughput; then
-echo "# Okta throughput: create -> add to group -> activate, rate limits off"
-mkdir -p "$WORK/flows"
-cat > "$WORK/flows/bench_onboard.yaml" <<'YAML'
+# The create -> add to group -> activate flow of the throughput and serve sections.
+write_onboard_flow() {  # write_onboard_flow DIR
+  mkdir -p "$1"
+  cat > "$1/bench_onboard.yaml" <<'YAML'
 name: bench_onboard
 inputs:
   n: { type: integer, required: true }
@@ -125,6 +126,11 @@ steps:
     action: okta.activate_user
     with: { user_id: "${{ steps.create.outputs.user_id }}", send_email: false, read_status: false }
 YAML
+}
+
+if want throughput; then
+echo "# Okta throughput: create -> add to group -> activate, rate limits off"
+write_onboard_flow "$WORK/flows"
 echo "groups: [{ name: Bench }]" > "$WORK/seed.yaml"
 echo "$UNLIMITED" > "$WORK/unlimited.yaml"
 for conc in 1 16 64; do
@@ -227,6 +233,87 @@ else
     row "Node SDK: activations paced ($STAGED)" "failed" "$NODE_ERR"
   fi
   stop_sim
+fi
+fi
+
+if want serve; then
+echo "# serve: durable triggers over HTTP, ?wait, event hooks, idle RSS (wrk)"
+if ! command -v wrk > /dev/null; then
+  row "serve benchmarks" "skipped" "wrk not found (Debian: apt-get install wrk)"
+else
+  mkdir -p "$WORK/serve_flows"
+  cat > "$WORK/serve_flows/bench_noop.yaml" <<'YAML'
+name: bench_noop
+steps:
+  - id: one
+    action: core.noop
+YAML
+  cat > "$WORK/serve_flows/bench_event.yaml" <<'YAML'
+name: bench_event
+triggers:
+  - okta_event: user.session.start
+steps:
+  - id: note
+    action: core.echo
+    with: { uuid: "${{ event.uuid }}" }
+YAML
+  write_onboard_flow "$WORK/serve_flows"
+  echo "groups: [{ name: Bench }]" > "$WORK/seed.yaml"
+  echo "$UNLIMITED" > "$WORK/unlimited.yaml"
+  start_sim "$WORK/seed.yaml" "$WORK/unlimited.yaml"
+  gid=$(curl -s -H "Authorization: SSWS $BENCH_OKTA_TOKEN" "$BASE/api/v1/groups?q=Bench" | jq -r '.[0].id')
+  export SPOKEFLOW_STORE=$WORK/serve.db BENCH_HOOK_SECRET="bench-hook-secret-0123456789"
+  sf_token=$("$SPOKEFLOW" tokens create bench --role operator | tail -1)
+  cat > "$WORK/serve.yaml" <<YAML
+listen: 127.0.0.1:0
+flows_dir: $WORK/serve_flows
+worker: { concurrency: 64 }
+limits: { max_connections: 1024, max_wait: 60s }
+hooks:
+  bench: { authorization: { env: BENCH_HOOK_SECRET } }
+YAML
+  "$SPOKEFLOW" serve --config "$WORK/serve.yaml" --log-level warn > "$WORK/serve.out" 2> "$WORK/serve.err" &
+  SERVE_PID=$!
+  for _ in $(seq 1 600); do grep -q '^listening' "$WORK/serve.out" 2>/dev/null && break; sleep 0.05; done
+  API=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+  sleep 3
+  row "serve idle RSS" "$(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$SERVE_PID/status)" "target < 20 MB; 3 flows loaded, worker and scheduler idle"
+  wrk_stat() { grep -oE "^$1.*" "$WORK/wrk.out" | head -1; }
+  count_done() { sqlite3 "$SPOKEFLOW_STORE" "select count(*) from executions where flow_name = '$1' and status in ('succeeded','failed','cancelled')"; }
+  count_all() { sqlite3 "$SPOKEFLOW_STORE" "select count(*) from executions where flow_name = '$1'"; }
+
+  t0=$(now_ms)
+  wrk -t2 -c64 -d10s -s tests/bench/wrk/trigger.lua "$API/api/v1/flows/bench_noop/executions" -- "$sf_token" > "$WORK/wrk.out"
+  t_sent=$(now_ms)
+  accepted=$(grep -oE '202=[0-9]+' "$WORK/wrk.out" | cut -d= -f2); accepted=${accepted:-0}
+  row "durable triggers accepted over HTTP (one-step flow; wrk 2 threads, 64 connections, 10 s)" \
+      "$(awk "BEGIN{printf \"%.0f/s\", $accepted*1000/($t_sent-$t0)}")" \
+      "target >= 5,000/s; $(wrk_stat statuses); answer $(wrk_stat 'latency p50'), $(wrk_stat 'latency p99'); the worker runs them meanwhile"
+  total=$(count_all bench_noop)
+  for _ in $(seq 1 1200); do [ "$(count_done bench_noop)" -ge "$total" ] && break; sleep 0.25; done
+  t_done=$(now_ms)
+  row "executions completed by serve's worker (concurrency 64)" "$(awk "BEGIN{printf \"%.0f/s\", $(count_done bench_noop)*1000/($t_done-$t0)}")" \
+      "$(count_done bench_noop) of $total done $(( (t_done - t_sent) / 1000 )) s after the last trigger"
+
+  wrk -t1 -c8 -d15s --timeout 60s -s tests/bench/wrk/trigger.lua "$API/api/v1/flows/bench_onboard/executions?wait=30s" -- "$sf_token" onboard "$gid" > "$WORK/wrk.out"
+  row "?wait=30s answer time, create -> add to group -> activate against okta-sim (8 callers, 15 s)" \
+      "$(wrk_stat 'latency p50'), $(wrk_stat 'latency p99')" "$(wrk_stat statuses) (200: ended within the wait); $(wrk_stat Requests/sec)"
+
+  wrk -t2 -c16 -d10s -s tests/bench/wrk/hook.lua "$API/hooks/okta/bench" -- "$BENCH_HOOK_SECRET" 10 > "$WORK/wrk.out"
+  rate=$(wrk_stat Requests/sec | grep -oE '[0-9.]+$')
+  row "event-hook deliveries of 10 events, as fast as they are answered (16 connections)" \
+      "$(awk "BEGIN{printf \"%.0f deliveries/s (%.0f events/s)\", $rate, $rate*10}")" "$(wrk_stat 'latency p50'), $(wrk_stat 'latency p99'); $(wrk_stat statuses)"
+  wrk -t2 -c10 -d15s -s tests/bench/wrk/hook.lua "$API/hooks/okta/bench" -- "$BENCH_HOOK_SECRET" 10 95 > "$WORK/wrk.out"
+  rate=$(wrk_stat Requests/sec | grep -oE '[0-9.]+$')
+  row "event-hook answer time at about 1,000 events/s (10 connections, a delivery of 10 every ~100 ms each)" \
+      "$(wrk_stat 'latency p99' | sed 's/latency //')" \
+      "target p99 < 50 ms; $(awk "BEGIN{printf \"%.0f events/s\", $rate*10}"), $(wrk_stat 'latency p50'); $(wrk_stat statuses)"
+  total=$(count_all bench_event)
+  for _ in $(seq 1 1200); do [ "$(count_done bench_event)" -ge "$total" ] && break; sleep 0.25; done
+  row "executions started by those events" "$(count_done bench_event) done of $total" "one per event uuid"
+  kill -TERM $SERVE_PID; wait $SERVE_PID 2>/dev/null || true; SERVE_PID=
+  stop_sim
+  unset SPOKEFLOW_STORE
 fi
 fi
 
