@@ -271,6 +271,14 @@ inline constexpr std::size_t kMaxValueBytes = 16u << 20;
 // or is not a store.
 std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path);
 
+// Opens the PostgreSQL store at `url` (postgresql://... or postgres://..., libpq's URL form),
+// creating its tables in the connection's schema when they are missing. Throws
+// std::runtime_error saying what failed (the URL's password left out).
+std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url);
+
+// The store `location` names: a PostgreSQL URL, else an SQLite file.
+std::unique_ptr<ExecutionStore> open_store(const std::string& location);
+
 // Runs `inner` on a thread of its own, so that the caller's thread (the engine's event loop)
 // spends no time in SQLite or in turning records into JSON text. Batched writes return at
 // once; they are handed to the store's thread a few at a time (so it writes them while the
