@@ -17,7 +17,7 @@ std::string describe_failure(PGconn* conn, const PGresult* r, const std::string&
   std::string what = sql.substr(0, sql.find_first_of("(\n"));
   if (what.size() > 60) what = what.substr(0, 60) + "...";
   while (!what.empty() && what.back() == ' ') what.pop_back();
-  std::string out = "store: " + message;
+  std::string out = (sql.rfind("SELECT", 0) == 0 ? "store: read failed: " : "store: write failed: ") + message;
   if (state && *state) out += std::string(" (SQLSTATE ") + state + ")";
   return out + " [in: " + what + "]";
 }
