@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then:
-#   1. starts a throwaway PostgreSQL cluster (scripts/pg-cluster.sh, stopped on exit), builds everything with AddressSanitizer + UndefinedBehaviorSanitizer and warnings as
-#      errors, and runs every test (unit, integration, fuzz corpus replays) through CTest;
+#   1. builds everything with AddressSanitizer + UndefinedBehaviorSanitizer and warnings as
+#      errors, starts a throwaway PostgreSQL cluster (scripts/pg-cluster.sh, removed on exit) for
+#      the PostgreSQL store's tests, and runs every test (unit, integration, fuzz corpus
+#      replays) through CTest;
 #   2. builds the tests that exercise threads with ThreadSanitizer and runs them (scripts/tsan.sh);
 #   3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 10) under ASan + UBSan
 #      (tests/fuzz/run.sh).
