@@ -9,8 +9,10 @@
 // - a write that fails is undone alone (a savepoint around it when the open batch holds
 //   others' writes), as SQLite undoes a failed statement alone;
 // - uniqueness (dedupe keys, delivery ids, schedule fires, token names) is the tables'.
-// Batched writes share one transaction per commit, as with SQLite.
+// Batched writes share one transaction per commit, as with SQLite. What makes an execution
+// runnable NOTIFYs the store's channel, so that workers elsewhere claim it at once (pg_listen).
 #include <chrono>
+#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/json_text.hpp"
 #include "store/pg_conn.hpp"
+#include "store/pg_listen.hpp"
 #include "store/pg_schema.hpp"
 #include "store/pg_service.hpp"
 #include "store/store.hpp"
@@ -71,9 +74,15 @@ constexpr const char* kFinish =
 
 class PgStore final : public ExecutionStore {
  public:
-  explicit PgStore(const std::string& url) : conn_(url) { pg::create_or_check(conn_); }
+  explicit PgStore(const std::string& url) : url_(url), conn_(url) {
+    pg::create_or_check(conn_);
+    // One channel per schema: stores sharing a database in schemas of their own wake only
+    // their own workers.
+    channel_ = ("spokeflow_" + conn_.exec("SELECT current_schema()").text(0, 0)).substr(0, 63);
+  }
 
   ~PgStore() override {
+    listener_.reset();
     try {
       flush();
     } catch (const std::exception&) {
@@ -89,7 +98,9 @@ class PgStore final : public ExecutionStore {
     write(Durability::now, [&] {
       if (!r.run_at) r.run_at = r.created_at;
       r.status = "queued";
-      if (!insert_execution(r)) {
+      if (insert_execution(r)) {
+        notify_runnable();
+      } else {
         out.created = false;
         Params p;
         p.add(r.dedupe_key);
@@ -158,6 +169,7 @@ class PgStore final : public ExecutionStore {
                        "WHERE id = $1 AND epoch = $2 AND status = 'running'",
                        p)
                  .affected() == 1;
+      if (held) notify_runnable();
     });
     return held;
   }
@@ -193,6 +205,7 @@ class PgStore final : public ExecutionStore {
       conn_.exec("UPDATE executions SET cancel_requested = 1, "
                  "run_at = CASE WHEN status = 'running' THEN run_at ELSE $2 END WHERE id = $1",
                  m);
+      if (out.status != "running") notify_runnable();
     });
     return out;
   }
@@ -207,6 +220,7 @@ class PgStore final : public ExecutionStore {
                         "lease_until = NULL WHERE id = $1 AND parent_id IS NULL AND status IN ('failed', 'cancelled')",
                         p)
                  .affected() == 1;
+      if (done) notify_runnable();
     });
     return done;
   }
@@ -274,6 +288,15 @@ class PgStore final : public ExecutionStore {
                 "started_at = excluded.started_at, finished_at = excluded.finished_at",
                 p);
     });
+  }
+
+  void on_runnable(std::function<void()> wake) override {
+    std::lock_guard lock(listener_mutex_);
+    if (!listener_) {
+      if (!wake) return;
+      listener_ = std::make_unique<pg::Listener>(url_, channel_);
+    }
+    listener_->set(std::move(wake));
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -391,6 +414,13 @@ class PgStore final : public ExecutionStore {
   }
 
  private:
+  // Sent with the transaction's commit (and once per transaction, however often it is asked).
+  void notify_runnable() {
+    Params p;
+    p.add(channel_);
+    conn_.run("notify", "SELECT pg_notify($1, '')", p);
+  }
+
   // False when the row was not inserted: its id or dedupe key is taken.
   bool insert_execution(const ExecutionRecord& r) {
     // Every child of a flow carries the same source: sent once per process and connection.
@@ -617,7 +647,11 @@ class PgStore final : public ExecutionStore {
     return r;
   }
 
+  std::string url_;  // for the listener's connection
   pg::Conn conn_;
+  std::string channel_;
+  std::mutex listener_mutex_;
+  std::unique_ptr<pg::Listener> listener_;
   bool in_batch_ = false;
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;

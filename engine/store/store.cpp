@@ -18,6 +18,8 @@ std::unique_ptr<ExecutionStore> open_store(const std::string& location) {
   return pg::is_url(location) ? open_pg_store(location) : open_sqlite_store(location);
 }
 
+void ExecutionStore::on_runnable(std::function<void()>) {}
+
 void ExecutionStore::post(std::function<void(ExecutionStore&)> task) { task(*this); }
 
 }  // namespace spokeflow::store

@@ -228,6 +228,11 @@ class ExecutionStore {
   virtual void flush_async(std::function<void(CommitResult)> done);
   // Whether batched writes (or a failure flush() has yet to report) wait for a commit.
   virtual bool has_batched() const = 0;
+  // Calls `wake` (on any thread; it must not call the store) whenever another process may
+  // have queued an execution or made one runnable, so that a worker claims it at once instead
+  // of at its next poll; nullptr stops the calls (none is under way when this returns). A
+  // store that cannot tell (SQLite) never calls it: workers poll.
+  virtual void on_runnable(std::function<void()> wake);
   // Runs `task` after every write made before it, on the store's own thread when it has one
   // (inline otherwise): how an event loop reads and claims without waiting for the store.
   virtual void post(std::function<void(ExecutionStore&)> task);

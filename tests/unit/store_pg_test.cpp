@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -218,4 +219,38 @@ TEST_CASE("a connection lost in the middle of a batch: the batch is reported los
   }
   CHECK(st->get_execution(parent.id));
   CHECK(st->step_runs(parent.id).size() == 1);
+}
+
+TEST_CASE("work queued or made runnable by another process wakes a store's worker: LISTEN/NOTIFY") {
+  PgBackend b;
+  PgBackend elsewhere;  // another store in the same database: its own channel
+  auto mine = store::on_own_thread(b.open());
+  auto other = b.open();
+  auto unrelated = elsewhere.open();
+  std::atomic<int> wakes{0};
+  mine->on_runnable([&wakes] { ++wakes; });
+  auto wait_for_wake = [&](int n) {
+    for (int i = 0; i < 1'000 && wakes.load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return wakes.load() >= n;
+  };
+  // Listening begins with one call (what was notified before it is looked for).
+  REQUIRE(wait_for_wake(1));
+  unrelated->enqueue(make_exec());
+  auto r = make_exec();
+  other->enqueue(r);
+  REQUIRE(wait_for_wake(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int before = wakes.load();
+  CHECK(before == 2);  // the other store's enqueue did not count
+  store::ClaimOptions o;
+  o.worker = "w";
+  auto c = other->claim(o, now_unix_ms());
+  REQUIRE(c.size() == 1);
+  CHECK(other->release({r.id, c[0].epoch}, now_unix_ms() + 60'000, true));  // parked: runnable later
+  CHECK(wait_for_wake(before + 1));
+  mine->on_runnable(nullptr);
+  const int stopped_at = wakes.load();
+  other->enqueue(make_exec());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(wakes.load() == stopped_at);
 }
