@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then:
 #   1. builds everything with AddressSanitizer + UndefinedBehaviorSanitizer and warnings as
-#      errors, and runs every test (unit, integration, fuzz corpus replays) through CTest;
+#      errors, starts a throwaway PostgreSQL cluster (scripts/pg-cluster.sh, removed on exit) for
+#      the PostgreSQL store's tests, and runs every test (unit, integration, fuzz corpus
+#      replays) through CTest;
 #   2. builds the tests that exercise threads with ThreadSanitizer and runs them (scripts/tsan.sh);
 #   3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 10) under ASan + UBSan
 #      (tests/fuzz/run.sh).
@@ -15,6 +17,15 @@ BUILD_DIR=${BUILD_DIR:-build/asan}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPOKEFLOW_SANITIZE=ON -DSPOKEFLOW_WERROR=ON \
   -DCMAKE_CXX_FLAGS="-O1"
 cmake --build "$BUILD_DIR" -j "$(nproc)"
+# A throwaway PostgreSQL cluster for the PostgreSQL store's tests, removed on exit. When it cannot
+# start, SPOKEFLOW_TEST_PG_URL stays unset and those tests fail saying so (they never skip).
+PG_DIR=$(mktemp -u "${TMPDIR:-/tmp}/spokeflow-pg.XXXXXX")
+trap 'bash scripts/pg-cluster.sh stop "$PG_DIR"' EXIT
+if PG_URL=$(bash scripts/pg-cluster.sh start "$PG_DIR"); then
+  export SPOKEFLOW_TEST_PG_URL=$PG_URL
+else
+  echo "test: the PostgreSQL cluster did not start; the PostgreSQL tests will fail" >&2
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"

@@ -12,6 +12,7 @@
 #include "cli/execution_commands.hpp"
 #include "cli/logging.hpp"
 #include "cli/run_commands.hpp"
+#include "store/pg_conn.hpp"
 #include "cli/schedule_commands.hpp"
 #include "cli/serve_commands.hpp"
 #include "cli/shell.hpp"
@@ -100,7 +101,8 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   app.require_subcommand(1);
   app.fallthrough();  // global options may come after the command too
   GlobalOptions g;
-  app.add_option("--store", g.store_path, "Execution store (SQLite file); default $SPOKEFLOW_STORE or " + default_store_path());
+  app.add_option("--store", g.store_path, "Execution store: an SQLite file or a postgresql:// URL; default $SPOKEFLOW_STORE or " +
+                                     store::pg::redact_url(default_store_path()));
   app.add_option("--connections", g.connections_path,
                  "Connections file (aliases, connections, credentials); default $SPOKEFLOW_CONNECTIONS, "
                  "./connections.yaml or " + connect::default_connections_path());

@@ -12,6 +12,7 @@
 #include "common/scrub.hpp"
 #include "core/core.hpp"
 #include "okta/okta.hpp"
+#include "store/pg_conn.hpp"
 
 namespace spokeflow::cli {
 namespace asio = boost::asio;
@@ -34,7 +35,9 @@ std::string flows_dir_or_default(const std::string& given) {
 
 std::unique_ptr<store::ExecutionStore> open_store_or_report(const GlobalOptions& g) {
   try {
-    fs::path p = g.store_path.empty() ? fs::path(default_store_path()) : fs::path(g.store_path);
+    const std::string location = g.store_path.empty() ? default_store_path() : g.store_path;
+    if (store::pg::is_url(location)) return store::on_own_thread(store::open_pg_store(location));
+    fs::path p(location);
     if (p.has_parent_path()) {
       std::error_code ec;
       fs::create_directories(p.parent_path(), ec);

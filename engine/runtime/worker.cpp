@@ -31,9 +31,20 @@ Worker::Worker(asio::any_io_executor executor, store::ExecutionStore& store, run
   if (options_.concurrency < 1) options_.concurrency = 1;
   wake_ = std::make_unique<asio::steady_timer>(executor_);
   grace_ = std::make_unique<asio::steady_timer>(executor_);
+  // Another process queued work (a store that can tell: PostgreSQL): look now, not at the next
+  // poll. Called on the store's listener thread: only a post to the loop happens there.
+  if (options_.claim_others)
+    store_.on_runnable([ex = executor_, alive = std::weak_ptr<bool>(alive_), this] {
+      asio::post(ex, [alive, this] {
+        if (!alive.expired()) kick();
+      });
+    });
 }
 
-Worker::~Worker() { *alive_ = false; }
+Worker::~Worker() {
+  if (options_.claim_others) store_.on_runnable(nullptr);
+  *alive_ = false;
+}
 
 void Worker::kick() { wake_->cancel(); }
 

@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include "store/pg_conn.hpp"
+
 namespace spokeflow::store {
 
 void ExecutionStore::flush_async(std::function<void(CommitResult)> done) {
@@ -11,6 +13,12 @@ void ExecutionStore::flush_async(std::function<void(CommitResult)> done) {
   }
   done(std::move(result));
 }
+
+std::unique_ptr<ExecutionStore> open_store(const std::string& location) {
+  return pg::is_url(location) ? open_pg_store(location) : open_sqlite_store(location);
+}
+
+void ExecutionStore::on_runnable(std::function<void()>) {}
 
 void ExecutionStore::post(std::function<void(ExecutionStore&)> task) { task(*this); }
 

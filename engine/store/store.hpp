@@ -228,6 +228,11 @@ class ExecutionStore {
   virtual void flush_async(std::function<void(CommitResult)> done);
   // Whether batched writes (or a failure flush() has yet to report) wait for a commit.
   virtual bool has_batched() const = 0;
+  // Calls `wake` (on any thread; it must not call the store) whenever another process may
+  // have queued an execution or made one runnable, so that a worker claims it at once instead
+  // of at its next poll; nullptr stops the calls (none is under way when this returns). A
+  // store that cannot tell (SQLite) never calls it: workers poll.
+  virtual void on_runnable(std::function<void()> wake);
   // Runs `task` after every write made before it, on the store's own thread when it has one
   // (inline otherwise): how an event loop reads and claims without waiting for the store.
   virtual void post(std::function<void(ExecutionStore&)> task);
@@ -270,6 +275,14 @@ inline constexpr std::size_t kMaxValueBytes = 16u << 20;
 // in WAL mode. Throws std::runtime_error with SQLite's message when the file cannot be opened
 // or is not a store.
 std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path);
+
+// Opens the PostgreSQL store at `url` (postgresql://... or postgres://..., libpq's URL form),
+// creating its tables in the connection's schema when they are missing. Throws
+// std::runtime_error saying what failed (the URL's password left out).
+std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url);
+
+// The store `location` names: a PostgreSQL URL, else an SQLite file.
+std::unique_ptr<ExecutionStore> open_store(const std::string& location);
 
 // Runs `inner` on a thread of its own, so that the caller's thread (the engine's event loop)
 // spends no time in SQLite or in turning records into JSON text. Batched writes return at

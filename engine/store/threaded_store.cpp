@@ -102,6 +102,8 @@ class ThreadedStore final : public ExecutionStore {
   }
 
   void post(std::function<void(ExecutionStore&)> task) override { hand_over(std::move(task)); }
+  // The store's listener has a thread of its own: nothing to hand over.
+  void on_runnable(std::function<void()> wake) override { inner_->on_runnable(std::move(wake)); }
 
   // Also while a batched write's failure waits to be reported: the next commit must be waited for.
   bool has_batched() const override {

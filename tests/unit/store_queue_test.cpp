@@ -1,5 +1,6 @@
 // The store's work queue: enqueue with dedupe keys, claims under leases with fencing epochs,
-// renewals, releases, cancel requests, reopening, and the strikes that stop a crash loop.
+// renewals, releases, cancel requests, reopening, and the strikes that stop a crash loop; on
+// both stores (store_backends.hpp).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -8,16 +9,17 @@
 
 #include "common/ids.hpp"
 #include "store/store.hpp"
+#include "store_backends.hpp"
 #include "test_util.hpp"
 
 using namespace spokeflow;
 
 namespace {
 
+template <class Backend>
 struct Queue {
-  spokeflow::test::TempDir dir{"spokeflow-queue-"};
-  std::string db = (dir.path / "q.db").string();
-  std::unique_ptr<store::ExecutionStore> st = store::open_sqlite_store(db);
+  Backend backend;
+  std::unique_ptr<store::ExecutionStore> st = backend.open();
 
   store::ExecutionRecord make(const std::string& flow = "f") {
     store::ExecutionRecord r;
@@ -56,8 +58,8 @@ struct Queue {
 
 }  // namespace
 
-TEST_CASE("enqueue with a dedupe key returns the first execution and writes nothing more") {
-  Queue q;
+TEST_CASE_TEMPLATE("enqueue with a dedupe key returns the first execution and writes nothing more", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   auto a = q.make();
   a.dedupe_key = "okta-event:abc";
   auto first = q.st->enqueue(a);
@@ -74,8 +76,8 @@ TEST_CASE("enqueue with a dedupe key returns the first execution and writes noth
   CHECK(q.st->list_executions({}).size() == 2);
 }
 
-TEST_CASE("a claim leases an execution to one worker; an expired lease is anyone's, with a new epoch") {
-  Queue q;
+TEST_CASE_TEMPLATE("a claim leases an execution to one worker; an expired lease is anyone's, with a new epoch", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   const std::string id = q.enqueue();
   const std::int64_t t0 = now_unix_ms();
   auto first = q.claim("w1", 10, 1'000, t0);
@@ -118,8 +120,8 @@ TEST_CASE("a claim leases an execution to one worker; an expired lease is anyone
   CHECK(q.st->get_execution(id)->lease_until == t0 + 5'000);
 }
 
-TEST_CASE("many workers claiming at once on one store: each execution is claimed by exactly one") {
-  Queue q;
+TEST_CASE_TEMPLATE("many workers claiming at once on one store: each execution is claimed by exactly one", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   std::set<std::string> all;
   for (int i = 0; i < 200; ++i) all.insert(q.enqueue());
   std::mutex mu;
@@ -127,7 +129,7 @@ TEST_CASE("many workers claiming at once on one store: each execution is claimed
   std::vector<std::thread> workers;
   for (int w = 0; w < 4; ++w)
     workers.emplace_back([&, w] {
-      auto mine = store::open_sqlite_store(q.db);  // a connection of its own, as another process has
+      auto mine = q.backend.open();  // a connection of its own, as another process has
       store::ClaimOptions o;
       o.worker = "w" + std::to_string(w);
       o.limit = 7;
@@ -143,8 +145,8 @@ TEST_CASE("many workers claiming at once on one store: each execution is claimed
   CHECK(std::set<std::string>(claimed.begin(), claimed.end()) == all);
 }
 
-TEST_CASE("a parked execution waits in the store until its time; a release makes it runnable again") {
-  Queue q;
+TEST_CASE_TEMPLATE("a parked execution waits in the store until its time; a release makes it runnable again", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   const std::string id = q.enqueue();
   const std::int64_t t0 = now_unix_ms();
   auto c = q.claim("w1", 1, 30'000, t0);
@@ -166,8 +168,8 @@ TEST_CASE("a parked execution waits in the store until its time; a release makes
   CHECK(q.st->next_runnable_at() == t0 + 60'001);
 }
 
-TEST_CASE("an execution whose runs keep stopping the process without progress fails after a few claims") {
-  Queue q;
+TEST_CASE_TEMPLATE("an execution whose runs keep stopping the process without progress fails after a few claims", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   const std::string id = q.enqueue();
   std::int64_t t = now_unix_ms();
   // Each claim's holder dies at once (its lease lapses with nothing done).
@@ -180,7 +182,7 @@ TEST_CASE("an execution whose runs keep stopping the process without progress fa
   auto rec = q.st->get_execution(id);
   CHECK(rec->status == "failed");
   CHECK(rec->error["kind"] == "internal");
-  CHECK(rec->error["message"].get<std::string>().find("stopped the process running it 3 times") != std::string::npos);
+  CHECK(rec->error["message"].template get<std::string>().find("stopped the process running it 3 times") != std::string::npos);
 
   // With a step finished in between, a holder that died is no strike.
   const std::string other = q.enqueue();
@@ -198,8 +200,8 @@ TEST_CASE("an execution whose runs keep stopping the process without progress fa
   CHECK(q.st->get_execution(other)->strikes == 0);
 }
 
-TEST_CASE("an execution failed for its strikes leaves no step run or subflow execution running") {
-  Queue q;
+TEST_CASE_TEMPLATE("an execution failed for its strikes leaves no step run or subflow execution running", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   const std::string id = q.enqueue();
   std::int64_t t = now_unix_ms();
   auto first = q.claim("crashy", 1, 10, t);
@@ -228,8 +230,8 @@ TEST_CASE("an execution failed for its strikes leaves no step run or subflow exe
   CHECK(c->error["kind"] == "internal");
 }
 
-TEST_CASE("a cancel request: at once before the start, by the claimer of a queued or parked one, by the holder") {
-  Queue q;
+TEST_CASE_TEMPLATE("a cancel request: at once before the start, by the claimer of a queued or parked one, by the holder", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   const std::int64_t t0 = now_unix_ms();
   SUBCASE("never started") {
     const std::string id = q.enqueue(t0 + 60'000);
@@ -273,8 +275,8 @@ TEST_CASE("a cancel request: at once before the start, by the claimer of a queue
   }
 }
 
-TEST_CASE("reopen: only a failed or cancelled top-level execution becomes runnable again") {
-  Queue q;
+TEST_CASE_TEMPLATE("reopen: only a failed or cancelled top-level execution becomes runnable again", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
   const std::int64_t t0 = now_unix_ms();
   const std::string id = q.enqueue();
   REQUIRE(q.claim("w", 1, 30'000, t0).size() == 1);

@@ -14,6 +14,7 @@
 #include "common/ids.hpp"
 #include "forwarding_store.hpp"
 #include "store/store.hpp"
+#include "store_backends.hpp"
 #include "test_util.hpp"
 
 using namespace spokeflow;
@@ -55,12 +56,11 @@ store::StepRun batch_child_with_step(store::ExecutionStore& st, const std::strin
 }
 }  // namespace
 
-TEST_CASE("executions and step runs persist across reopen") {
-  TempDir dir;
-  std::string db = (dir.path / "store.db").string();
+TEST_CASE_TEMPLATE("executions and step runs persist across reopen", B, test::SqliteBackend, test::PgBackend) {
+  B backend;
   std::string id;
   {
-    auto st = store::open_sqlite_store(db);
+    auto st = backend.open();
     auto rec = make_exec("onboard");
     id = rec.id;
     rec.run_at = 1000;
@@ -85,7 +85,7 @@ TEST_CASE("executions and step runs persist across reopen") {
     run.finished_at = 0;
     st->record_step(run, {});
   }
-  auto st = store::open_sqlite_store(db);
+  auto st = backend.open();
   auto rec = st->get_execution(id);
   REQUIRE(rec);
   CHECK(rec->status == "running");
@@ -107,9 +107,9 @@ TEST_CASE("executions and step runs persist across reopen") {
   CHECK(done->lease_owner.empty());
 }
 
-TEST_CASE("listing filters, order, children and source dedup") {
-  TempDir dir;
-  auto st = store::open_sqlite_store((dir.path / "s.db").string());
+TEST_CASE_TEMPLATE("listing filters, order, children and source dedup", B, test::SqliteBackend, test::PgBackend) {
+  B backend;
+  auto st = backend.open();
   auto a = make_exec("a");
   st->enqueue(a);
   auto b = make_exec("b");
@@ -143,9 +143,9 @@ TEST_CASE("listing filters, order, children and source dedup") {
   CHECK(claims[0].id == b.id);
 }
 
-TEST_CASE("values are kept whole, however large: a resume needs them") {
-  TempDir dir;
-  auto st = store::open_sqlite_store((dir.path / "s.db").string());
+TEST_CASE_TEMPLATE("values are kept whole, however large: a resume needs them", B, test::SqliteBackend, test::PgBackend) {
+  B backend;
+  auto st = backend.open();
   auto rec = make_exec("big");
   rec.inputs = {{"logins", Json::array()}};
   for (int i = 0; i < 200'000; ++i) rec.inputs["logins"].push_back("user" + std::to_string(i) + "@example.com");
@@ -160,7 +160,7 @@ TEST_CASE("values are kept whole, however large: a resume needs them") {
   auto runs = st->step_runs(rec.id);
   REQUIRE(runs.size() == 1);
   CHECK_FALSE(runs[0].outputs.contains("$truncated"));
-  CHECK(runs[0].outputs["blob"].get<std::string>().size() == 5'000'000);
+  CHECK(runs[0].outputs["blob"].template get<std::string>().size() == 5'000'000);
   auto got = st->get_execution(rec.id);
   REQUIRE(got);
   CHECK(got->inputs["logins"].size() == 200'000);
@@ -182,11 +182,10 @@ TEST_CASE("a file that is not a store is refused with a clear error") {
   CHECK_THROWS_WITH_AS(store::open_sqlite_store(p.string()), doctest::Contains("store"), std::runtime_error);
 }
 
-TEST_CASE("batched writes reach the disk at the next durable write or flush, in order") {
-  TempDir dir;
-  std::string db = (dir.path / "store.db").string();
-  auto writer = store::open_sqlite_store(db);
-  auto reader = store::open_sqlite_store(db);  // another connection sees committed rows only
+TEST_CASE_TEMPLATE("batched writes reach the disk at the next durable write or flush, in order", B, test::SqliteBackend, test::PgBackend) {
+  B backend;
+  auto writer = backend.open();
+  auto reader = backend.open();  // another connection sees committed rows only
   auto parent = make_exec("parent");
   writer->enqueue(parent);
   store::StepRun run = batch_child_with_step(*writer, parent.id);
@@ -241,13 +240,13 @@ struct StepWriteCounter final : spokeflow::test::ForwardingStore {
 // A store on its own thread (`writer`) and a plain one on the same file (`reader`), with a
 // top-level execution created through the writer. `steps_written` counts the step records
 // the writer's thread has passed to SQLite.
+template <class Backend>
 struct OwnThreadStore {
-  TempDir dir;
-  std::string db = (dir.path / "store.db").string();
+  Backend backend;
   std::atomic<int> steps_written{0};
   std::unique_ptr<store::ExecutionStore> writer =
-      store::on_own_thread(std::make_unique<StepWriteCounter>(store::open_sqlite_store(db), steps_written));
-  std::unique_ptr<store::ExecutionStore> reader = store::open_sqlite_store(db);
+      store::on_own_thread(std::make_unique<StepWriteCounter>(backend.open(), steps_written));
+  std::unique_ptr<store::ExecutionStore> reader = backend.open();
   store::ExecutionRecord parent = make_exec("parent");
   OwnThreadStore() { writer->enqueue(parent); }  // on disk when it returns
 
@@ -267,7 +266,11 @@ std::string message_of(std::exception_ptr failure) {
 }
 }  // namespace
 
-TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, the visibility and the failures of the store itself") {
+TEST_CASE_TEMPLATE("a store on its own thread keeps the order, the visibility and the failures of the store itself", B, test::SqliteBackend, test::PgBackend) {
+  OwnThreadStore<B> fx;
+  auto& writer = fx.writer;
+  auto& reader = fx.reader;
+  const auto& parent = fx.parent;
   REQUIRE(reader->get_execution(parent.id));
 
   store::StepRun run = batch_child_with_step(*writer, parent.id);
@@ -365,7 +368,13 @@ TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread keeps the order, th
   CHECK(reader->get_execution(child_id)->status == "succeeded");
 }
 
-TEST_CASE_FIXTURE(OwnThreadStore, "a store on its own thread starts on a batch before its commit once a few writes are pending") {
+TEST_CASE_TEMPLATE("a store on its own thread starts on a batch before its commit once a few writes are pending", B, test::SqliteBackend, test::PgBackend) {
+  OwnThreadStore<B> fx;
+  auto& writer = fx.writer;
+  auto& reader = fx.reader;
+  const auto& parent = fx.parent;
+  auto& steps_written = fx.steps_written;
+  auto steps_written_reach = [&fx](int n) { return fx.steps_written_reach(n); };
   store::StepRun run;
   run.execution_id = parent.id;
   run.kind = "core.noop";

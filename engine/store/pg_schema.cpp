@@ -1,0 +1,139 @@
+#include "store/pg_schema.hpp"
+
+#include <stdexcept>
+
+namespace spokeflow::store::pg {
+namespace {
+
+// As SQLite's schema 5, in PostgreSQL's types; JSON values are kept as the text the engine
+// wrote (no jsonb: it would reorder keys and parse every record on its way in).
+constexpr const char* kTables = R"sql(
+CREATE TABLE spokeflow_meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE flow_sources(
+  hash TEXT PRIMARY KEY,
+  source TEXT NOT NULL
+);
+CREATE TABLE executions(
+  id TEXT PRIMARY KEY,
+  flow_name TEXT NOT NULL,
+  flow_file TEXT NOT NULL,
+  flow_hash TEXT NOT NULL REFERENCES flow_sources(hash),
+  inputs TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled')),
+  trigger TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  outputs TEXT,
+  error TEXT,
+  parent_id TEXT,
+  parent_step TEXT,
+  run_at BIGINT,
+  dedupe_key TEXT UNIQUE,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  epoch BIGINT NOT NULL DEFAULT 0,
+  strikes INTEGER NOT NULL DEFAULT 0,
+  progress BIGINT NOT NULL DEFAULT 0,  -- finished step runs when last claimed
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  retried_at BIGINT
+);
+CREATE INDEX executions_by_flow ON executions(flow_name, id);
+CREATE INDEX executions_by_status ON executions(status, id);
+-- A failed tree is walked from its root down (claims that end a crash loop).
+CREATE INDEX executions_by_parent ON executions(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX executions_runnable ON executions(run_at)
+  WHERE parent_id IS NULL AND status IN ('queued', 'waiting');
+CREATE INDEX executions_leased ON executions(lease_until)
+  WHERE parent_id IS NULL AND status = 'running';
+CREATE TABLE step_runs(
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- the order runs were first recorded in
+  execution_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted')),
+  inputs TEXT,
+  outputs TEXT,
+  error TEXT,
+  started_at BIGINT,
+  finished_at BIGINT,
+  UNIQUE(execution_id, path, attempt)
+);
+CREATE TABLE api_tokens(
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK(role IN ('viewer', 'operator', 'admin')),
+  hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE TABLE hook_deliveries(
+  event_id TEXT PRIMARY KEY,
+  hook TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  events INTEGER NOT NULL,
+  started TEXT NOT NULL
+);
+CREATE INDEX hook_deliveries_by_time ON hook_deliveries(received_at);
+CREATE TABLE schedule_fires(
+  flow TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  scheduled_at BIGINT NOT NULL,
+  recorded_at BIGINT NOT NULL,
+  outcome TEXT NOT NULL CHECK(outcome IN ('enqueued', 'skipped_overlap', 'missed')),
+  execution_id TEXT,
+  missed BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY(flow, trigger, scheduled_at)
+);
+)sql";
+
+// Any number the processes of one database agree on: it serializes their first opening.
+constexpr const char* kLock = "SELECT pg_advisory_xact_lock(7319140526)";
+
+// In the schema the store's tables are made in (the first existing one of the search_path).
+bool table_exists(Conn& conn, const char* name) {
+  Params p;
+  p.add(std::string(name));
+  return conn.exec("SELECT EXISTS(SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1::text)", p)
+             .text(0, 0) == "t";
+}
+
+}  // namespace
+
+void create_or_check(Conn& conn) {
+  conn.exec("BEGIN");
+  try {
+    conn.exec(kLock);
+    if (conn.exec("SELECT current_schema() IS NULL").text(0, 0) == "t")
+      throw std::runtime_error("store " + conn.where() +
+                               ": no schema to create the tables in (the search_path names none that exists)");
+    if (table_exists(conn, "spokeflow_meta")) {
+      auto r = conn.exec("SELECT value FROM spokeflow_meta WHERE key = 'schema_version'");
+      const int version = r.rows() ? std::stoi(r.text(0, 0)) : 0;
+      if (version > kSchemaVersion)
+        throw std::runtime_error("store " + conn.where() + " was written by a newer spokeflow (schema " +
+                                 std::to_string(version) + "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
+      if (version < 1) throw std::runtime_error("store " + conn.where() + ": its schema version is missing");
+    } else {
+      if (table_exists(conn, "executions"))
+        throw std::runtime_error("store " + conn.where() +
+                                 ": the database has an `executions` table that is not a spokeflow store's");
+      conn.exec(kTables);
+      conn.exec("INSERT INTO spokeflow_meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) + "')");
+    }
+    conn.exec("COMMIT");
+  } catch (...) {
+    try {
+      if (conn.ok()) conn.exec("ROLLBACK");
+    } catch (const std::exception&) {
+      // The first failure is the one worth reporting.
+    }
+    throw;
+  }
+}
+
+}  // namespace spokeflow::store::pg

@@ -1,0 +1,135 @@
+#include "store/pg_service.hpp"
+
+#include "common/json_text.hpp"
+
+namespace spokeflow::store::pg {
+namespace {
+
+constexpr const char* kTokenColumns = "SELECT name, role, hash, created_at, expires_at, revoked_at FROM api_tokens";
+
+ApiToken read_token(const Result& r, int i) {
+  ApiToken t;
+  t.name = r.text(i, 0);
+  t.role = r.text(i, 1);
+  t.hash = r.text(i, 2);
+  t.created_at = r.integer(i, 3);
+  t.expires_at = r.integer(i, 4);
+  t.revoked_at = r.integer(i, 5);
+  return t;
+}
+
+constexpr const char* kDeliveryColumns = "SELECT event_id, hook, received_at, events, started FROM hook_deliveries";
+
+HookDelivery read_delivery(const Result& r, int i) {
+  HookDelivery d;
+  d.event_id = r.text(i, 0);
+  d.hook = r.text(i, 1);
+  d.received_at = r.integer(i, 2);
+  d.events = static_cast<int>(r.integer(i, 3));
+  d.started = r.json(i, 4);
+  return d;
+}
+
+constexpr const char* kFireColumns =
+    "SELECT flow, trigger, scheduled_at, recorded_at, outcome, execution_id, missed FROM schedule_fires";
+
+ScheduleFire read_fire(const Result& r, int i) {
+  ScheduleFire f;
+  f.flow = r.text(i, 0);
+  f.trigger = r.text(i, 1);
+  f.scheduled_at = r.integer(i, 2);
+  f.recorded_at = r.integer(i, 3);
+  f.outcome = r.text(i, 4);
+  f.execution_id = r.text(i, 5);
+  f.missed = r.integer(i, 6);
+  return f;
+}
+
+template <class Read>
+auto rows(Conn& c, const std::string& sql, const Params& p, Read read) {
+  Result r = c.exec(sql, p);
+  std::vector<decltype(read(r, 0))> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
+  return out;
+}
+template <class Read>
+auto first_row(Conn& c, const std::string& sql, const Params& p, Read read) {
+  auto all = rows(c, sql + " LIMIT 1", p, read);
+  return all.empty() ? std::nullopt : std::make_optional(std::move(all.front()));
+}
+
+}  // namespace
+
+bool record_fire(Conn& c, const ScheduleFire& f) {
+  Params p;
+  p.add(f.flow).add(f.trigger).add(f.scheduled_at).add(f.recorded_at).add(f.outcome).add_or_null(f.execution_id).add(f.missed);
+  return c.run("record_fire",
+               "INSERT INTO schedule_fires(flow, trigger, scheduled_at, recorded_at, outcome, execution_id, missed) "
+               "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+               p)
+             .affected() == 1;
+}
+
+std::optional<ScheduleFire> last_fire(Conn& c, const std::string& flow, const std::string& trigger, bool enqueued_only) {
+  Params p;
+  p.add(flow).add(trigger);
+  return first_row(c,
+                   std::string(kFireColumns) + " WHERE flow = $1 AND trigger = $2" +
+                       (enqueued_only ? " AND outcome = 'enqueued'" : "") + " ORDER BY scheduled_at DESC",
+                   p, read_fire);
+}
+
+std::vector<ScheduleFire> recent_fires(Conn& c, const std::string& flow, int limit) {
+  Params p;
+  p.add(flow).add(static_cast<std::int64_t>(limit));
+  return rows(c, std::string(kFireColumns) + " WHERE $1::text = '' OR flow = $1 ORDER BY scheduled_at DESC LIMIT $2", p,
+              read_fire);
+}
+
+bool add_token(Conn& c, const ApiToken& t) {
+  Params p;
+  p.add(t.name).add(t.role).add(t.hash).add(t.created_at).add_time(t.expires_at);
+  return c.exec("INSERT INTO api_tokens(name, role, hash, created_at, expires_at) VALUES($1, $2, $3, $4, $5) "
+                "ON CONFLICT DO NOTHING",
+                p)
+             .affected() == 1;
+}
+
+std::optional<ApiToken> token_by_hash(Conn& c, const std::string& hash) {
+  Params p;
+  p.add(hash);
+  return first_row(c, std::string(kTokenColumns) + " WHERE hash = $1", p, read_token);
+}
+
+std::vector<ApiToken> list_tokens(Conn& c) {
+  return rows(c, std::string(kTokenColumns) + " ORDER BY created_at, name", Params(), read_token);
+}
+
+bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms) {
+  Params p;
+  p.add(name).add(now_ms);
+  return c.exec("UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL", p).affected() == 1;
+}
+
+bool record_delivery(Conn& c, const HookDelivery& d) {
+  Params p;
+  p.add(d.event_id).add(d.hook).add(d.received_at).add(static_cast<std::int64_t>(d.events)).add(dump_json(d.started));
+  return c.exec("INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES($1, $2, $3, $4, $5) "
+                "ON CONFLICT DO NOTHING",
+                p)
+             .affected() == 1;
+}
+
+std::optional<HookDelivery> delivery(Conn& c, const std::string& event_id) {
+  Params p;
+  p.add(event_id);
+  return first_row(c, std::string(kDeliveryColumns) + " WHERE event_id = $1", p, read_delivery);
+}
+
+std::vector<HookDelivery> recent_deliveries(Conn& c, int limit) {
+  Params p;
+  p.add(static_cast<std::int64_t>(limit));
+  return rows(c, std::string(kDeliveryColumns) + " ORDER BY received_at DESC, event_id LIMIT $1", p, read_delivery);
+}
+
+}  // namespace spokeflow::store::pg
