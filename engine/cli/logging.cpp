@@ -21,14 +21,21 @@ class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
     const SecretScrubber& scrubber = SecretScrubber::instance();
-    Json line = {{"time", format_timestamp(ms)},
+    nlohmann::ordered_json line = {{"time", format_timestamp(ms)},
                  {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                                        spdlog::level::to_string_view(msg.level).size())},
                  {"message", scrubber.scrub(std::string(msg.payload.data(), msg.payload.size()))}};
-    if (const Json* fields = current_log_fields(); fields && fields->is_object())
-      for (const auto& [k, v] : fields->items())
-        if (!line.contains(k)) line[k] = scrubber.scrub(Json(v));
     std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace);
+    // The fields after the three (a Json object would sort "time" last).
+    if (const Json* fields = current_log_fields(); fields && fields->is_object() && !fields->empty()) {
+      text.pop_back();  // the closing brace
+      for (const auto& [k, v] : fields->items()) {
+        if (line.contains(k)) continue;
+        text += ',' + Json(k).dump(-1, ' ', false, Json::error_handler_t::replace) + ':' +
+                scrubber.scrub(Json(v)).dump(-1, ' ', false, Json::error_handler_t::replace);
+      }
+      text += '}';
+    }
     text += '\n';
     std::fwrite(text.data(), 1, text.size(), stderr);
   }

@@ -93,7 +93,7 @@ count_status() { "$SF" executions list --flow "$1" --status "$2" --limit 1000 --
 echo "# the schedule fire made up at start"
 wait_for 60 test "$(count_status nightly succeeded)" = 1
 expect_eq "one nightly execution, started by the schedule" "1 schedule" \
-  "$(count_status nightly succeeded) $("$SF" executions list --flow nightly --json | jq -r '.[0].trigger')"
+  "$(count_status nightly succeeded) $("$SF" executions list --flow nightly --json | jq -r '.[0].trigger.type')"
 MISSED=$(jq -r 'select(.flow == "nightly" and (.message | test("fires were due"))) | .message' serve.err |
   sed -n 's/.*: \([0-9]*\) fires were due.*/\1/p' | head -1)
 expect_eq "the fires before the last were missed (4 or 5 days, less the one made)" 1 "$([ "${MISSED:-0}" -ge 3 ] && echo 1 || echo 0)"
