@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/duration.hpp"
+#include "common/log_fields.hpp"
 
 namespace spokeflow::actions {
 namespace asio = boost::asio;
@@ -57,16 +58,14 @@ void register_core_actions(ActionRegistry& registry) {
   registry.add(simple("actions/core/log.json", true, [](ActionContext& ctx) -> Result<Json> {
     std::string message = ctx.inputs.at("message").get<std::string>();
     std::string level = ctx.inputs.value("level", "info");
-    std::string fields;
-    if (auto it = ctx.inputs.find("fields"); it != ctx.inputs.end()) {
-      fields = " ";  // (not `" " + dump()`: GCC 12 reports a false -Wrestrict on that)
-      fields += it->dump();
-    }
+    // The execution, step and the flow's own fields go beside the message (JSON logs: keys).
+    Json fields = execution_fields(ctx.execution_id, ctx.flow, ctx.step_path);
+    if (auto it = ctx.inputs.find("fields"); it != ctx.inputs.end()) fields["fields"] = *it;
     auto lvl = level == "debug" ? spdlog::level::debug
                : level == "warn" ? spdlog::level::warn
                : level == "error" ? spdlog::level::err
                                   : spdlog::level::info;
-    spdlog::log(lvl, "[{} {}] {}{}", ctx.execution_id, ctx.step_path, message, fields);
+    log_with(lvl, fields, "{}", message);
     return Json{{"message", message}, {"level", level}};
   }));
   registry.add(simple("actions/core/fail.json", true, [](ActionContext& ctx) -> Result<Json> {

@@ -41,6 +41,7 @@ struct ActionContext {
   int attempt = 1;                  // 1 for the first attempt
   std::string_view connection;      // the alias the step uses ("okta" by default for okta.*)
   boost::asio::any_io_executor executor;
+  std::string_view flow = {};       // the flow the step belongs to (for log lines)
 };
 
 class Action {

@@ -10,10 +10,12 @@
 
 #include "common/embedded_schemas.hpp"
 #include "common/ids.hpp"
+#include "serve/access_log.hpp"
 #include "serve/api.hpp"
 #include "serve/config.hpp"
 #include "serve/hooks.hpp"
 #include "serve/http_server.hpp"
+#include "serve/metrics.hpp"
 #include "serve/scheduler.hpp"
 #include "serve/tokens.hpp"
 
@@ -40,14 +42,19 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
     return kExitInvalid;
   }
 
+  // Before the shell: what reports to it (the runtime, the connections) goes first.
+  serve::Metrics metrics;
   Shell shell(g, extra);
   QueueOptions q;
+  q.on_step = [&metrics](const run::StepEvent& ev) { metrics.step_finished(ev); };
   q.flows_dir = config.flows_dir;
   q.concurrency = config.concurrency;
   q.lease = config.lease;
   q.park_after = config.park_after;
   if (!shell.start(g, q, false, true, true)) return kExitEnvironment;
   runtime::Runtime& rt = *shell.runtime;
+  rt.on_enqueued = [&metrics](const flow::Flow& f, const Json& trigger) { metrics.execution_started(f.name, trigger); };
+  if (shell.connect.connections) shell.connect.connections->set_observer(&metrics);
 
   // Hook secrets: read once at start (a missing one stops the service from starting).
   const std::string config_dir = config.file.empty() ? "." : fs::path(config.file).parent_path().string();
@@ -78,16 +85,26 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
   serve::Api api(rt, shell.actions, catalog, std::move(api_options));
   serve::HookReceiver receiver(rt, catalog, std::move(hooks));
   receiver.on_enqueued = [&rt] { rt.worker().notify(); };
+  receiver.on_delivery = [&metrics](const std::string& hook, std::string_view outcome, std::size_t events, int started) {
+    metrics.hook_delivery(hook, outcome, events, started);
+  };
   api.set_hooks(&receiver);
-  rt.worker().on_outcome = [&api](const run::ExecutionOutcome& o) { api.execution_stopped(o.id); };
+  api.set_metrics(&metrics);
+  rt.worker().on_outcome = [&api, &metrics](const run::ExecutionOutcome& o) {
+    api.execution_stopped(o.id);
+    metrics.execution_finished(o.flow, o.status);
+  };
   serve::Scheduler scheduler(rt, catalog, [] { return now_unix_ms(); });
   scheduler.on_enqueued = [&rt] { rt.worker().notify(); };
+  scheduler.on_fire = [&metrics](const std::string& flow, std::string_view outcome, std::int64_t count) {
+    metrics.schedule_fire(flow, outcome, count);
+  };
 
   std::unique_ptr<serve::HttpServer> server;
   try {
     server = std::make_unique<serve::HttpServer>(
         shell.io.get_executor(), listen->first, listen->second, config.limits,
-        [&api](const serve::HttpRequest& r) { return api.handle(r); });
+        serve::observed([&api](const serve::HttpRequest& r) { return api.handle(r); }, &metrics));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitEnvironment;

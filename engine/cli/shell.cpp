@@ -100,6 +100,12 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
       std::cout << SecretScrubber::instance().scrub(line) << "\n";
     };
   }
+  if (q.on_step) {
+    o.engine.on_step = [print = std::move(o.engine.on_step), also = q.on_step](const run::StepEvent& ev) {
+      if (print) print(ev);
+      also(ev);
+    };
+  }
   auto st = open_store_or_report(g);
   if (!st) return false;
   runtime = std::make_unique<runtime::Runtime>(io.get_executor(), actions, std::move(st), std::move(o));

@@ -42,6 +42,7 @@ struct QueueOptions {
   std::string drain_grace = "30s";
   int max_strikes = 3;
   bool exit_when_idle = false;    // `resume`: stop once nothing is runnable
+  std::function<void(const run::StepEvent&)> on_step;  // told of each journaled step (serve's metrics)
 };
 
 std::string default_store_path();

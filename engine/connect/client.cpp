@@ -197,6 +197,7 @@ struct CallEnv {
   std::shared_ptr<http::HttpClient> http;
   std::shared_ptr<http::RateGovernor> governor;
   CallStats& stats;
+  http::CallObserver* observer = nullptr;
 };
 
 struct Target {
@@ -420,10 +421,15 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
         // connection, no name); anything else may have been carried out.
         const Json& d = res.error().details;
         sent = !(d.is_object() && d.contains("request_sent") && d["request_sent"] == false);
+        if (env.observer && res.error().kind != ErrorKind::cancelled)
+          env.observer->answered(env.connection.name, bucket, 0, std::nullopt);
         break;
       }
       sent = true;
       env.governor->observe(bucket, *res);
+      if (env.observer)
+        env.observer->answered(env.connection.name, bucket, static_cast<int>(res->status),
+                               http::header_integer(*res, "X-Rate-Limit-Remaining"));
       // A DPoP nonce challenge or a stale token: once more at once, with fresh headers.
       if (!auth_resent && env.auth->on_response(*res)) {
         auth_resent = true;
@@ -552,7 +558,7 @@ ConnectionClient::ConnectionClient(asio::any_io_executor executor, std::string a
 }
 
 asio::awaitable<Result<ApiResponse>> ConnectionClient::call(ApiRequest request) {
-  CallEnv env{executor_, alias_, connection_, retry_, auth_, http_, governor_, stats_};
+  CallEnv env{executor_, alias_, connection_, retry_, auth_, http_, governor_, stats_, observer_};
   const std::string method = request.method;
   const std::string path = path_only(request.path);
   std::optional<Result<ApiResponse>> out;
@@ -622,8 +628,14 @@ Result<std::shared_ptr<ConnectionClient>> Connections::client(std::string_view a
 
   auto client = std::make_shared<ConnectionClient>(executor_, alias->name, *conn, alias->retry, auth_it->second, http,
                                                    std::move(alias_governor));
+  client->set_observer(observer_);
   clients_.emplace(alias->name, client);
   return client;
+}
+
+void Connections::set_observer(http::CallObserver* observer) {
+  observer_ = observer;
+  for (auto& [_, c] : clients_) c->set_observer(observer);
 }
 
 }  // namespace spokeflow::connect

@@ -24,6 +24,7 @@
 #include "connect/auth.hpp"
 #include "connect/config.hpp"
 #include "connect/secrets.hpp"
+#include "http/call_observer.hpp"
 #include "http/http_client.hpp"
 #include "http/rate_governor.hpp"
 
@@ -89,6 +90,8 @@ class ConnectionClient {
   AuthProvider& auth() { return *auth_; }
   http::RateGovernor& governor() { return *governor_; }
   const CallStats& stats() const { return stats_; }
+  // Told of each HTTP exchange (null: no one).
+  void set_observer(http::CallObserver* observer) { observer_ = observer; }
 
  private:
   boost::asio::any_io_executor executor_;
@@ -99,6 +102,7 @@ class ConnectionClient {
   std::shared_ptr<http::HttpClient> http_;
   std::shared_ptr<http::RateGovernor> governor_;
   CallStats stats_;
+  http::CallObserver* observer_ = nullptr;
 };
 
 // Percent-encodes one path segment (ids, logins: "a@b.com" -> "a%40b.com", "/" -> "%2F"; a
@@ -116,6 +120,8 @@ class Connections {
   Result<std::shared_ptr<ConnectionClient>> client(std::string_view alias);
   const ConnectionsConfig& config() const { return config_; }
   const SecretResolver& secrets() const { return *secrets_; }
+  // Told of every HTTP exchange of every client, those made already and those to come (null: no one).
+  void set_observer(http::CallObserver* observer);
 
  private:
   boost::asio::any_io_executor executor_;
@@ -125,6 +131,7 @@ class Connections {
   std::map<std::string, std::shared_ptr<http::RateGovernor>, std::less<>> governors_;
   std::map<std::string, std::shared_ptr<AuthProvider>, std::less<>> auth_;
   std::map<std::string, std::shared_ptr<ConnectionClient>, std::less<>> clients_;
+  http::CallObserver* observer_ = nullptr;
 };
 
 }  // namespace spokeflow::connect

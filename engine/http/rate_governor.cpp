@@ -477,4 +477,8 @@ std::chrono::milliseconds RateGovernor::retry_after(const std::string& bucket) c
 // An alias-capped governor reports its connection's numbers: the buckets are shared.
 const GovernorStats& RateGovernor::stats() const { return (impl_->parent ? *impl_->parent : *impl_).stats; }
 
+std::optional<long long> header_integer(const HttpResponse& response, std::string_view name) {
+  return header_number(response, name);
+}
+
 }  // namespace spokeflow::http

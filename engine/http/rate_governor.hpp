@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,8 @@ namespace spokeflow::http {
 // Okta's rate-limit bucket of a request ("users", "user_get", "groups", "apps", "logs", ...):
 // the same buckets okta-sim and Okta's rate-limit documentation use; "default" otherwise.
 std::string okta_bucket(std::string_view method, std::string_view path);
+// A header holding a whole number (X-Rate-Limit-Remaining, ...); nullopt when absent or not one.
+std::optional<long long> header_integer(const HttpResponse& response, std::string_view name);
 
 struct GovernorStats {
   std::uint64_t requests = 0;

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "common/ids.hpp"
+#include "common/log_fields.hpp"
 #include "common/redact.hpp"
 #include "run/engine_impl.hpp"
 #include "store/async.hpp"
@@ -219,7 +220,8 @@ void Engine::Impl::commit_done(std::vector<CommitWaiter> waiters, const store::C
   for (const auto& root : result.fenced) {
     auto it = live.find(root);
     if (it == live.end()) continue;
-    spdlog::warn("[{}] the lease on this execution was lost (another worker claimed it): stopping it here", root);
+    log_with(spdlog::level::warn, execution_fields(root),
+             "the lease on this execution was lost (another worker claimed it): stopping it here");
     it->second->handle->stop(RunHandle::Stop::lease_lost);
   }
   for (auto& w : waiters) {
@@ -456,7 +458,7 @@ awaitable<ExecutionOutcome> Engine::Impl::run_root(store::Claim claim, std::shar
       }
       outcome.status = !held ? "lost" : park ? "waiting" : "released";
       outcome.wake_at = park ? at : 0;
-      if (park) spdlog::info("[{}] parked until {}", claim.id, format_timestamp(at));
+      if (park) log_with(spdlog::level::info, execution_fields(claim.id), "parked until {}", format_timestamp(at));
       break;
     }
     case RunHandle::Stop::lease_lost: outcome.status = "lost"; break;
@@ -504,7 +506,8 @@ awaitable<ExecutionOutcome> Engine::Impl::run_execution(store::ExecutionRecord r
       auto [it, inserted] = ex.journal.try_emplace(run.path, run);
       if (!inserted && run.attempt >= it->second.attempt) it->second = std::move(run);
     }
-    spdlog::info("[{}] resuming {} ({} step runs in the journal)", id, flow->name, ex.journal.size());
+    log_with(spdlog::level::info, execution_fields(id, flow->name), "resuming ({} step runs in the journal)",
+             ex.journal.size());
   }
 
   Frame top(ex, nullptr);

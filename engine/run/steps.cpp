@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/ids.hpp"
+#include "common/log_fields.hpp"
 #include "common/redact.hpp"
 #include "run/engine_impl.hpp"
 
@@ -157,8 +158,12 @@ awaitable<StepResult> Engine::Impl::run_step(const Step& step, Frame& frame, con
     if (attempt >= step.retry->max_attempts || !step.retry->retries(*r.error)) break;
     if (halted(ex, path)) break;
     Millis delay = retry_delay(*step.retry, attempt + 1);
-    spdlog::debug("[{}] {} attempt {} failed ({}); retrying in {}", ex.id, path, attempt, r.error->message,
-                  format_duration(delay));
+    if (spdlog::should_log(spdlog::level::debug)) {
+      Json fields = execution_fields(ex.id, ex.flow->name, path);
+      fields["attempt"] = attempt;
+      log_with(spdlog::level::debug, fields, "attempt {} failed ({}); retrying in {}", attempt, r.error->message,
+               format_duration(delay));
+    }
     if (!co_await sleep(delay)) {
       r = cancelled_result(path);
       break;
@@ -357,6 +362,7 @@ awaitable<StepResult> Engine::Impl::run_action(const Step& step, Frame& frame, c
   std::string connection = step.connection.empty() && info.name.rfind("okta.", 0) == 0 ? ex.flow->connection
                                                                                          : step.connection;
   ActionContext ctx{inputs, ex.id, path, attempt, connection, co_await asio::this_coro::executor};
+  ctx.flow = ex.flow->name;
   Result<Json> out = co_await action->invoke(ctx);
   if (!out.ok()) co_return fail_result(std::move(out).error(), path);
   if (auto issues = info.outputs_checker->validate(*out); !issues.empty())

@@ -30,6 +30,7 @@ boost::asio::awaitable<Result<Started>> Runtime::enqueue(flow::FlowPtr flow, con
   Started started;
   started.id = result.id;
   started.created = result.created;
+  if (result.created && on_enqueued) on_enqueued(*flow, trigger);
   if (result.created && run_at == 0) {
     record->flow_source.clear();  // the flow itself goes along
     started.fresh = run::Engine::Fresh{std::move(*record), flow, std::move(*inputs)};

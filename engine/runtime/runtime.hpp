@@ -4,6 +4,7 @@
 // caller (the CLI, the service) names the concrete spokes by filling the action registry.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,8 @@ class Runtime {
   // is written when the inputs are invalid.
   boost::asio::awaitable<Result<Started>> enqueue(flow::FlowPtr flow, const Json& given, bool from_text, Json trigger,
                                                   std::string dedupe_key = {}, std::int64_t run_at = 0);
+  // Called after enqueue() queued a new execution (not when a dedupe key named an existing one).
+  std::function<void(const flow::Flow& flow, const Json& trigger)> on_enqueued;
 
  private:
   boost::asio::any_io_executor executor_;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/ids.hpp"
+#include "common/log_fields.hpp"
 #include "store/async.hpp"
 
 namespace spokeflow::runtime {
@@ -60,7 +61,7 @@ awaitable<run::ExecutionOutcome> Worker::run_claimed(store::Claim claim, std::op
     outcome = co_await engine_.run(std::move(claim), handle, std::move(fresh));
   } catch (const std::exception& e) {
     // A bug, not an outcome: the lease expires and another claim resumes the execution.
-    spdlog::error("[{}] the run stopped on an internal error: {}", id, e.what());
+    log_with(spdlog::level::err, execution_fields(id), "the run stopped on an internal error: {}", e.what());
     outcome.id = id;
     outcome.status = "released";
     outcome.error = Error::make(ErrorKind::internal, e.what()).to_json();
@@ -127,7 +128,8 @@ void Worker::drain(Millis grace) {
   grace_->async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
     if (ec || alive.expired()) return;
     for (auto& [id, a] : active_) {
-      spdlog::warn("[{}] still in progress after the drain's grace period: stopping it (it stays runnable)", id);
+      log_with(spdlog::level::warn, execution_fields(id),
+               "still in progress after the drain's grace period: stopping it (it stays runnable)");
       a.handle->stop(run::RunHandle::Stop::drain);
     }
   });
@@ -168,10 +170,11 @@ awaitable<void> Worker::renew_loop() {
       auto it = active_.find(fences[i].root);
       if (it == active_.end() || it->second.fence.epoch != fences[i].epoch) continue;
       if (got[i] == store::RenewStatus::lost) {
-        spdlog::warn("[{}] the lease was lost (another worker claimed it): stopping it here", fences[i].root);
+        log_with(spdlog::level::warn, execution_fields(fences[i].root),
+                 "the lease was lost (another worker claimed it): stopping it here");
         it->second.handle->stop(run::RunHandle::Stop::lease_lost);
       } else if (got[i] == store::RenewStatus::cancel_requested && !it->second.handle->cancelling()) {
-        spdlog::info("[{}] cancel requested", fences[i].root);
+        log_with(spdlog::level::info, execution_fields(fences[i].root), "cancel requested");
         it->second.handle->cancel();
       }
     }
@@ -198,7 +201,8 @@ awaitable<void> Worker::run() {
         auto claims = co_await store::on_store(store_, std::move(claim));
         got = claims.size();
         for (auto& c : claims) {
-          if (c.was == "running") spdlog::warn("[{}] resuming {} (its previous lease expired)", c.id, c.flow_name);
+          if (c.was == "running")
+            log_with(spdlog::level::warn, execution_fields(c.id, c.flow_name), "resuming (its previous lease expired)");
           start(std::move(c));
         }
       } catch (const std::exception& e) {

@@ -11,8 +11,10 @@
 #include <set>
 
 #include "common/ids.hpp"
+#include "common/log_fields.hpp"
 #include "common/url_encode.hpp"
 #include "serve/hooks.hpp"
+#include "serve/metrics.hpp"
 #include "store/async.hpp"
 
 namespace spokeflow::serve {
@@ -29,6 +31,13 @@ bool finished(const std::string& status) {
 }
 
 HttpResponse not_found(const std::string& what) { return error_response(404, "not_found", what); }
+
+HttpResponse unauthorized(const Caller& caller) {
+  auto r = error_response(401, "auth", caller.problem.empty() ? "an API token is needed (Authorization: Bearer <token>)"
+                                                              : caller.problem);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
 
 HttpResponse method_not_allowed(const std::string& allow) {
   auto r = error_response(405, "validation", "method not allowed here (allowed: " + allow + ")");
@@ -211,7 +220,8 @@ awaitable<HttpResponse> Api::handle(const HttpRequest& req) {
   } catch (const store::LeaseLost& e) {
     r = error_response(409, "conflict", e.what());
   } catch (const std::exception& e) {
-    spdlog::error("{} {} (request {}): {}", req.method, req.path, req.request_id, e.what());
+    const Json fields = {{"request_id", req.request_id}};
+    log_with(spdlog::level::err, fields, "{} {}: {}", req.method, req.path, e.what());
     r = error_response(503, "unavailable", "the store could not be read or written; try again (request " +
                                                req.request_id + ")");
   }
@@ -233,6 +243,17 @@ awaitable<HttpResponse> Api::route(const HttpRequest& req, const std::vector<std
     if (!hooks_) co_return not_found("no event hooks are configured");
     co_return co_await hooks_->handle(req, seg[2]);
   }
+  if (n == 1 && seg[0] == "metrics" && metrics_) {
+    // Prometheus scrapes with `Authorization: Bearer`; any role may read the metrics.
+    if (m != "GET") co_return method_not_allowed("GET");
+    const Caller caller = co_await authenticate(req);
+    if (caller.role == Role::none) co_return unauthorized(caller);
+    req.token_name = caller.token_name;
+    HttpResponse r;
+    r.content_type = Metrics::kContentType;
+    r.body = co_await metrics_->scrape(runtime_.store());
+    co_return r;
+  }
   if (n < 2 || seg[0] != "api" || seg[1] != "v1") co_return not_found("no such route: " + req.path);
   if (n == 3 && seg[2] == "openapi.json") {
     if (m != "GET") co_return method_not_allowed("GET");
@@ -242,12 +263,8 @@ awaitable<HttpResponse> Api::route(const HttpRequest& req, const std::vector<std
   }
 
   const Caller caller = co_await authenticate(req);
-  if (caller.role == Role::none) {
-    auto r = error_response(401, "auth", caller.problem.empty() ? "an API token is needed (Authorization: Bearer <token>)"
-                                                                : caller.problem);
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    co_return r;
-  }
+  if (caller.role == Role::none) co_return unauthorized(caller);
+  req.token_name = caller.token_name;
   auto needs = [&](Role role) -> std::optional<HttpResponse> {
     if (caller.role >= role) return std::nullopt;
     return error_response(403, "forbidden", "the token '" + caller.token_name + "' (" + to_string(caller.role) +

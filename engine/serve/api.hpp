@@ -18,6 +18,7 @@
 namespace spokeflow::serve {
 
 class HookReceiver;
+class Metrics;
 
 struct ApiOptions {
   Millis max_wait{60'000};          // the longest ?wait= a caller may ask for
@@ -30,6 +31,8 @@ class Api {
   Api(runtime::Runtime& runtime, const ActionRegistry& actions, FlowCatalog& catalog, ApiOptions options);
   ~Api();
   void set_hooks(HookReceiver* hooks) { hooks_ = hooks; }
+  // Served at /metrics (viewer and up); without them /metrics is 404.
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request);
   // Wakes the callers waiting (?wait=) for this execution: the worker calls it as each ends.
   void execution_stopped(const std::string& id);
@@ -60,6 +63,7 @@ class Api {
   FlowCatalog& catalog_;
   ApiOptions options_;
   HookReceiver* hooks_ = nullptr;
+  Metrics* metrics_ = nullptr;
   std::multimap<std::string, std::weak_ptr<boost::asio::steady_timer>> waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -5,6 +5,7 @@
 
 #include "common/ids.hpp"
 #include "common/json_text.hpp"
+#include "common/log_fields.hpp"
 #include "expr/expr.hpp"
 #include "flow/loader.hpp"
 #include "store/async.hpp"
@@ -109,7 +110,10 @@ awaitable<HttpResponse> HookReceiver::handle(const HttpRequest& req, const std::
   const HookConfig& hook = it->second;
   const std::string* auth = req.header("authorization");
   if (!auth || !same_secret(*auth, hook.secret)) {
-    spdlog::warn("event hook '{}': refused a {} from {} without the hook's secret", name, req.method, req.peer);
+    const Json log_fields = {{"hook", name}, {"request_id", req.request_id}, {"peer", req.peer}};
+    log_with(spdlog::level::warn, log_fields,
+             "event hook '{}': refused a {} without the hook's secret", name, req.method == "POST" ? "delivery" : "request");
+    if (req.method == "POST" && on_delivery) on_delivery(name, "rejected", 0, 0);
     co_return error_response(401, "auth", "the Authorization header does not hold this hook's secret");
   }
   if (req.method == "GET") {
@@ -124,7 +128,9 @@ awaitable<HttpResponse> HookReceiver::handle(const HttpRequest& req, const std::
     r.headers.emplace_back("Allow", "GET, POST");
     co_return r;
   }
-  co_return co_await deliver(req, hook);
+  auto r = co_await deliver(req, hook);
+  if (r.status >= 400 && on_delivery) on_delivery(name, "rejected", 0, 0);
+  co_return r;
 }
 
 awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const HookConfig& hook) {
@@ -151,7 +157,10 @@ awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const Hook
   auto seen = [event_id](store::ExecutionStore& s) { return s.delivery(event_id); };
   auto earlier = co_await store::on_store(runtime_.store(), std::move(seen));
   if (earlier) {
-    spdlog::info("event hook '{}': delivery {} was received before; nothing new started", hook.name, event_id);
+    const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"request_id", req.request_id}};
+    log_with(spdlog::level::info, log_fields,
+             "event hook '{}': delivery {} was received before; nothing new started", hook.name, event_id);
+    if (on_delivery) on_delivery(hook.name, "duplicate", events->size(), 0);
     co_return json_response(200, {{"duplicate", true}, {"started", 0}});
   }
   store::HookDelivery record;
@@ -171,7 +180,9 @@ awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const Hook
         auto cond = trigger_condition(spec, ev);
         if (!cond.ok() || !*cond) {
           if (!cond.ok()) {
-            spdlog::warn("event {} ({}): flow {}'s trigger condition failed: {}", uuid, type, name, cond.error().message);
+            const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"flow", name}};
+            log_with(spdlog::level::warn, log_fields,
+                     "event {} ({}): flow {}'s trigger condition failed: {}", uuid, type, name, cond.error().message);
             row["error"] = cond.error().message;
           } else {
             row["skipped"] = "if: false";
@@ -190,7 +201,9 @@ awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const Hook
         std::string key = "okta_event:" + name + ":" + std::to_string(t) + ":" + uuid;
         auto enq = co_await runtime_.enqueue(f, *inputs, false, std::move(trigger), std::move(key));
         if (!enq.ok()) {
-          spdlog::warn("event {} ({}): flow {} not started: {}", uuid, type, name, enq.error().message);
+          const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"flow", name}};
+          log_with(spdlog::level::warn, log_fields,
+                   "event {} ({}): flow {} not started: {}", uuid, type, name, enq.error().message);
           row["error"] = enq.error().message;
         } else {
           row["execution"] = enq->id;
@@ -204,8 +217,11 @@ awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const Hook
   auto write = [record](store::ExecutionStore& s) { return s.record_delivery(record); };
   co_await store::on_store(runtime_.store(), std::move(write));
   if (started > 0 && on_enqueued) on_enqueued();
-  spdlog::info("event hook '{}': delivery {} with {} events started {} executions", hook.name, event_id,
-               events->size(), started);
+  const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"request_id", req.request_id}};
+  log_with(spdlog::level::info, log_fields,
+           "event hook '{}': delivery {} with {} events started {} executions", hook.name, event_id, events->size(),
+           started);
+  if (on_delivery) on_delivery(hook.name, "accepted", events->size(), started);
   co_return json_response(200, {{"duplicate", false}, {"started", started}});
 }
 

@@ -7,8 +7,10 @@
 // least once: an event starts each flow at most once (keyed by the event's uuid), and a
 // delivery's eventId is recorded.
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "runtime/runtime.hpp"
 #include "serve/catalog.hpp"
@@ -30,6 +32,10 @@ class HookReceiver {
   boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request, const std::string& name);
   // Called after each execution is enqueued (the service wakes its worker).
   std::function<void()> on_enqueued;
+  // Called for each delivery (POST) to a configured hook, as it is answered: `outcome` is
+  // "accepted" (recorded; `events` held, `started` executions enqueued), "duplicate" (its
+  // eventId was received before) or "rejected" (no secret, or not a delivery Okta sends).
+  std::function<void(const std::string& hook, std::string_view outcome, std::size_t events, int started)> on_delivery;
 
  private:
   boost::asio::awaitable<HttpResponse> deliver(const HttpRequest& req, const HookConfig& hook);

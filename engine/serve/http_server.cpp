@@ -12,6 +12,7 @@
 #include <cctype>
 
 #include "common/ids.hpp"
+#include "common/log_fields.hpp"
 
 namespace spokeflow::serve {
 namespace asio = boost::asio;
@@ -170,7 +171,8 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
     try {
       r = co_await handler_(req);
     } catch (const std::exception& e) {
-      spdlog::error("{} {}: internal error: {}", req.method, req.path, e.what());
+      const Json fields = {{"request_id", req.request_id}};
+      log_with(spdlog::level::err, fields, "{} {}: internal error: {}", req.method, req.path, e.what());
       r = error_response(500, "internal", "internal error (see the service's log, request " + req.request_id + ")");
     }
     if (alive.expired()) co_return;

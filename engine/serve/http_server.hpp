@@ -35,6 +35,8 @@ struct HttpRequest {
   std::string body;
   std::string request_id;                  // the caller's X-Request-Id when it looks sane, else a new one
   std::string peer;                        // remote address
+  // The API token's name once the handler accepted one (for the access log; never the token).
+  mutable std::string token_name;
   const std::string* header(const std::string& lower_name) const;
 };
 

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/ids.hpp"
+#include "common/log_fields.hpp"
 #include "store/async.hpp"
 
 #include <utility>
@@ -95,9 +96,13 @@ awaitable<int> Scheduler::fire_trigger(const flow::FlowPtr& f, std::size_t index
     }
     make.insert(make.end(), since.begin(), since.end());
   }
-  if (missed > 0)
-    spdlog::warn("schedule of {} ({}): {} fires were due while no service ran and are not made (catchup: {})",
-                 flow_name, sched.cron().text, missed, schedule::to_string(trigger.catchup));
+  if (missed > 0) {
+    const Json log_fields = {{"flow", flow_name}};
+    log_with(spdlog::level::warn, log_fields,
+             "schedule of {} ({}): {} fires were due while no service ran and are not made (catchup: {})", flow_name,
+             sched.cron().text, missed, schedule::to_string(trigger.catchup));
+    if (on_fire) on_fire(flow_name, "missed", missed);
+  }
   // The count goes on the first record written (the mark's own fire is one of those missed).
   std::int64_t carry = missed_mark ? 0 : missed;
 
@@ -120,8 +125,11 @@ awaitable<int> Scheduler::fire_trigger(const flow::FlowPtr& f, std::size_t index
         store::ScheduleFire rec{flow_name, key, at, now, "skipped_overlap", "", std::exchange(carry, 0)};
         auto write = [rec](store::ExecutionStore& s) { return s.record_fire(rec); };
         co_await store::on_store(runtime_.store(), std::move(write));
-        spdlog::info("schedule of {}: the fire at {} is skipped: the previous one ({}) is still {}", flow_name,
-                     format_timestamp(at), prev->execution_id, prev_status);
+        const Json log_fields = {{"flow", flow_name}, {"previous_execution_id", prev->execution_id}};
+        log_with(spdlog::level::info, log_fields,
+                 "schedule of {}: the fire at {} is skipped: the previous one is still {}", flow_name,
+                 format_timestamp(at), prev_status);
+        if (on_fire) on_fire(flow_name, "skipped_overlap", 1);
         continue;
       }
     }
@@ -129,13 +137,17 @@ awaitable<int> Scheduler::fire_trigger(const flow::FlowPtr& f, std::size_t index
     Json trig = {{"type", "schedule"}, {"cron", sched.cron().text}, {"timezone", sched.time_zone()},
                  {"scheduled_at", format_timestamp(at)}};
     if (!inputs.ok()) {
-      spdlog::error("schedule of {}: its inputs cannot be evaluated: {}", flow_name, inputs.error().message);
+      const Json log_fields = {{"flow", flow_name}};
+      log_with(spdlog::level::err, log_fields, "schedule of {}: its inputs cannot be evaluated: {}",
+               flow_name, inputs.error().message);
       co_return enqueued;
     }
     std::string dedupe = "schedule:" + flow_name + ":" + key + ":" + std::to_string(at);
     auto started = co_await runtime_.enqueue(f, *inputs, false, std::move(trig), std::move(dedupe));
     if (!started.ok()) {
-      spdlog::error("schedule of {}: the fire at {} was refused: {}", flow_name, format_timestamp(at), started.error().message);
+      const Json log_fields = {{"flow", flow_name}};
+      log_with(spdlog::level::err, log_fields, "schedule of {}: the fire at {} was refused: {}", flow_name,
+               format_timestamp(at), started.error().message);
       co_return enqueued;  // not recorded: tried again at the next tick
     }
     store::ScheduleFire rec{flow_name, key, at, now, "enqueued", started->id, std::exchange(carry, 0)};
@@ -144,6 +156,7 @@ awaitable<int> Scheduler::fire_trigger(const flow::FlowPtr& f, std::size_t index
     if (started->created) {
       ++enqueued;
       if (on_enqueued) on_enqueued();
+      if (on_fire) on_fire(flow_name, "enqueued", 1);
     }
   }
   if (missed_mark) {

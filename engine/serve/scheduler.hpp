@@ -7,9 +7,11 @@
 // decides what a fire does while the previous one's execution is unfinished.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "runtime/runtime.hpp"
 #include "serve/catalog.hpp"
@@ -28,6 +30,10 @@ class Scheduler {
   void stop();
   // Called after each execution it enqueues.
   std::function<void()> on_enqueued;
+  // Called for each fire as it is decided: `outcome` "enqueued" (an execution was started),
+  // "skipped_overlap" (the previous one was unfinished) or "missed" (`count` fires due while no
+  // service ran that `catchup` does not make).
+  std::function<void(const std::string& flow, std::string_view outcome, std::int64_t count)> on_fire;
   // The key a trigger's fires are recorded under.
   static std::string trigger_key(std::size_t index, const flow::Trigger& trigger);
 

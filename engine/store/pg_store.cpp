@@ -236,6 +236,18 @@ class PgStore final : public ExecutionStore {
     });
   }
 
+  std::map<std::string, std::int64_t> queue_depth() override {
+    return read([&] {
+      std::map<std::string, std::int64_t> out = {{"queued", 0}, {"running", 0}, {"waiting", 0}};
+      Result r = conn_.run("queue_depth",
+                           "SELECT status, count(*) FROM executions WHERE parent_id IS NULL AND "
+                           "status IN ('queued', 'running', 'waiting') GROUP BY status",
+                           Params());
+      for (int i = 0; i < r.rows(); ++i) out[r.text(i, 0)] = r.integer(i, 1);
+      return out;
+    });
+  }
+
   // ---- records ------------------------------------------------------------------------------
 
   std::vector<std::string> flush() override {

@@ -251,6 +251,15 @@ class SqliteStore final : public ExecutionStore {
     return at;
   }
 
+  std::map<std::string, std::int64_t> queue_depth() override {
+    std::map<std::string, std::int64_t> out = {{"queued", 0}, {"running", 0}, {"waiting", 0}};
+    Statement s(db_.get(),
+                "SELECT status, count(*) FROM executions WHERE parent_id IS NULL AND "
+                "(status = 'queued' OR status = 'running' OR status = 'waiting') GROUP BY status");
+    while (s.next()) out[s.text(0)] = s.integer(1);
+    return out;
+  }
+
   // ---- records ------------------------------------------------------------------------------
 
   std::vector<std::string> flush() override {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -206,6 +207,9 @@ class ExecutionStore {
   // The earliest run_at among queued and waiting executions, and the earliest lease expiry; 0
   // when there are none: when the next claim can find something without anyone enqueueing.
   virtual std::int64_t next_runnable_at() = 0;
+  // How many top-level executions are queued, running and waiting (parked), by status; each
+  // of the three is present (0 when none). For the service's metrics.
+  virtual std::map<std::string, std::int64_t> queue_depth() = 0;
 
   // ---- records of a leased execution --------------------------------------------------------
   // Writes take their records by value: a store may keep them to write later (on_own_thread).

@@ -59,6 +59,9 @@ class ThreadedStore final : public ExecutionStore {
   std::int64_t next_runnable_at() override {
     return call([](ExecutionStore& s) { return s.next_runnable_at(); });
   }
+  std::map<std::string, std::int64_t> queue_depth() override {
+    return call([](ExecutionStore& s) { return s.queue_depth(); });
+  }
 
   void create_execution(ExecutionRecord record, const Fence& fence, Durability durability) override {
     write(durability, [r = std::move(record), f = fence](ExecutionStore& s, Durability d) mutable {

@@ -7,6 +7,7 @@
 // Prints one line of numbers per run; the store file is created fresh.
 // ENGINE_BENCH_SECRETS=K registers K secrets first, as a process with connections and sensitive
 // values has: every record is then scrubbed (the default, none, skips scrubbing altogether).
+// ENGINE_BENCH_METRICS=1 reports every step to the service's metrics, as `serve` does.
 #include <sqlite3.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +28,7 @@
 #include "core/core.hpp"
 #include "flow/loader.hpp"
 #include "run/engine.hpp"
+#include "serve/metrics.hpp"
 #include "bench_util.hpp"
 
 using namespace spokeflow;
@@ -87,7 +89,11 @@ int main(int argc, char** argv) {
   reg.add(std::make_unique<RemoteNoop>());
   auto st = store::on_own_thread(store::open_sqlite_store(store_path));
   asio::io_context io{1};
-  run::Engine engine(io.get_executor(), reg, *st, nullptr);
+  serve::Metrics metrics;
+  run::EngineOptions options;
+  if (const char* m = std::getenv("ENGINE_BENCH_METRICS"); m && std::string(m) == "1")
+    options.on_step = [&metrics](const run::StepEvent& ev) { metrics.step_finished(ev); };
+  run::Engine engine(io.get_executor(), reg, *st, nullptr, options);
   using clock = std::chrono::steady_clock;
 
   if (mode == "steps" || mode == "remote") {

@@ -4,7 +4,8 @@
 # client secret and refresh token, the master key, and what okta-sim hands out (activation and
 # reset links, temporary passwords, the client assertions signed with the key). Then runs the
 # shipped flows and the CLI commands (run, resume, executions list/show without --reveal,
-# connections list/test, validate, secrets list) at trace level in both log formats, and
+# connections list/test, validate, secrets list) and `serve` (its access log, engine lines and
+# /metrics, with an API token) at trace level in both log formats, and
 # searches everything the project wrote (stdout, stderr, the SQLite store, its WAL held open so
 # that nothing is checkpointed away, every file under the project's folder, HOME and TMPDIR)
 # for each secret in clear, base64 (standard and URL-safe, at every byte alignment), hex
@@ -246,6 +247,34 @@ for F in text json; do
   done
 done
 
+# The service in both log formats: its access log, engine lines and /metrics, with the
+# sensitive input sent over the API and an API token (a canary itself: made outside captured/).
+echo "# serve"
+SERVE_TOKEN=$( (cd "$PROJ" && "$SPOKEFLOW" tokens create canary-op --role operator 2> /dev/null) | tail -1)
+mkdir "$PROJ/serve-flows"
+cp "$FLOWS/canary_transforms.yaml" "$PROJ/serve-flows/"
+for F in text json; do
+  N=$((N + 1))
+  LAST="$CAPT/$(printf %03d "$N")-$F-serve"
+  (cd "$PROJ" && exec "$SPOKEFLOW" --log-level trace --log-format $F serve --listen 127.0.0.1:0 --flows-dir serve-flows) \
+    > "$LAST.stdout" 2> "$LAST.stderr" < /dev/null &
+  pid=$!
+  for _ in $(seq 1 1200); do grep -q '^listening on ' "$LAST.stdout" && break; kill -0 "$pid" 2> /dev/null || break; sleep 0.05; done
+  API=$(sed -n 's/^listening on //p' "$LAST.stdout" | head -1)
+  jq -n --arg p "$PASSWORD" '{inputs: {password: $p}}' > "$INPUTS/body.json"
+  curl -s -H "Authorization: Bearer $SERVE_TOKEN" -H 'Content-Type: application/json' --data-binary "@$INPUTS/body.json" \
+    "$API/api/v1/flows/canary_transforms/executions?wait=30s" > "$LAST.answer.json"
+  expect_eq "serve ($F): canary_transforms over the API" succeeded "$(jq -r .status "$LAST.answer.json")"
+  curl -s -H "Authorization: Bearer $SERVE_TOKEN" "$API/api/v1/executions/$(jq -r .execution_id "$LAST.answer.json")" > "$LAST.execution.json"
+  curl -s -H "Authorization: Bearer $SERVE_TOKEN" "$API/metrics" > "$LAST.metrics.txt"
+  expect_contains "serve ($F): /metrics answers" "spokeflow_executions_finished_total" "$(cat "$LAST.metrics.txt")"
+  curl -s -o /dev/null "$API/api/v1/flows/$PASSWORD"   # refused (no token): its path is no label, no log field
+  kill -TERM "$pid" 2> /dev/null || true
+  set +e; wait "$pid"; set -e
+  expect_contains "serve ($F): an access-log line names the token" "canary-op" "$(grep 'http request' "$LAST.stderr")"
+done
+rm -f "$INPUTS/body.json"
+
 for v in "${REVEALED[@]}"; do [ -n "$v" ] || fail "an activation link, reset link or temporary password was not revealed"; done
 # The client assertions the OAuth credentials signed (okta-sim's request log holds the bodies).
 mapfile -t ASSERTIONS < <(sim "$BASE/__sim/requests" |
@@ -309,6 +338,7 @@ text_forms() {  # text_forms LABEL VALUE
   rm -f "$INPUTS/value"
 }
 text_forms api-token "$TOKEN"
+text_forms serve-api-token "$SERVE_TOKEN"
 text_forms sensitive-input "$PASSWORD"
 text_forms client-secret "$WEB_SECRET"
 text_forms refresh-token "$REFRESH"

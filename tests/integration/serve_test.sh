@@ -221,7 +221,7 @@ while IFS=' ' read -r method path; do
 done < <(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"' openapi.json)
 expect_eq "every documented route answers" "" "$missing"
 undocumented=
-for route in "GET /healthz" "GET /readyz" "GET /api/v1/openapi.json" "GET /api/v1/flows" "GET /api/v1/flows/{name}" \
+for route in "GET /healthz" "GET /readyz" "GET /metrics" "GET /api/v1/openapi.json" "GET /api/v1/flows" "GET /api/v1/flows/{name}" \
   "POST /api/v1/flows/{name}/executions" "GET /api/v1/actions" "GET /api/v1/actions/{name}" "GET /api/v1/executions" \
   "GET /api/v1/executions/{id}" "GET /api/v1/executions/{id}/events" "POST /api/v1/executions/{id}/cancel" \
   "POST /api/v1/executions/{id}/retry" "POST /api/v1/executions/{id}/rerun" "GET /hooks/okta/{name}" "POST /hooks/okta/{name}"; do
@@ -230,7 +230,7 @@ for route in "GET /healthz" "GET /readyz" "GET /api/v1/openapi.json" "GET /api/v
 done
 expect_eq "every route the server has is documented" "" "$undocumented"
 n_routes=$(jq '[.paths[] | keys[]] | length' openapi.json)
-expect_eq "...and the document has no route beyond them" 16 "$n_routes"
+expect_eq "...and the document has no route beyond them" 17 "$n_routes"
 
 echo "# Okta event hooks, end to end with okta-sim"
 HOOK_URL="$API/hooks/okta/okta"

@@ -22,6 +22,7 @@ struct ForwardingStore : store::ExecutionStore {
   bool reopen(const std::string& id, std::int64_t now) override { return inner->reopen(id, now); }
   std::int64_t next_runnable_at() override { return inner->next_runnable_at(); }
   void on_runnable(std::function<void()> wake) override { inner->on_runnable(std::move(wake)); }
+  std::map<std::string, std::int64_t> queue_depth() override { return inner->queue_depth(); }
   void create_execution(store::ExecutionRecord r, const store::Fence& f, store::Durability d) override {
     inner->create_execution(std::move(r), f, d);
   }

@@ -76,6 +76,22 @@ TEST_CASE_TEMPLATE("enqueue with a dedupe key returns the first execution and wr
   CHECK(q.st->list_executions({}).size() == 2);
 }
 
+TEST_CASE_TEMPLATE("queue depth counts top-level executions by state, for /metrics", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
+  using Depth = std::map<std::string, std::int64_t>;
+  CHECK(q.st->queue_depth() == Depth{{"queued", 0}, {"running", 0}, {"waiting", 0}});
+  q.enqueue();
+  q.enqueue();
+  q.enqueue();
+  CHECK(q.st->queue_depth() == Depth{{"queued", 3}, {"running", 0}, {"waiting", 0}});
+  const std::int64_t t0 = now_unix_ms();
+  auto claimed = q.claim("w1", 1, 10'000, t0);
+  REQUIRE(claimed.size() == 1);
+  CHECK(q.st->queue_depth() == Depth{{"queued", 2}, {"running", 1}, {"waiting", 0}});
+  CHECK(q.st->release(store::Fence{claimed[0].id, claimed[0].epoch}, t0 + 60'000, true));
+  CHECK(q.st->queue_depth() == Depth{{"queued", 2}, {"running", 0}, {"waiting", 1}});
+}
+
 TEST_CASE_TEMPLATE("a claim leases an execution to one worker; an expired lease is anyone's, with a new epoch", B, test::SqliteBackend, test::PgBackend) {
   Queue<B> q;
   const std::string id = q.enqueue();
