@@ -42,9 +42,11 @@ class Runtime {
 
   // Checks `given` against the flow's inputs (`from_text`: CLI strings converted to the
   // declared types), records the execution queued, runnable from `run_at` (0 = now). Nothing
-  // is written when the inputs are invalid.
+  // is written when the inputs are invalid. A dedupe key holds for `dedupe_window_ms` after
+  // the execution it first named was created (0 = for ever).
   boost::asio::awaitable<Result<Started>> enqueue(flow::FlowPtr flow, const Json& given, bool from_text, Json trigger,
-                                                  std::string dedupe_key = {}, std::int64_t run_at = 0);
+                                                  std::string dedupe_key = {}, std::int64_t run_at = 0,
+                                                  std::int64_t dedupe_window_ms = 0);
 
  private:
   boost::asio::any_io_executor executor_;
