@@ -413,6 +413,23 @@ run_capture "$SF" connections test okta --json
 expect_eq "...the same fields as the CLI" "$(echo "$OUT" | jq -c 'keys')" "$(echo "$BODY" | jq -c 'keys')"
 call POST /api/v1/connections/nowhere/test "$ADMIN"
 expect_eq "an unknown alias: 404" 404 "$CODE"
+# The test waits on the service's loop like any Okta call: while okta-sim takes 10 s to answer
+# it, other requests are served.
+curl -s -X PUT -H "Content-Type: application/json" -d '{"faults": {"latency_ms": 10000}}' "$BASE/__sim/config" > /dev/null
+tests_logged() { grep -c "connection test of alias 'okta'" serve.err || true; }
+before_tests=$(tests_logged)
+test_started() { [ "$(tests_logged)" -gt "$before_tests" ]; }
+curl -s -o slow_test.json -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" "$API/api/v1/connections/okta/test" \
+  > slow_test.code &
+SLOW_TEST=$!
+wait_for 30 test_started || true
+call GET /api/v1/flows "$VIEWER"
+expect_eq "a slow connection test holds up no other request" "200 true" \
+  "$CODE $(kill -0 "$SLOW_TEST" 2>/dev/null && echo true || echo false)"
+wait "$SLOW_TEST" || true
+expect_eq "...and answers when Okta does" "200 true true" \
+  "$(cat slow_test.code) $(jq -r '"\(.ok) \(.ms >= 10000)"' slow_test.json)"
+curl -s -X PUT -H "Content-Type: application/json" -d '{"faults": {"latency_ms": 0}}' "$BASE/__sim/config" > /dev/null
 
 echo "# event-hook deliveries for the web view, in pages"
 rows=
