@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli/connect_setup.hpp"
+#include "connect/probe.hpp"
 #include "common/scrub.hpp"
 
 namespace spokeflow::cli {
@@ -195,55 +196,6 @@ int cmd_connections_list(const std::string& path, bool json) {
   return kOk;
 }
 
-namespace {
-
-struct TestReport {
-  bool ok = false;
-  Json details = Json::object();
-  std::string summary;
-};
-
-asio::awaitable<TestReport> probe(std::shared_ptr<connect::ConnectionClient> client, connect::CredentialType type) {
-  TestReport rep;
-  auto t0 = std::chrono::steady_clock::now();
-  connect::ApiRequest req;
-  const bool okta = type == connect::CredentialType::okta_api_token ||
-                    type == connect::CredentialType::okta_oauth_service ||
-                    type == connect::CredentialType::okta_oauth_refresh;
-  if (type == connect::CredentialType::okta_api_token) {
-    req.path = "/api/v1/users/me";  // the token's own admin user: harmless and always allowed
-  } else if (okta) {
-    // A service app has no user of its own: one user from the list, if the scopes allow it.
-    req.path = "/api/v1/users";
-    req.query = {{"limit", "1"}};
-  } else {
-    req.path = "/";
-    for (int s = 200; s < 500; ++s) req.expect.push_back(s);
-  }
-  auto r = co_await client->call(req);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  rep.details["alias"] = client->alias();
-  rep.details["base_url"] = client->connection().base_url;
-  rep.details["request"] = "GET " + req.path;
-  rep.details["ms"] = ms;
-  std::string scopes = client->auth().granted_scopes();
-  if (!scopes.empty()) rep.details["granted_scopes"] = scopes;
-  if (!r.ok()) {
-    rep.details["error"] = r.error().to_json();
-    rep.summary = std::string(to_string(r.error().kind)) + (r.error().code.empty() ? "" : " " + r.error().code) + ": " +
-                  r.error().message;
-    co_return rep;
-  }
-  rep.ok = true;
-  rep.details["status"] = r->status;
-  rep.details["okta_request_id"] = r->request_id;
-  if (type == connect::CredentialType::okta_api_token && r->json.is_object())
-    rep.details["authenticated_as"] = r->json.value("profile", Json::object()).value("login", "");
-  co_return rep;
-}
-
-}  // namespace
-
 int cmd_connections_test(const std::string& path, const std::string& alias_name, bool json) {
   asio::io_context io;
   int code = kOk;
@@ -254,18 +206,7 @@ int cmd_connections_test(const std::string& path, const std::string& alias_name,
     std::cerr << "error: no alias '" << alias_name << "' in " << s->path << " (see `spokeflow connections list`)\n";
     return kInvalid;
   }
-  const connect::Connection* conn = s->config->connection_of(*alias);
-  const connect::Credential* cred = conn ? s->config->credential_of(*conn) : nullptr;
-  auto client = s->connections->client(alias_name);
-  TestReport rep;
-  if (!client.ok()) {
-    rep.details = {{"alias", alias_name}, {"error", client.error().to_json()}};
-    rep.summary = client.error().message;
-  } else {
-    rep = run_on(io, probe(*client, cred ? cred->type : connect::CredentialType::bearer));
-  }
-  rep.details = SecretScrubber::instance().scrub(rep.details);
-  rep.summary = SecretScrubber::instance().scrub(rep.summary);
+  connect::ConnectionTest rep = run_on(io, connect::test_connection(*s->connections, alias_name));
   if (json) {
     rep.details["ok"] = rep.ok;
     std::cout << rep.details.dump(2) << "\n";

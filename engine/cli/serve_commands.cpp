@@ -11,6 +11,7 @@
 #include "common/embedded_schemas.hpp"
 #include "common/ids.hpp"
 #include "serve/access_log.hpp"
+#include "serve/admin_api.hpp"
 #include "serve/api.hpp"
 #include "serve/config.hpp"
 #include "serve/hooks.hpp"
@@ -90,6 +91,14 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
   };
   api.set_hooks(&receiver);
   api.set_metrics(&metrics);
+  serve::AdminOptions admin_options;
+  admin_options.unseal = rt.options().engine.unseal;
+  admin_options.connections = shell.connect.connections;
+  admin_options.connections_file = shell.connect.path;
+  if (!shell.connect.ok()) admin_options.connections_problem = shell.connect.problems.format();
+  else if (!shell.connect.connections) admin_options.connections_problem = "no connections file was found";
+  serve::AdminApi admin(rt, catalog, std::move(admin_options));
+  api.set_admin(&admin);
   rt.worker().on_outcome = [&api, &metrics](const run::ExecutionOutcome& o) {
     api.execution_stopped(o.id);
     metrics.execution_finished(o.flow, o.status);
@@ -141,41 +150,22 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
 }
 
 int cmd_tokens_create(const GlobalOptions& g, const std::string& name, const std::string& role, const std::string& expires) {
-  if (!serve::valid_token_name(name)) {
-    std::cerr << "error: token name '" << name << "' must be 1-64 of letters, digits, '.', '_' and '-'\n";
+  auto made = serve::make_token(name, role, expires, now_unix_ms());
+  if (!made.ok()) {
+    std::cerr << "error: " << made.error().message << "\n";
     return kExitInvalid;
-  }
-  if (!serve::parse_role(role)) {
-    std::cerr << "error: --role must be viewer, operator or admin\n";
-    return kExitInvalid;
-  }
-  std::int64_t expires_at = 0;
-  const std::int64_t now = now_unix_ms();
-  if (!expires.empty()) {
-    auto d = parse_duration(expires);
-    if (!d || d->count() <= 0) {
-      std::cerr << "error: --expires '" << expires << "' is not a duration (such as 90d, 12h)\n";
-      return kExitInvalid;
-    }
-    expires_at = now + d->count();
   }
   auto st = open_store_or_report(g);
   if (!st) return kExitEnvironment;
-  const std::string token = serve::new_token();
-  store::ApiToken t;
-  t.name = name;
-  t.role = role;
-  t.hash = serve::token_hash(token);
-  t.created_at = now;
-  t.expires_at = expires_at;
+  const store::ApiToken& t = made->record;
   if (!st->add_token(t)) {
     std::cerr << "error: a token named '" << name << "' exists (revoke it, or choose another name)\n";
     return kExitInvalid;
   }
   std::cout << "token '" << name << "' (" << role << ")"
-            << (expires_at ? ", expires " + format_timestamp(expires_at) : std::string(", never expires"))
+            << (t.expires_at ? ", expires " + format_timestamp(t.expires_at) : std::string(", never expires"))
             << ". It is shown once; only its hash is kept:\n"
-            << token << std::endl;
+            << made->token << std::endl;
   return kExitOk;
 }
 
@@ -184,15 +174,7 @@ int cmd_tokens_list(const GlobalOptions& g, bool json) {
   if (!st) return kExitEnvironment;
   const std::int64_t now = now_unix_ms();
   Json out = Json::array();
-  for (const auto& t : st->list_tokens()) {
-    std::string state = "active";
-    if (t.revoked_at) state = "revoked";
-    else if (t.expires_at && now >= t.expires_at) state = "expired";
-    Json row = {{"name", t.name}, {"role", t.role}, {"state", state}, {"created_at", format_timestamp(t.created_at)}};
-    row["expires_at"] = t.expires_at ? Json(format_timestamp(t.expires_at)) : Json();
-    row["revoked_at"] = t.revoked_at ? Json(format_timestamp(t.revoked_at)) : Json();
-    out.push_back(std::move(row));
-  }
+  for (const auto& t : st->list_tokens()) out.push_back(serve::token_row(t, now));
   if (json) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;

@@ -18,12 +18,14 @@ Runtime::~Runtime() {
 }
 
 boost::asio::awaitable<Result<Started>> Runtime::enqueue(flow::FlowPtr flow, const Json& given, bool from_text,
-                                                         Json trigger, std::string dedupe_key, std::int64_t run_at) {
+                                                         Json trigger, std::string dedupe_key, std::int64_t run_at,
+                                                         std::int64_t dedupe_window_ms) {
   auto inputs = engine_->check_inputs(*flow, given, from_text);
   if (!inputs.ok()) co_return inputs.error();
   auto record = engine_->new_execution(flow, *inputs, trigger);
   if (!record.ok()) co_return record.error();
   record->dedupe_key = std::move(dedupe_key);
+  record->dedupe_window_ms = dedupe_window_ms;
   record->run_at = run_at;
   auto write = [r = *record](store::ExecutionStore& s) mutable { return s.enqueue(std::move(r)); };
   auto result = co_await store::on_store(*store_, std::move(write));

@@ -43,9 +43,11 @@ class Runtime {
 
   // Checks `given` against the flow's inputs (`from_text`: CLI strings converted to the
   // declared types), records the execution queued, runnable from `run_at` (0 = now). Nothing
-  // is written when the inputs are invalid.
+  // is written when the inputs are invalid. A dedupe key holds for `dedupe_window_ms` after
+  // the execution it first named was created (0 = for ever).
   boost::asio::awaitable<Result<Started>> enqueue(flow::FlowPtr flow, const Json& given, bool from_text, Json trigger,
-                                                  std::string dedupe_key = {}, std::int64_t run_at = 0);
+                                                  std::string dedupe_key = {}, std::int64_t run_at = 0,
+                                                  std::int64_t dedupe_window_ms = 0);
   // Called after enqueue() queued a new execution (not when a dedupe key named an existing one).
   std::function<void(const flow::Flow& flow, const Json& trigger)> on_enqueued;
 

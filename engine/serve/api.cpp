@@ -13,6 +13,7 @@
 #include "common/ids.hpp"
 #include "common/log_fields.hpp"
 #include "common/url_encode.hpp"
+#include "serve/admin_api.hpp"
 #include "serve/hooks.hpp"
 #include "serve/metrics.hpp"
 #include "store/async.hpp"
@@ -25,6 +26,8 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr int kMaxListLimit = 200;
 constexpr int kMaxStepsPage = 1000;
+// An Idempotency-Key holds this long after its first execution was created.
+constexpr std::int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
 
 bool finished(const std::string& status) {
   return status == "succeeded" || status == "failed" || status == "cancelled";
@@ -75,7 +78,8 @@ Json triggers_json(const flow::Flow& f) {
   return out;
 }
 
-// A whole execution for one reader: no sealed copies, steps paged.
+}  // namespace
+
 Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store::StepRun>& steps, std::size_t offset,
                       std::size_t limit) {
   Json j = execution_row(rec);
@@ -116,8 +120,6 @@ std::optional<std::int64_t> query_int(const std::string& query, const std::strin
   problem = "query parameter '" + name + "' must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
   return std::nullopt;
 }
-
-}  // namespace
 
 Json execution_row(const store::ExecutionRecord& rec) {
   Json j = {{"id", rec.id}, {"flow", rec.flow_name}, {"status", rec.status},
@@ -271,6 +273,10 @@ awaitable<HttpResponse> Api::route(const HttpRequest& req, const std::vector<std
                                                 ") may not do this: it needs the role " + to_string(role));
   };
 
+  if (admin_) {
+    admin_->saw(caller);
+    if (auto r = co_await admin_->route(req, seg, caller)) co_return std::move(*r);
+  }
   const std::string& what = n > 2 ? seg[2] : std::string();
   if (what == "flows") {
     if (n == 3) {
@@ -387,10 +393,11 @@ awaitable<HttpResponse> Api::start_execution(const HttpRequest& req, const Calle
   if (const std::string* key = req.header("idempotency-key")) {
     if (key->empty() || key->size() > 255)
       co_return error_response(400, "validation", "the Idempotency-Key header must hold 1 to 255 characters");
+    // Per flow: the same key on another flow is another request.
     dedupe = "api:" + name + ":" + token_hash(*key);
   }
   Json trigger = {{"type", "api"}, {"token", caller.token_name}, {"request_id", req.request_id}};
-  auto started = co_await runtime_.enqueue(f, inputs, false, std::move(trigger), dedupe);
+  auto started = co_await runtime_.enqueue(f, inputs, false, std::move(trigger), dedupe, 0, kIdempotencyWindowMs);
   if (!started.ok()) {
     const Error& e = started.error();
     co_return error_response(e.kind == ErrorKind::validation ? 422 : 500, std::string(to_string(e.kind)), e.message,

@@ -19,6 +19,7 @@ namespace spokeflow::serve {
 
 class HookReceiver;
 class Metrics;
+class AdminApi;
 
 struct ApiOptions {
   Millis max_wait{60'000};          // the longest ?wait= a caller may ask for
@@ -33,6 +34,8 @@ class Api {
   void set_hooks(HookReceiver* hooks) { hooks_ = hooks; }
   // Served at /metrics (viewer and up); without them /metrics is 404.
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // Tokens, reveal, connections, deliveries and schedules (admin_api.hpp).
+  void set_admin(AdminApi* admin) { admin_ = admin; }
   boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request);
   // Wakes the callers waiting (?wait=) for this execution: the worker calls it as each ends.
   void execution_stopped(const std::string& id);
@@ -64,12 +67,20 @@ class Api {
   ApiOptions options_;
   HookReceiver* hooks_ = nullptr;
   Metrics* metrics_ = nullptr;
+  AdminApi* admin_ = nullptr;
   std::multimap<std::string, std::weak_ptr<boost::asio::steady_timer>> waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // A light row of an execution (what lists show; never the flow source).
 Json execution_row(const store::ExecutionRecord& rec);
+// A whole execution for one reader: no sealed copies, steps [offset, offset + limit).
+Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store::StepRun>& steps, std::size_t offset,
+                      std::size_t limit);
+// An integer query parameter within [lo, hi]; nullopt when absent, or when malformed (then
+// `problem` says why).
+std::optional<std::int64_t> query_int(const std::string& query, const std::string& name, std::int64_t lo,
+                                      std::int64_t hi, std::string& problem);
 // Splits a request path into its segments, percent-decoded; nullopt for a path that is not
 // plain (encoded '/' or NUL, dot segments, an empty segment).
 std::optional<std::vector<std::string>> path_segments(const std::string& path);

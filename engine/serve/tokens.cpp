@@ -5,6 +5,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "common/duration.hpp"
+#include "common/ids.hpp"
 #include "flow/loader.hpp"
 
 namespace spokeflow::serve {
@@ -76,6 +78,41 @@ Caller judge_token(const std::optional<store::ApiToken>& record, std::int64_t no
   }
   c.role = *role;
   return c;
+}
+
+Result<NewToken> make_token(const std::string& name, const std::string& role, const std::string& expires,
+                            std::int64_t now_ms) {
+  if (!valid_token_name(name))
+    return Error::make(ErrorKind::validation,
+                       "token name '" + name + "' must be 1-64 of letters, digits, '.', '_' and '-'");
+  if (!parse_role(role)) return Error::make(ErrorKind::validation, "the role must be viewer, operator or admin");
+  NewToken out;
+  if (!expires.empty()) {
+    auto d = parse_duration(expires);
+    if (!d || d->count() <= 0)
+      return Error::make(ErrorKind::validation, "expires '" + expires + "' is not a duration (such as 90d, 12h)");
+    out.record.expires_at = now_ms + d->count();
+  }
+  out.token = new_token();
+  out.record.name = name;
+  out.record.role = role;
+  out.record.hash = token_hash(out.token);
+  out.record.created_at = now_ms;
+  return out;
+}
+
+std::string token_state(const store::ApiToken& t, std::int64_t now_ms) {
+  if (t.revoked_at) return "revoked";
+  if (t.expires_at && now_ms >= t.expires_at) return "expired";
+  return "active";
+}
+
+Json token_row(const store::ApiToken& t, std::int64_t now_ms) {
+  Json row = {{"name", t.name}, {"role", t.role}, {"state", token_state(t, now_ms)},
+              {"created_at", format_timestamp(t.created_at)}};
+  row["expires_at"] = t.expires_at ? Json(format_timestamp(t.expires_at)) : Json();
+  row["revoked_at"] = t.revoked_at ? Json(format_timestamp(t.revoked_at)) : Json();
+  return row;
 }
 
 }  // namespace spokeflow::serve

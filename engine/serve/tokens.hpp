@@ -31,4 +31,18 @@ struct Caller {
 // Judges a presented token against its stored record at `now_ms`.
 Caller judge_token(const std::optional<store::ApiToken>& record, std::int64_t now_ms);
 
+// A token about to be made: the record the store keeps and the token itself (shown once).
+struct NewToken {
+  store::ApiToken record;
+  std::string token;
+};
+// The rules `tokens create` and the API share: the name's form, the role, `expires` as a
+// duration ("" = never). A validation Error says which is wrong; nothing is stored here.
+Result<NewToken> make_token(const std::string& name, const std::string& role, const std::string& expires,
+                            std::int64_t now_ms);
+// active, revoked or expired at `now_ms`.
+std::string token_state(const store::ApiToken& token, std::int64_t now_ms);
+// A token as lists show it: never its hash.
+Json token_row(const store::ApiToken& token, std::int64_t now_ms);
+
 }  // namespace spokeflow::serve

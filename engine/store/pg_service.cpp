@@ -126,10 +126,14 @@ std::optional<HookDelivery> delivery(Conn& c, const std::string& event_id) {
   return first_row(c, std::string(kDeliveryColumns) + " WHERE event_id = $1", p, read_delivery);
 }
 
-std::vector<HookDelivery> recent_deliveries(Conn& c, int limit) {
+std::vector<HookDelivery> recent_deliveries(Conn& c, int limit, const DeliveryCursor& after) {
   Params p;
-  p.add(static_cast<std::int64_t>(limit));
-  return rows(c, std::string(kDeliveryColumns) + " ORDER BY received_at DESC, event_id LIMIT $1", p, read_delivery);
+  p.add(static_cast<std::int64_t>(limit)).add(after.event_id).add(after.received_at);
+  return rows(c,
+              std::string(kDeliveryColumns) +
+                  " WHERE $2 = '' OR received_at < $3 OR (received_at = $3 AND event_id > $2)"
+                  " ORDER BY received_at DESC, event_id LIMIT $1",
+              p, read_delivery);
 }
 
 }  // namespace spokeflow::store::pg

@@ -19,7 +19,8 @@ bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms);
 
 bool record_delivery(Conn& c, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(Conn& c, const std::string& event_id);
-std::vector<HookDelivery> recent_deliveries(Conn& c, int limit);
+// Newest first, after the cursor (an empty event_id: from the newest).
+std::vector<HookDelivery> recent_deliveries(Conn& c, int limit, const DeliveryCursor& after);
 
 bool record_fire(Conn& c, const ScheduleFire& fire);
 std::optional<ScheduleFire> last_fire(Conn& c, const std::string& flow, const std::string& trigger, bool enqueued_only);

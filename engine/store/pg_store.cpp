@@ -100,13 +100,29 @@ class PgStore final : public ExecutionStore {
       r.status = "queued";
       if (insert_execution(r)) {
         notify_runnable();
-      } else {
-        out.created = false;
+        return;
+      }
+      auto holder = [&] {
         Params p;
         p.add(r.dedupe_key);
-        Result found = conn_.run("by_dedupe_key", "SELECT id FROM executions WHERE dedupe_key = $1", p);
-        if (found.rows()) out.id = found.text(0, 0);
+        Result found = conn_.run("by_dedupe_key", "SELECT id, created_at FROM executions WHERE dedupe_key = $1", p);
+        return found.rows() ? std::make_pair(found.text(0, 0), found.integer(0, 1)) : std::make_pair(std::string(), std::int64_t{0});
+      };
+      auto [first, first_created] = holder();
+      // A key past its window names the new execution from now on. Another process may free it
+      // and insert first: the key then names that one, which the second read finds.
+      if (!first.empty() && r.dedupe_window_ms > 0 && r.created_at - first_created >= r.dedupe_window_ms) {
+        Params f;
+        f.add(first).add(r.dedupe_key);
+        conn_.run("free_dedupe_key", "UPDATE executions SET dedupe_key = NULL WHERE id = $1 AND dedupe_key = $2", f);
+        if (insert_execution(r)) {
+          notify_runnable();
+          return;
+        }
+        first = holder().first;
       }
+      out.created = false;
+      out.id = first;
     });
     return out;
   }
@@ -410,8 +426,8 @@ class PgStore final : public ExecutionStore {
   std::optional<HookDelivery> delivery(const std::string& event_id) override {
     return read([&] { return pg::delivery(conn_, event_id); });
   }
-  std::vector<HookDelivery> recent_deliveries(int limit) override {
-    return read([&] { return pg::recent_deliveries(conn_, limit); });
+  std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) override {
+    return read([&] { return pg::recent_deliveries(conn_, limit, after); });
   }
   bool record_fire(ScheduleFire f) override {
     bool recorded = false;

@@ -120,9 +120,12 @@ std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id) {
   return first_row(db, std::string(kDeliveryColumns) + " WHERE event_id = ?1", read_delivery, event_id);
 }
 
-std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit) {
-  return rows(db, std::string(kDeliveryColumns) + " ORDER BY received_at DESC, event_id LIMIT ?1", read_delivery,
-              static_cast<std::int64_t>(limit));
+std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit, const DeliveryCursor& after) {
+  return rows(db,
+              std::string(kDeliveryColumns) +
+                  " WHERE ?2 = '' OR received_at < ?3 OR (received_at = ?3 AND event_id > ?2)"
+                  " ORDER BY received_at DESC, event_id LIMIT ?1",
+              read_delivery, static_cast<std::int64_t>(limit), after.event_id, after.received_at);
 }
 
 }  // namespace spokeflow::store::sqlite

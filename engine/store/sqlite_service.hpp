@@ -18,7 +18,7 @@ bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms);
 
 bool record_delivery(sqlite3* db, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id);
-std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit);
+std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit, const DeliveryCursor& after);
 
 bool record_fire(sqlite3* db, const ScheduleFire& fire);
 std::optional<ScheduleFire> last_fire(sqlite3* db, const std::string& flow, const std::string& trigger, bool enqueued_only);

@@ -62,7 +62,8 @@ class SqliteStore final : public ExecutionStore {
         "INSERT INTO executions(id, flow_name, flow_file, flow_hash, inputs, status, trigger, created_at, started_at, "
         "parent_id, parent_step, run_at, dedupe_key) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) "
         "ON CONFLICT DO NOTHING");
-    by_dedupe_key_ = std::make_unique<Statement>(d, "SELECT id FROM executions WHERE dedupe_key = ?1");
+    by_dedupe_key_ = std::make_unique<Statement>(d, "SELECT id, created_at FROM executions WHERE dedupe_key = ?1");
+    free_dedupe_key_ = std::make_unique<Statement>(d, "UPDATE executions SET dedupe_key = NULL WHERE id = ?1");
     epoch_of_ = std::make_unique<Statement>(d, "SELECT epoch FROM executions WHERE id = ?1");
     finish_exec_ = std::make_unique<Statement>(d,
         "UPDATE executions SET status=?2, outputs=?3, error=?4, finished_at=?5, lease_owner=NULL, lease_until=NULL, "
@@ -115,13 +116,24 @@ class SqliteStore final : public ExecutionStore {
     write(Durability::now, [&] {
       if (!r.run_at) r.run_at = r.created_at;
       r.status = "queued";
-      if (!insert_execution(r)) {
-        out.created = false;
-        Statement& s = *by_dedupe_key_;
-        s.bind(1, r.dedupe_key);
-        if (s.next()) out.id = s.text(0);
-        s.done();
+      if (insert_execution(r)) return;
+      std::string first;
+      std::int64_t first_created = 0;
+      Statement& s = *by_dedupe_key_;
+      s.bind(1, r.dedupe_key);
+      if (s.next()) {
+        first = s.text(0);
+        first_created = s.integer(1);
       }
+      s.done();
+      // A key past its window names the new execution from now on (in this same transaction,
+      // so two enqueues racing with it still agree on one).
+      if (!first.empty() && r.dedupe_window_ms > 0 && r.created_at - first_created >= r.dedupe_window_ms) {
+        free_dedupe_key_->bind(1, first).run();
+        if (insert_execution(r)) return;
+      }
+      out.created = false;
+      out.id = first;
     });
     return out;
   }
@@ -360,7 +372,9 @@ class SqliteStore final : public ExecutionStore {
   std::optional<HookDelivery> delivery(const std::string& event_id) override {
     return sqlite::delivery(db_.get(), event_id);
   }
-  std::vector<HookDelivery> recent_deliveries(int limit) override { return sqlite::recent_deliveries(db_.get(), limit); }
+  std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) override {
+    return sqlite::recent_deliveries(db_.get(), limit, after);
+  }
   bool record_fire(ScheduleFire f) override {
     bool recorded = false;
     write(Durability::now, [&] { recorded = sqlite::record_fire(db_.get(), f); });
@@ -578,7 +592,7 @@ class SqliteStore final : public ExecutionStore {
   bool in_batch_ = false;        // a group-commit transaction is open
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;
-  std::unique_ptr<Statement> insert_source_, insert_exec_, by_dedupe_key_, epoch_of_, finish_exec_, reopen_child_,
+  std::unique_ptr<Statement> insert_source_, insert_exec_, by_dedupe_key_, free_dedupe_key_, epoch_of_, finish_exec_, reopen_child_,
       upsert_step_, begin_, commit_, get_exec_, savepoint_, rollback_to_, release_sp_, runnable_, finished_steps_,
       take_lease_, renew_, release_lease_;
   std::unordered_set<std::string> known_sources_;  // flow_sources rows known to exist

@@ -46,6 +46,9 @@ struct ExecutionRecord {
   // The queue (top-level executions only; a child runs inside its parent's lease).
   std::int64_t run_at = 0;        // queued / waiting: runnable from then (Unix ms)
   std::string dedupe_key;         // "" = none; a second enqueue with the same key returns the first
+  // Enqueue only: how long the key holds (by the first's created_at); a later enqueue with it
+  // starts a new execution and the key names that one from then on. 0 = for ever.
+  std::int64_t dedupe_window_ms = 0;
   std::string lease_owner;        // the worker holding the lease, "" when none
   std::int64_t lease_until = 0;
   std::int64_t epoch = 0;         // bumped by every claim
@@ -89,6 +92,13 @@ struct ScheduleFire {
   std::string outcome;          // enqueued | skipped_overlap | missed
   std::string execution_id;     // enqueued: the execution it started
   std::int64_t missed = 0;      // fires before this one (since the previous record) that were not made
+};
+
+// Where a page of hook deliveries starts: after the delivery that ended the previous page
+// (newest first); an empty event_id starts at the newest.
+struct DeliveryCursor {
+  std::int64_t received_at = 0;
+  std::string event_id;
 };
 
 // A caller of the service. Only a hash of the token itself is kept.
@@ -257,8 +267,8 @@ class ExecutionStore {
   // False (nothing written) when a delivery with that eventId was recorded before.
   virtual bool record_delivery(HookDelivery delivery) = 0;
   virtual std::optional<HookDelivery> delivery(const std::string& event_id) = 0;
-  // Newest first.
-  virtual std::vector<HookDelivery> recent_deliveries(int limit) = 0;
+  // Newest first, from `after` on.
+  virtual std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) = 0;
   // False (nothing written) when that fire was recorded before.
   virtual bool record_fire(ScheduleFire fire) = 0;
   // The latest recorded fire of a trigger (only `enqueued` ones with enqueued_only).

@@ -141,8 +141,8 @@ class ThreadedStore final : public ExecutionStore {
   std::optional<HookDelivery> delivery(const std::string& event_id) override {
     return call([&](ExecutionStore& s) { return s.delivery(event_id); });
   }
-  std::vector<HookDelivery> recent_deliveries(int limit) override {
-    return call([limit](ExecutionStore& s) { return s.recent_deliveries(limit); });
+  std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) override {
+    return call([&](ExecutionStore& s) { return s.recent_deliveries(limit, after); });
   }
   bool record_fire(ScheduleFire fire) override {
     return durable_call([&](ExecutionStore& s) { return s.record_fire(std::move(fire)); });

@@ -109,7 +109,7 @@ expect_eq "a path with an encoded slash or dot segment: 404" 404 "$CODE"
 
 echo "# flows and actions"
 call GET /api/v1/flows "$VIEWER"
-expect_eq "a viewer lists the flows" "200 breaks,hello,hook_setup,on_sign_in,on_user_created" \
+expect_eq "a viewer lists the flows" "200 breaks,hello,hook_setup,nightly,on_sign_in,on_user_created" \
   "$CODE $(echo "$BODY" | jq -r '[.flows[].name] | join(",")')"
 call GET /api/v1/flows/hello "$VIEWER"
 expect_eq "one flow with its inputs" "200 who,pause" "$CODE $(echo "$BODY" | jq -r '[.inputs[].name] | join(",")')"
@@ -146,6 +146,25 @@ call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"dee"}}' 
 IDK=$(echo "$BODY" | jq -r .execution_id)
 call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"dee"}}' -H "Idempotency-Key: order-77"
 expect_eq "a repeated Idempotency-Key returns the first execution" "202 $IDK false" \
+  "$CODE $(echo "$BODY" | jq -r '"\(.execution_id) \(.created)"')"
+call POST /api/v1/flows/breaks/executions "$OPERATOR" '{"inputs":{"marker":"/nonexistent"}}' -H "Idempotency-Key: order-77"
+IDK_OTHER=$(echo "$BODY" | jq -r .execution_id)
+expect_eq "the key's scope is its flow: the same key on another flow starts one" "202 true true" \
+  "$CODE $(echo "$BODY" | jq -r .created) $([ "$IDK_OTHER" != "$IDK" ] && echo true)"
+# The 24 h window, by ageing the first execution's row: 23 h old it still answers; 25 h old the
+# key starts a new execution (and a repeat then returns that one).
+age_row() { sqlite3 "$WORK/store.db" "PRAGMA busy_timeout=5000; UPDATE executions SET created_at = created_at - $2 WHERE id = '$1';" > /dev/null; }
+age_row "$IDK" $((23 * 3600 * 1000))
+call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"dee"}}' -H "Idempotency-Key: order-77"
+expect_eq "a repeat within 24 h (23 h later) still returns the first" "202 $IDK false" \
+  "$CODE $(echo "$BODY" | jq -r '"\(.execution_id) \(.created)"')"
+age_row "$IDK" $((2 * 3600 * 1000))
+call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"dee"}}' -H "Idempotency-Key: order-77"
+IDK2=$(echo "$BODY" | jq -r .execution_id)
+expect_eq "after 24 h (25 h later) the key starts a new execution" "202 true true" \
+  "$CODE $(echo "$BODY" | jq -r .created) $([ "$IDK2" != "$IDK" ] && echo true)"
+call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"dee"}}' -H "Idempotency-Key: order-77"
+expect_eq "...and a repeat now returns the new one" "202 $IDK2 false" \
   "$CODE $(echo "$BODY" | jq -r '"\(.execution_id) \(.created)"')"
 wait_for 60 test "$("$SF" executions show "$ID1" --json | jq -r .status)" == succeeded
 expect_eq "the first one ran" succeeded "$("$SF" executions show "$ID1" --json | jq -r .status)"
@@ -213,6 +232,8 @@ while IFS=' ' read -r method path; do
   p=${path//\{name\}/hello}
   [[ "$path" == /api/v1/actions/* ]] && p=${path//\{name\}/core.echo}
   [[ "$path" == /hooks/* ]] && p=${path//\{name\}/okta}
+  [[ "$path" == /api/v1/tokens/* ]] && p=${path//\{name\}/gone-1}
+  p=${p//\{alias\}/okta}
   p=${p//\{id\}/$ID1}
   M=$(echo "$method" | tr a-z A-Z)
   [[ "$path" == */events ]] && { code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$API$p" || true); } \
@@ -220,17 +241,71 @@ while IFS=' ' read -r method path; do
   case "$code" in 404|405|000) missing="$missing $M:$path($code)" ;; esac
 done < <(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"' openapi.json)
 expect_eq "every documented route answers" "" "$missing"
-undocumented=
-for route in "GET /healthz" "GET /readyz" "GET /metrics" "GET /api/v1/openapi.json" "GET /api/v1/flows" "GET /api/v1/flows/{name}" \
-  "POST /api/v1/flows/{name}/executions" "GET /api/v1/actions" "GET /api/v1/actions/{name}" "GET /api/v1/executions" \
-  "GET /api/v1/executions/{id}" "GET /api/v1/executions/{id}/events" "POST /api/v1/executions/{id}/cancel" \
-  "POST /api/v1/executions/{id}/retry" "POST /api/v1/executions/{id}/rerun" "GET /hooks/okta/{name}" "POST /hooks/okta/{name}"; do
-  m=$(echo "${route%% *}" | tr A-Z a-z)
-  jq -e --arg p "${route#* }" --arg m "$m" '.paths[$p][$m]' openapi.json > /dev/null || undocumented="$undocumented [$route]"
-done
-expect_eq "every route the server has is documented" "" "$undocumented"
-n_routes=$(jq '[.paths[] | keys[]] | length' openapi.json)
-expect_eq "...and the document has no route beyond them" 17 "$n_routes"
+echo "# who may do what: every route with no token, viewer, operator, admin, revoked and expired tokens"
+"$SF" tokens create matrix-victim --role viewer > /dev/null
+# METHOD PATH ROLE SAMPLE BODY ALLOWED. ROLE: the least role that may call the route (none: anyone;
+# hook: only the hook's secret, never an API token). ALLOWED: what that role and those above get for
+# SAMPLE ('-': no body). The callers go from weakest to strongest, so a state-changing sample runs
+# once, by the first caller allowed: its code shows that no refused call changed anything before
+# it. A route the document has and this table lacks (or the reverse, or another role) fails here.
+ROUTES=$(cat <<EOF
+GET /healthz none /healthz - 200
+GET /readyz none /readyz - 200
+GET /metrics viewer /metrics - 200
+GET /api/v1/openapi.json none /api/v1/openapi.json - 200
+GET /api/v1/flows viewer /api/v1/flows - 200
+GET /api/v1/flows/{name} viewer /api/v1/flows/hello - 200
+POST /api/v1/flows/{name}/executions operator /api/v1/flows/hello/executions {"inputs":{"who":"matrix"}} 202
+GET /api/v1/actions viewer /api/v1/actions - 200
+GET /api/v1/actions/{name} viewer /api/v1/actions/core.echo - 200
+GET /api/v1/executions viewer /api/v1/executions - 200
+GET /api/v1/executions/{id} viewer /api/v1/executions/$ID1 - 200
+GET /api/v1/executions/{id}/events viewer /api/v1/executions/$ID1/events - 200
+POST /api/v1/executions/{id}/cancel operator /api/v1/executions/$ID1/cancel - 409
+POST /api/v1/executions/{id}/retry operator /api/v1/executions/$ID1/retry - 409
+POST /api/v1/executions/{id}/rerun operator /api/v1/executions/$ID1/rerun - 202
+POST /api/v1/executions/{id}/reveal admin /api/v1/executions/$ID1/reveal - 200
+GET /api/v1/tokens admin /api/v1/tokens - 200
+POST /api/v1/tokens admin /api/v1/tokens {"name":"matrix-made","role":"viewer"} 201
+POST /api/v1/tokens/{name}/revoke admin /api/v1/tokens/matrix-victim/revoke - 200
+GET /api/v1/connections viewer /api/v1/connections - 200
+POST /api/v1/connections/{alias}/test admin /api/v1/connections/okta/test - 200
+GET /api/v1/hook-deliveries viewer /api/v1/hook-deliveries - 200
+GET /api/v1/schedules viewer /api/v1/schedules - 200
+GET /hooks/okta/{name} hook /hooks/okta/okta - -
+POST /hooks/okta/{name} hook /hooks/okta/okta {} -
+EOF
+)
+documented=$(jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] |
+  "\(.key | ascii_upcase) \($p) \(.value["x-spokeflow-role"] // (if (.value.security // []) == [] then "none" else "hook" end))"' openapi.json | sort)
+listed=$(echo "$ROUTES" | awk '{print $1, $2, $3}' | sort)
+expect_eq "the role table lists every documented route, with the document's role" "" \
+  "$(diff <(echo "$documented") <(echo "$listed") | grep '^[<>]' | tr '\n' ';' || true)"
+rank() { case $1 in viewer) echo 1 ;; operator) echo 2 ;; admin) echo 3 ;; *) echo 0 ;; esac; }
+wrong=
+checked=0
+while read -r method path role sample body allowed; do
+  for who in none revoked expired viewer operator admin; do
+    case $who in
+      none) tok= ;; revoked) tok=$REVOKED ;; expired) tok=$EXPIRED ;;
+      viewer) tok=$VIEWER ;; operator) tok=$OPERATOR ;; admin) tok=$ADMIN ;;
+    esac
+    if [ "$role" == none ]; then want=$allowed
+    elif [ "$role" == hook ] || [ -z "$tok" ] || [ "$who" == revoked ] || [ "$who" == expired ]; then want=401
+    elif [ "$(rank "$who")" -lt "$(rank "$role")" ]; then want=403
+    else want=$allowed
+    fi
+    args=(-s -o /dev/null -m 10 -w '%{http_code}' -X "$method")
+    [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+    [ "$body" != - ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+    got=$(curl "${args[@]}" "$API$sample" || true)
+    checked=$((checked + 1))
+    [ "$got" == "$want" ] || wrong="$wrong [$method $path as $who: $got, not $want]"
+  done
+done <<< "$ROUTES"
+expect_eq "every route answers each kind of caller as its role says ($checked calls)" "" "$wrong"
+expect_eq "...and the table has as many routes as the document" "$(jq '[.paths[] | keys[]] | length' openapi.json)" \
+  "$(echo "$ROUTES" | wc -l | tr -d ' ')"
 
 echo "# Okta event hooks, end to end with okta-sim"
 HOOK_URL="$API/hooks/okta/okta"
@@ -238,6 +313,7 @@ curl -s -o /dev/null -w '%{http_code}' -H "x-okta-verification-challenge: abc" "
 expect_eq "verification without the secret: 401" 401 "$(cat code.txt)"
 run_capture "$SF" run hook_setup --flows-dir "$SFLOWS" --input url="$HOOK_URL" --input auth="$HOOK_SECRET" --json
 expect_eq "a flow creates the hook and okta-sim verifies it" "0 VERIFIED" "$RC $(echo "$OUT" | jq -r .outputs.verification)"
+HOOK_SETUP_OUT=$OUT
 okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" -H "Content-Type: application/json" "$@"; }
 okta -X POST "$BASE/api/v1/users?activate=false" \
   -d '{"profile":{"firstName":"Hook","lastName":"Test","email":"hook.test@example.com","login":"hook.test@example.com"}}' > user.json
@@ -266,6 +342,130 @@ jq '.eventId = "evt-1-retry"' d1.json > d1r.json
 expect_eq "its events in another delivery start nothing (uuid)" "200 0" "$(post_hook d1r.json "$HOOK_SECRET") $(jq .started hook.json)"
 echo '{"eventId": 5}' > bad.json
 expect_eq "a malformed delivery: 400" 400 "$(post_hook bad.json "$HOOK_SECRET")"
+
+echo "# admin: tokens over HTTP"
+call POST /api/v1/tokens "$ADMIN" '{"name":"web-1","role":"operator","expires":"30d"}'
+WEB1=$(echo "$BODY" | jq -r .token)
+expect_eq "made: 201, shown once, with its row" "201 operator active true" \
+  "$CODE $(echo "$BODY" | jq -r '"\(.role) \(.state) \(.expires_at != null)"')"
+expect_contains "...not to be cached" "Cache-Control: no-store" "$HDRS"
+call GET /api/v1/flows "$WEB1"
+expect_eq "the new token works" 200 "$CODE"
+call POST /api/v1/tokens "$ADMIN" '{"name":"web-1","role":"viewer"}'
+expect_eq "a taken name: 409" 409 "$CODE"
+call POST /api/v1/tokens "$ADMIN" '{"name":"bad name","role":"viewer"}'
+expect_eq "a bad name: 422 saying so" "422 true" "$CODE $(echo "$BODY" | jq '.error.message | test("bad name")')"
+call POST /api/v1/tokens "$ADMIN" '{"name":"x-1","role":"root"}'
+expect_eq "a bad role: 422" 422 "$CODE"
+call POST /api/v1/tokens "$ADMIN" '{"name":"x-1","role":"viewer","expires":"soon"}'
+expect_eq "a bad expiry: 422" 422 "$CODE"
+call POST /api/v1/tokens "$ADMIN" '{"name":"x-1","role":"viewer","extra":1}'
+expect_eq "an unknown field: 422" 422 "$CODE"
+call GET /api/v1/tokens "$ADMIN"
+expect_eq "listed with when this service last saw it used, never a hash or a token" "operator true false false" \
+  "$(echo "$BODY" | jq -r '.tokens[] | select(.name == "web-1") | "\(.role) \(.last_used_at != null) \(has("hash")) \(has("token"))"')"
+expect_eq "...a token never used here has no last use" "null" \
+  "$(echo "$BODY" | jq -r '.tokens[] | select(.name == "matrix-made") | .last_used_at')"
+expect_eq "...the revoked and expired ones say so" "revoked expired" \
+  "$(echo "$BODY" | jq -r '[.tokens[] | select(.name == "gone-1" or .name == "short-1") | .state] | join(" ")')"
+expect_no_secret "the list holds no token" "$WEB1" body.json
+call POST /api/v1/tokens/web-1/revoke "$ADMIN"
+expect_eq "revoked: 200" "200 revoked" "$CODE $(echo "$BODY" | jq -r .state)"
+call GET /api/v1/flows "$WEB1"
+expect_eq "...and refused from then on" 401 "$CODE"
+expect_eq "...which the CLI sees too (one store)" revoked \
+  "$("$SF" tokens list --json | jq -r '.[] | select(.name == "web-1") | .state')"
+call POST /api/v1/tokens/web-1/revoke "$ADMIN"
+expect_eq "revoking twice: 409" 409 "$CODE"
+call POST /api/v1/tokens/nobody/revoke "$ADMIN"
+expect_eq "an unknown token: 404" 404 "$CODE"
+expect_no_secret "the store keeps no token made over HTTP in clear" "$WEB1" "$WORK/store.db" "$WORK/store.db-wal"
+
+echo "# admin: sealed values revealed, and only to an admin"
+HS_ID=$(echo "$HOOK_SETUP_OUT" | jq -r .execution_id)
+call GET "/api/v1/executions/$HS_ID" "$ADMIN"
+expect_eq "without reveal a sensitive input is [REDACTED], even for an admin" "200 [REDACTED]" "$CODE $(echo "$BODY" | jq -r .inputs.auth)"
+call GET "/api/v1/executions/$HS_ID?reveal=true" "$ADMIN"
+expect_eq "...a query parameter does not reveal" "[REDACTED]" "$(echo "$BODY" | jq -r .inputs.auth)"
+call POST "/api/v1/executions/$HS_ID/reveal" "$OPERATOR"
+expect_eq "an operator may not reveal: 403, no value" "403 false" "$CODE $(grep -qF "$HOOK_SECRET" body.json && echo true || echo false)"
+call POST "/api/v1/executions/$HS_ID/reveal" "$ADMIN"
+expect_eq "an admin sees the value in clear" "200 true true" \
+  "$CODE $(echo "$BODY" | jq --arg s "$HOOK_SECRET" '.inputs.auth == $s') $(echo "$BODY" | jq .reveal_complete)"
+expect_contains "...not to be cached" "Cache-Control: no-store" "$HDRS"
+call POST /api/v1/executions/01ARZ3NDEKTSV4RRFFQ69G5FAV/reveal "$ADMIN"
+expect_eq "an unknown execution: 404" 404 "$CODE"
+wait_for 10 grep -q "revealed to token 'admin-1'" serve.err
+expect_contains "each reveal is logged: which execution, which token" "$HS_ID" "$(grep "revealed to token 'admin-1'" serve.err)"
+
+echo "# connections: listed for viewers without secrets, tested by admins"
+call GET /api/v1/connections "$VIEWER"
+expect_eq "the alias with its type and host" "200 okta sim okta_api_token ${BASE#http://}" \
+  "$CODE $(echo "$BODY" | jq -r '.aliases[] | "\(.alias) \(.connection) \(.type) \(.host)"')"
+expect_eq "...no credential's name or fields" "" "$(grep -o 'sim_token\|credential' body.json || true)"
+expect_no_secret "...nor its secret" "$TOKEN" body.json
+call POST /api/v1/connections/okta/test "$VIEWER"
+expect_eq "a viewer may not test it" 403 "$CODE"
+call POST /api/v1/connections/okta/test "$ADMIN"
+expect_eq "an admin's test answers what 'connections test' prints" "200 true GET /api/v1/users/me 200" \
+  "$CODE $(echo "$BODY" | jq -r '"\(.ok) \(.request) \(.status)"')"
+expect_no_secret "...without the secret" "$TOKEN" body.json
+run_capture "$SF" connections test okta --json
+expect_eq "...the same fields as the CLI" "$(echo "$OUT" | jq -c 'keys')" "$(echo "$BODY" | jq -c 'keys')"
+call POST /api/v1/connections/nowhere/test "$ADMIN"
+expect_eq "an unknown alias: 404" 404 "$CODE"
+# The test waits on the service's loop like any Okta call: while okta-sim takes 10 s to answer
+# it, other requests are served.
+curl -s -X PUT -H "Content-Type: application/json" -d '{"faults": {"latency_ms": 10000}}' "$BASE/__sim/config" > /dev/null
+tests_logged() { grep -c "connection test of alias 'okta'" serve.err || true; }
+before_tests=$(tests_logged)
+test_started() { [ "$(tests_logged)" -gt "$before_tests" ]; }
+curl -s -o slow_test.json -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" "$API/api/v1/connections/okta/test" \
+  > slow_test.code &
+SLOW_TEST=$!
+wait_for 30 test_started || true
+call GET /api/v1/flows "$VIEWER"
+expect_eq "a slow connection test holds up no other request" "200 true" \
+  "$CODE $(kill -0 "$SLOW_TEST" 2>/dev/null && echo true || echo false)"
+wait "$SLOW_TEST" || true
+expect_eq "...and answers when Okta does" "200 true true" \
+  "$(cat slow_test.code) $(jq -r '"\(.ok) \(.ms >= 10000)"' slow_test.json)"
+curl -s -X PUT -H "Content-Type: application/json" -d '{"faults": {"latency_ms": 0}}' "$BASE/__sim/config" > /dev/null
+
+echo "# event-hook deliveries for the web view, in pages"
+rows=
+cursor=
+for page in $(seq 1 20); do
+  call GET "/api/v1/hook-deliveries?limit=1${cursor:+&cursor=$(jq -rn --arg c "$cursor" '$c | @uri')}" "$VIEWER"
+  [ "$CODE" == 200 ] || break
+  rows="$rows$(echo "$BODY" | jq -c '.deliveries[]')"$'\n'
+  cursor=$(echo "$BODY" | jq -r '.next_cursor // empty')
+  [ -n "$cursor" ] || break
+done
+expect_eq "pages of one, each delivery once" "$(echo "$rows" | grep -c event_id)" \
+  "$(echo "$rows" | jq -r .event_id | sort -u | grep -c .)"
+expect_eq "a delivery with the flows it started" "3 3 0 on_sign_in" \
+  "$(echo "$rows" | jq -r 'select(.event_id == "evt-1") | "\(.events) \(.executions_started) \(.duplicate_events) \(.started[0].flow)"')"
+expect_eq "a delivery of events seen before: duplicates, nothing started" "0 3" \
+  "$(echo "$rows" | jq -r 'select(.event_id == "evt-1-retry") | "\(.executions_started) \(.duplicate_events)"')"
+call GET "/api/v1/hook-deliveries?cursor=nonsense" "$VIEWER"
+expect_eq "a cursor it did not give: 400" 400 "$CODE"
+
+echo "# schedules for the web view: next, last and skipped fires"
+call GET /api/v1/schedules "$VIEWER"
+expect_eq "a trigger's next fires (only on February 29)" "200 nightly 0 3 29 2 * Europe/Berlin 3 02-29T03:00:00" \
+  "$CODE $(echo "$BODY" | jq -r '.schedules[] | "\(.flow) \(.cron) \(.timezone) \(.next_fires | length) \(.next_fires[0].local[5:19])"')"
+expect_eq "...no fire yet" "null 0" "$(echo "$BODY" | jq -r '.schedules[0] | "\(.last_fire) \(.skipped_fires)"')"
+# Fires as the scheduler records them (scheduler_test covers how it does): one made, one skipped
+# for overlap, one standing for 5 missed in downtime.
+KEY='0:0 3 29 2 *@Europe/Berlin'
+sqlite3 "$WORK/store.db" "PRAGMA busy_timeout=5000;
+  INSERT INTO schedule_fires VALUES('nightly', '$KEY', 1709172000000, 1709172000100, 'enqueued', '$ID1', 0);
+  INSERT INTO schedule_fires VALUES('nightly', '$KEY', 1835409600000, 1835409600100, 'skipped_overlap', NULL, 0);
+  INSERT INTO schedule_fires VALUES('nightly', '$KEY', 1961640000000, 1961640000100, 'missed', NULL, 4);" > /dev/null
+call GET '/api/v1/schedules?fires=2' "$VIEWER"
+expect_eq "last fire, last enqueued, recent fires and skipped fires" "missed $ID1 missed,skipped_overlap 6" \
+  "$(echo "$BODY" | jq -r '.schedules[0] | "\(.last_fire.outcome) \(.last_enqueued.execution_id) \([.recent_fires[].outcome] | join(",")) \(.skipped_fires)"')"
 
 echo "# a burst of 1,000 events in deliveries of 50"
 t0=$(date +%s%N)

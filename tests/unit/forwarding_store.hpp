@@ -50,7 +50,9 @@ struct ForwardingStore : store::ExecutionStore {
   bool revoke_token(const std::string& n, std::int64_t now) override { return inner->revoke_token(n, now); }
   bool record_delivery(store::HookDelivery d) override { return inner->record_delivery(std::move(d)); }
   std::optional<store::HookDelivery> delivery(const std::string& id) override { return inner->delivery(id); }
-  std::vector<store::HookDelivery> recent_deliveries(int limit) override { return inner->recent_deliveries(limit); }
+  std::vector<store::HookDelivery> recent_deliveries(int limit, const store::DeliveryCursor& after) override {
+    return inner->recent_deliveries(limit, after);
+  }
   bool record_fire(store::ScheduleFire f) override { return inner->record_fire(std::move(f)); }
   std::optional<store::ScheduleFire> last_fire(const std::string& flow, const std::string& t, bool enqueued_only) override {
     return inner->last_fire(flow, t, enqueued_only);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <tuple>
 
 #include "common/ids.hpp"
 #include "serve/api.hpp"
@@ -10,6 +11,7 @@
 #include "serve/hooks.hpp"
 #include "serve/tokens.hpp"
 #include "store/store.hpp"
+#include "store_backends.hpp"
 #include "test_util.hpp"
 
 using namespace spokeflow;
@@ -127,7 +129,7 @@ TEST_CASE("the store keeps tokens as hashes, deliveries once, and lists executio
   CHECK(st->record_delivery(d));
   CHECK_FALSE(st->record_delivery(d));
   CHECK(st->delivery("evt-1")->started[0]["event"] == "u1");
-  CHECK(st->recent_deliveries(5).size() == 1);
+  CHECK(st->recent_deliveries(5, {}).size() == 1);
 
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
@@ -160,4 +162,52 @@ TEST_CASE("the store keeps tokens as hashes, deliveries once, and lists executio
   auto page2 = st->list_executions(f);
   REQUIRE(page2.size() == 2);
   CHECK(page2[0].id == ids[2]);
+}
+
+TEST_CASE("a token is made by the rules `tokens create` and the API share") {
+  auto made = serve::make_token("ci-bot", "operator", "90d", 1'000);
+  REQUIRE(made.ok());
+  CHECK(made->record.name == "ci-bot");
+  CHECK(made->record.role == "operator");
+  CHECK(made->record.created_at == 1'000);
+  CHECK(made->record.expires_at == 1'000 + 90LL * 24 * 3600 * 1000);
+  CHECK(made->record.hash == serve::token_hash(made->token));
+  CHECK(made->record.hash.find(made->token) == std::string::npos);
+  CHECK(serve::make_token("ci-bot", "viewer", "", 1)->record.expires_at == 0);
+  for (auto [name, role, expires, says] : std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"with space", "viewer", "", "token name 'with space'"},
+           {"ok", "root", "", "viewer, operator or admin"},
+           {"ok", "viewer", "soon", "expires 'soon'"},
+           {"ok", "viewer", "0s", "expires '0s'"}}) {
+    auto bad = serve::make_token(name, role, expires, 1);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().kind == ErrorKind::validation);
+    CHECK(bad.error().message.find(says) != std::string::npos);
+  }
+  store::ApiToken t = made->record;
+  CHECK(serve::token_state(t, 2'000) == "active");
+  CHECK(serve::token_state(t, t.expires_at) == "expired");
+  t.revoked_at = 1'500;
+  const Json row = serve::token_row(t, 2'000);
+  CHECK(row["state"] == "revoked");
+  CHECK_FALSE(row.contains("hash"));
+  CHECK(row.dump().find(t.hash) == std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("hook deliveries come newest first in pages that a cursor continues, each once", B,
+                   test::SqliteBackend, test::PgBackend) {
+  B backend;
+  auto st = backend.open();
+  // Two pairs share a received_at: the cursor must still neither repeat nor skip one.
+  const std::vector<std::pair<std::string, std::int64_t>> sent = {{"a", 10}, {"b", 20}, {"c", 20}, {"d", 30}, {"e", 30}};
+  for (const auto& [id, at] : sent) REQUIRE(st->record_delivery({id, "okta", at, 1, Json::array()}));
+  std::vector<std::string> seen;
+  store::DeliveryCursor after;
+  for (int page = 0; page < 10; ++page) {
+    auto rows = st->recent_deliveries(2, after);
+    for (const auto& d : rows) seen.push_back(d.event_id);
+    if (rows.size() < 2) break;
+    after = {rows.back().received_at, rows.back().event_id};
+  }
+  CHECK(seen == std::vector<std::string>{"d", "e", "b", "c", "a"});
 }

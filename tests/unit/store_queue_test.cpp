@@ -92,6 +92,44 @@ TEST_CASE_TEMPLATE("queue depth counts top-level executions by state, for /metri
   CHECK(q.st->queue_depth() == Depth{{"queued", 2}, {"running", 0}, {"waiting", 1}});
 }
 
+TEST_CASE_TEMPLATE("a dedupe key with a window holds within it and names a new execution after it", B, test::SqliteBackend, test::PgBackend) {
+  Queue<B> q;
+  constexpr std::int64_t kDay = 24 * 3600 * 1000;
+  const std::int64_t t0 = 1'800'000'000'000;  // the records' clock: created_at is what the window counts from
+  auto at = [&](std::int64_t t, std::int64_t window) {
+    auto r = q.make();
+    r.created_at = t;
+    r.dedupe_key = "api:hello:k1";
+    r.dedupe_window_ms = window;
+    return q.st->enqueue(r);
+  };
+  auto first = at(t0, kDay);
+  REQUIRE(first.created);
+  auto within = at(t0 + kDay - 1, kDay);
+  CHECK_FALSE(within.created);
+  CHECK(within.id == first.id);
+  auto after = at(t0 + kDay, kDay);
+  CHECK(after.created);
+  CHECK(after.id != first.id);
+  // From then on the key names the new one, for its own window.
+  auto again = at(t0 + kDay + 5, kDay);
+  CHECK_FALSE(again.created);
+  CHECK(again.id == after.id);
+  CHECK(q.st->list_executions({}).size() == 2);
+  CHECK(q.st->get_execution(first.id).has_value());  // the first is kept, only its key is freed
+  // Without a window a key holds for ever (schedule fires, Okta events).
+  auto forever = q.make();
+  forever.created_at = t0;
+  forever.dedupe_key = "schedule:x";
+  REQUIRE(q.st->enqueue(forever).created);
+  auto years = q.make();
+  years.created_at = t0 + 1000 * kDay;
+  years.dedupe_key = "schedule:x";
+  auto later = q.st->enqueue(years);
+  CHECK_FALSE(later.created);
+  CHECK(later.id == forever.id);
+}
+
 TEST_CASE_TEMPLATE("a claim leases an execution to one worker; an expired lease is anyone's, with a new epoch", B, test::SqliteBackend, test::PgBackend) {
   Queue<B> q;
   const std::string id = q.enqueue();
