@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_text.hpp"
 #include "store/sqlite_db.hpp"
 
 namespace spokeflow::store::sqlite {
@@ -17,14 +18,16 @@ constexpr const char* kFinished = "(status = 'succeeded' OR status = 'failed' OR
 // The roots of this batch: finished top-level executions matching `f`, oldest id first.
 std::vector<std::string> choose_roots(sqlite3* db, const PurgeFilter& f, int batch) {
   std::vector<std::string> out;
+  const std::string except = dump_json(Json(f.except_flows));
   const std::string base = std::string("SELECT id FROM executions WHERE parent_id IS NULL AND ") +
-                           kFinished + " AND (?1 = '' OR status = ?1) AND (?2 = 0 OR finished_at < ?2)";
+                           kFinished + " AND (?1 = '' OR status = ?1) AND (?2 = 0 OR finished_at < ?2) "
+                           "AND flow_name NOT IN (SELECT value FROM json_each(?6))";
   auto read = [&](Statement& s) {
     while (s.next()) out.push_back(s.text(0));
   };
   if (f.keep_last <= 0) {
     Statement s(db, (base + " AND (?3 = '' OR flow_name = ?3) ORDER BY id LIMIT ?4").c_str());
-    s.bind(1, f.status).bind(2, f.finished_before).bind(3, f.flow).bind(4, static_cast<std::int64_t>(batch));
+    s.bind(1, f.status).bind(2, f.finished_before).bind(3, f.flow).bind(4, static_cast<std::int64_t>(batch)).bind(6, except);
     read(s);
     return out;
   }
@@ -44,7 +47,7 @@ std::vector<std::string> choose_roots(sqlite3* db, const PurgeFilter& f, int bat
       }
       after = next.text(0);
       next.done();
-      flows.push_back(after);
+      if (std::find(f.except_flows.begin(), f.except_flows.end(), after) == f.except_flows.end()) flows.push_back(after);
     }
   }
   Statement cutoff(db, (std::string("SELECT id FROM executions WHERE flow_name = ?1 AND parent_id IS NULL AND ") + kFinished +
@@ -57,7 +60,7 @@ std::vector<std::string> choose_roots(sqlite3* db, const PurgeFilter& f, int bat
     const std::string keep_from = cutoff.text(0);
     cutoff.done();
     older.bind(1, f.status).bind(2, f.finished_before).bind(3, flow)
-        .bind(4, static_cast<std::int64_t>(batch - static_cast<int>(out.size()))).bind(5, keep_from);
+        .bind(4, static_cast<std::int64_t>(batch - static_cast<int>(out.size()))).bind(5, keep_from).bind(6, except);
     read(older);
   }
   return out;

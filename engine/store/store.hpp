@@ -116,6 +116,7 @@ struct HookDelivery {
 struct PurgeFilter {
   std::int64_t finished_before = 0;  // Unix ms: finished before this instant; 0 = any age
   std::string flow;                  // "" = every flow
+  std::vector<std::string> except_flows;  // left out (flows with retention rules of their own)
   std::string status;                // "" = any finished status
   int keep_last = 0;                 // per flow, the newest (by id) N matching executions are kept
 };

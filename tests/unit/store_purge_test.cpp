@@ -183,6 +183,16 @@ TEST_CASE("filters: flow, status, and keep_last per flow") {
     CHECK(fx.count("SELECT count(*) FROM executions WHERE flow_name = 'a'") == 5);
     CHECK(fx.count("SELECT count(*) FROM executions WHERE flow_name = 'b'") == 0);
   }
+  SUBCASE("except flows") {
+    store::PurgeFilter f;
+    f.except_flows = {"a", "zzz"};
+    CHECK(fx.purge_all(f).top_level == 5);
+    CHECK(fx.count("SELECT count(*) FROM executions WHERE flow_name = 'a'") == 5);
+    f.keep_last = 1;
+    f.except_flows = {"b"};
+    CHECK(fx.purge_all(f).top_level == 4);
+    CHECK(fx.count("SELECT count(*) FROM executions") == 1);
+  }
   SUBCASE("status") {
     store::PurgeFilter f;
     f.status = "failed";
