@@ -93,10 +93,10 @@ run_capture "$SF" serve --listen 127.0.0.1:0 --tls-cert "$CERTS/server.pem"
 expect_eq "--tls-cert without --tls-key: exit 2" 2 "$RC"
 printf 'listen: 127.0.0.1:0\ntls:\n  cert: certs/server.pem\n' > no-key.yaml
 run_capture "$SF" serve --config no-key.yaml
-expect_contains "tls without a key in serve.yaml: where" "no-key.yaml:3:3: tls needs 'key'" "$OUT"
+expect_contains "tls without a key in serve.yaml: where" "no-key.yaml:3:3: error: tls needs 'key'" "$OUT"
 printf 'listen: 127.0.0.1:0\ntls: { cert: certs/server.pem, key: certs/nope.key }\n' > bad-key.yaml
 run_capture "$SF" serve --config bad-key.yaml
-expect_contains "a key file that is not there: where" "bad-key.yaml:2:41: tls.key: no such file" "$OUT"
+expect_contains "a key file that is not there: where" "bad-key.yaml:2:37: error: tls.key: no such file" "$OUT"
 
 echo "# serving HTTPS"
 # Paths in serve.yaml are relative to its folder.
@@ -120,8 +120,8 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 expect_eq "curl trusting the CA: 200" 200 "$(code --cacert "$CERTS/ca.pem" "$API/healthz")"
 set +e; curl -s -o /dev/null "$API/healthz"; rc=$?; set -e
 expect_eq "curl without the CA: refused in verification (60)" 60 "$rc"
-OUT=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PORT/healthz" || true)
-expect_contains "plain HTTP to the HTTPS port: a clear 400" "this port speaks HTTPS: use https:// 400" "$(echo "$OUT" | jq -r .error.message 2>/dev/null | tr '\n' ' ')$(echo "$OUT" | awk '{print $NF}')"
+CODE=$(curl -s -o plain.json -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" || true)
+expect_eq "plain HTTP to the HTTPS port: a clear 400" "400 this port speaks HTTPS: use https://" "$CODE $(jq -r .error.message plain.json)"
 expect_eq "...and the server keeps serving" 200 "$(code --cacert "$CERTS/ca.pem" "$API/healthz")"
 expect_eq "TLS 1.2 is served" 200 "$(code --cacert "$CERTS/ca.pem" --tlsv1.2 --tls-max 1.2 "$API/healthz")"
 set +e
