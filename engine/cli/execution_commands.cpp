@@ -374,6 +374,7 @@ int cmd_purge(const GlobalOptions& g, const PurgeOptions& o) {
     total.executions += r.executions;
     total.top_level += r.top_level;
     more = r.more;
+    f.after = r.next;
     // As long again as the batch took: workers and services sharing the store get the write
     // lock in between (SQLite's waiting writers poll; back-to-back transactions starve them).
     if (more) std::this_thread::sleep_for(std::max<std::chrono::steady_clock::duration>(

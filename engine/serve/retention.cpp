@@ -49,7 +49,7 @@ asio::awaitable<std::int64_t> Retention::pass() {
   auto alive = std::weak_ptr<bool>(alive_);
   std::int64_t deleted = 0;
   asio::steady_timer pause(co_await asio::this_coro::executor);
-  for (const auto& filter : retention_filters(config_, clock_())) {
+  for (auto filter : retention_filters(config_, clock_())) {
     for (bool more = true; more && !stopping_;) {
       const auto started = std::chrono::steady_clock::now();
       auto purge = [filter, batch = config_.batch](store::ExecutionStore& s) { return s.purge_executions(filter, batch); };
@@ -57,6 +57,7 @@ asio::awaitable<std::int64_t> Retention::pass() {
       if (alive.expired()) co_return deleted;
       deleted += r.executions;
       more = r.more;
+      filter.after = r.next;
       // As long again as the batch took (at least 10 ms): the queue's writes wait at most one
       // batch, and a purge never takes more than half of the store's time.
       pause.expires_after(std::max<std::chrono::steady_clock::duration>(std::chrono::steady_clock::now() - started,

@@ -15,20 +15,43 @@ namespace {
 
 constexpr const char* kFinished = "(status = 'succeeded' OR status = 'failed' OR status = 'cancelled')";
 
+// At most this many rows are read in id order per batch (a pass with a cursor): a store where
+// little matches is walked in many short transactions, never in one long one.
+int rows_to_examine(int batch) { return std::max(batch * 10, 1000); }
+
 // The roots of this batch: finished top-level executions matching `f`, oldest id first.
-std::vector<std::string> choose_roots(sqlite3* db, const PurgeFilter& f, int batch) {
+// `next`: where the next batch starts ("" = from the start again).
+std::vector<std::string> choose_roots(sqlite3* db, const PurgeFilter& f, int batch, std::string& next, bool& more) {
   std::vector<std::string> out;
   const std::string except = dump_json(Json(f.except_flows));
-  const std::string base = std::string("SELECT id FROM executions WHERE parent_id IS NULL AND ") +
-                           kFinished + " AND (?1 = '' OR status = ?1) AND (?2 = 0 OR finished_at < ?2) "
-                           "AND flow_name NOT IN (SELECT value FROM json_each(?6))";
+  const std::string matches = std::string("parent_id IS NULL AND ") + kFinished +
+                              " AND (?1 = '' OR status = ?1) AND (?2 = 0 OR finished_at < ?2) "
+                              "AND flow_name NOT IN (SELECT value FROM json_each(?6))";
+  const std::string base = "SELECT id FROM executions WHERE " + matches;
   auto read = [&](Statement& s) {
     while (s.next()) out.push_back(s.text(0));
   };
   if (f.keep_last <= 0) {
-    Statement s(db, (base + " AND (?3 = '' OR flow_name = ?3) ORDER BY id LIMIT ?4").c_str());
-    s.bind(1, f.status).bind(2, f.finished_before).bind(3, f.flow).bind(4, static_cast<std::int64_t>(batch)).bind(6, except);
-    read(s);
+    // One flow: through its index; else in id order. Both from the cursor on, a bounded slice.
+    const std::string sql = "SELECT id, " + matches + " FROM executions WHERE " +
+                            (f.flow.empty() ? "" : "flow_name = ?3 AND ") + "id > ?5 ORDER BY id LIMIT ?4";
+    Statement s(db, sql.c_str());
+    s.bind(1, f.status).bind(2, f.finished_before).bind(4, static_cast<std::int64_t>(rows_to_examine(batch)))
+        .bind(5, f.after).bind(6, except);
+    if (!f.flow.empty()) s.bind(3, f.flow);
+    int examined = 0;
+    std::string last;
+    while (s.next()) {
+      ++examined;
+      last = s.text(0);
+      if (s.integer(1)) out.push_back(last);
+      if (static_cast<int>(out.size()) >= batch) {
+        s.done();
+        break;
+      }
+    }
+    more = static_cast<int>(out.size()) >= batch || examined >= rows_to_examine(batch);
+    next = more ? last : std::string();
     return out;
   }
   // Per flow: what is older than its keep_last-th newest matching execution. The flows are
@@ -63,6 +86,7 @@ std::vector<std::string> choose_roots(sqlite3* db, const PurgeFilter& f, int bat
         .bind(4, static_cast<std::int64_t>(batch - static_cast<int>(out.size()))).bind(5, keep_from).bind(6, except);
     read(older);
   }
+  more = static_cast<int>(out.size()) >= batch;
   return out;
 }
 
@@ -102,9 +126,8 @@ std::int64_t purge_deliveries(sqlite3* db, std::int64_t before, int batch) {
 PurgeResult purge_batch(sqlite3* db, const PurgeFilter& f, int batch) {
   PurgeResult out;
   batch = std::max(batch, 1);
-  const auto roots = choose_roots(db, f, batch);
+  const auto roots = choose_roots(db, f, batch, out.next, out.more);
   out.top_level = static_cast<std::int64_t>(roots.size());
-  out.more = static_cast<int>(roots.size()) >= batch;
   if (!roots.empty()) {
     const auto ids = with_descendants(db, roots);
     std::set<std::string> hashes;

@@ -119,12 +119,14 @@ struct PurgeFilter {
   std::vector<std::string> except_flows;  // left out (flows with retention rules of their own)
   std::string status;                // "" = any finished status
   int keep_last = 0;                 // per flow, the newest (by id) N matching executions are kept
+  std::string after;                 // a cursor: PurgeResult::next of the batch before ("" = start)
 };
 
 struct PurgeResult {
   std::int64_t executions = 0;  // deleted, subflow executions included
   std::int64_t top_level = 0;   // of which top-level
-  bool more = false;            // the batch was full: call again
+  bool more = false;            // there may be more: call again, with `after` = `next`
+  std::string next;             // the cursor for the next batch
 };
 
 // The lease a write is made under: the top-level execution that was claimed (a subflow's
@@ -280,8 +282,10 @@ class ExecutionStore {
   // records no longer used by any execution left (a flow source; a schedule fire naming one of
   // them, except each trigger's latest, which the scheduler needs and which then names none;
   // with finished_before, an event hook delivery received before it whose executions are all
-  // gone). Queued, running and waiting executions are never touched. Callers loop while
-  // `more`, pausing between batches so that the queue's writes go first. Durable on return.
+  // gone). Queued, running and waiting executions are never touched. A batch reads a bounded
+  // number of rows, so one may delete nothing and still say `more`. Callers loop while `more`,
+  // passing `next` back as `filter.after` and pausing between batches so that the queue's
+  // writes go first. Durable on return.
   virtual PurgeResult purge_executions(const PurgeFilter& filter, int batch) = 0;
 };
 

@@ -99,8 +99,10 @@ struct Fixture {
   // Every purge batch until none is left; the total.
   store::PurgeResult purge_all(const store::PurgeFilter& f, int batch = 100) {
     store::PurgeResult total;
+    store::PurgeFilter g = f;
     for (int i = 0; i < 10'000; ++i) {
-      auto r = st->purge_executions(f, batch);
+      auto r = st->purge_executions(g, batch);
+      g.after = r.next;
       total.executions += r.executions;
       total.top_level += r.top_level;
       if (!r.more) return total;
@@ -368,5 +370,28 @@ TEST_CASE("running executions keep going while a purge runs beside them") {
   CHECK(fx.exists(running));
   CHECK(fx.st->get_execution(running)->status == "running");
   CHECK(static_cast<int>(fx.st->step_runs(running).size()) == steps.load() + 2);
+  fx.check_no_orphans();
+}
+
+TEST_CASE("a batch reads a bounded slice: where little matches, a pass is many short batches, with a cursor") {
+  Fixture fx;
+  const auto first = fx.add("a", "failed", fx.now - 40 * kDay);
+  // 2,500 copies of a failed execution, then 5 succeeded ones: all old.
+  fx.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
+         "INSERT INTO executions(id, flow_name, flow_file, flow_hash, inputs, status, trigger, created_at, finished_at) "
+         "SELECT '" + first.substr(0, 10) + "' || printf('%016d', i), flow_name, flow_file, flow_hash, inputs, status, "
+         "trigger, created_at, finished_at FROM executions, n WHERE id = '" + first + "'");
+  std::vector<std::string> wanted;
+  for (int i = 0; i < 5; ++i) wanted.push_back(fx.add("a", "succeeded", fx.now - 40 * kDay));
+  store::PurgeFilter f;
+  f.finished_before = fx.now - 30 * kDay;
+  f.status = "succeeded";
+  auto r = fx.st->purge_executions(f, 10);
+  CHECK(r.executions == 0);  // its slice held none
+  CHECK(r.more);
+  CHECK_FALSE(r.next.empty());
+  CHECK(fx.purge_all(f, 10).top_level == 5);
+  for (const auto& id : wanted) CHECK_FALSE(fx.exists(id));
+  CHECK(fx.count("SELECT count(*) FROM executions") == 2501);
   fx.check_no_orphans();
 }
