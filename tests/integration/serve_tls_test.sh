@@ -170,6 +170,18 @@ user_run_done() {
 set +e; wait_for 60 user_run_done; rc=$?; set -e
 expect_eq "the delivery reached serve over HTTPS and the flow ran for the new user" 0 "$rc"
 
+# The same against an okta-sim not told the CA: it cannot trust serve, so verification fails.
+"$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error > sim2.out 2> sim2.err &
+SIM2_PID=$!
+wait_for 60 grep -q listening sim2.out || { echo "the second okta-sim did not start"; cat sim2.err; exit 1; }
+sed "s|$BASE|$(sed -n 's/^listening on //p' sim2.out)|" connections.yaml > connections2.yaml
+run_capture env SPOKEFLOW_CONNECTIONS="$WORK/connections2.yaml" "$SF" run hook_setup --flows-dir "$SFLOWS" \
+  --input url="$HOOK_URL" --input auth="$HOOK_SECRET" --json
+kill "$SIM2_PID" 2>/dev/null || true
+wait "$SIM2_PID" 2>/dev/null || true
+expect_eq "an okta-sim that does not trust the CA cannot verify the hook (the flow fails)" "1 false" \
+  "$RC $(echo "$OUT" | jq -r '.outputs.verification == "VERIFIED"' 2>/dev/null || echo false)"
+
 expect_no_secret "no hook secret or token in the service's output" "$HOOK_SECRET" serve.out serve.err
 expect_no_secret "...nor the API token" "$OPERATOR" serve.out serve.err
 
