@@ -184,6 +184,7 @@ expect_eq "an okta-sim that does not trust the CA cannot verify the hook (the fl
 
 expect_no_secret "no hook secret or token in the service's output" "$HOOK_SECRET" serve.out serve.err
 expect_no_secret "...nor the API token" "$OPERATOR" serve.out serve.err
+expect_no_secret "...nor the TLS key (in its output or in the refusals)" "$(sed -n 2p "$CERTS/server.key")" serve.out serve.err refused.out refused.err
 
 echo "# SIGTERM over HTTPS: exits 0"
 kill -TERM "$SERVE_PID"
