@@ -215,6 +215,19 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   rerun->add_flag("-q,--quiet", exec_quiet, "Do not print each step");
   add_queue_options(rerun, exec_q, false);
 
+  auto* purge = execs->add_subcommand("purge", "Delete finished executions (never queued, running or waiting ones) "
+                                               "with their step runs and subflow executions, in small batches");
+  PurgeOptions purge_o;
+  purge->add_option("--older-than", purge_o.older_than, "Finished longer ago than this (such as 30d, 12h)");
+  purge->add_option("--flow", purge_o.flow, "Only this flow's");
+  purge->add_option("--status", purge_o.status, "Only those that ended so")
+      ->check(CLI::IsMember({"succeeded", "failed", "cancelled"}));
+  purge->add_option("--keep-last", purge_o.keep_last, "Keep the newest N of each flow (of those chosen)")
+      ->check(CLI::Range(1, 100000000));
+  purge->add_option("--batch", purge_o.batch, "Top-level executions per transaction (default 100)")
+      ->check(CLI::Range(1, 10000));
+  purge->add_flag("--json", purge_o.json, "Machine-readable output");
+
   auto* acts = app.add_subcommand("actions", "The actions this build knows");
   acts->require_subcommand(1);
   auto* alist = acts->add_subcommand("list", "List actions");
@@ -248,9 +261,14 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   auto* servec = app.add_subcommand("serve", "The service: flows triggered over HTTP and by Okta event hooks, "
                                              "with a worker running the queue (SIGTERM drains, exit 0)");
   ServeFlags serve_flags;
-  servec->add_option("--config", serve_flags.config, "serve.yaml (listen, flows_dir, worker, limits, hooks)");
+  servec->add_option("--config", serve_flags.config, "serve.yaml (listen, flows_dir, worker, limits, hooks, tls, retention)");
   servec->add_option("--listen", serve_flags.listen, "ADDRESS:PORT to listen on (default 127.0.0.1:8080; port 0 = any free one)");
   servec->add_option("--flows-dir", serve_flags.flows_dir, "Directory of flows (default $SPOKEFLOW_FLOWS_DIR or ./flows)");
+  auto* tls_cert_opt = servec->add_option("--tls-cert", serve_flags.tls_cert,
+                                          "PEM certificate chain (leaf first): serve HTTPS (TLS 1.2+)");
+  auto* tls_key_opt = servec->add_option("--tls-key", serve_flags.tls_key, "PEM private key of --tls-cert");
+  tls_cert_opt->needs(tls_key_opt);
+  tls_key_opt->needs(tls_cert_opt);
 
   auto* tokens = app.add_subcommand("tokens", "API tokens of the service (kept as hashes in the store)");
   tokens->require_subcommand(1);
@@ -292,6 +310,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*show) code = cmd_show(g, exec_id, json, reveal);
     else if (*cancel) code = cmd_cancel(g, exec_q, exec_id, json, extra);
     else if (*retry) code = cmd_retry(g, exec_q, exec_id, json, exec_quiet, extra);
+    else if (*purge) code = cmd_purge(g, purge_o);
     else if (*rerun) code = cmd_rerun(g, exec_q, exec_id, same_version, json, exec_quiet, extra);
     else if (*alist) code = cmd_actions_list(g, json, extra);
     else if (*ashow) code = cmd_actions_show(g, action_name, json, extra);

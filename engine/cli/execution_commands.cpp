@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/ids.hpp"
 #include "connect/vault.hpp"
@@ -339,6 +340,53 @@ int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& 
   if (json) std::cout << outcome_json(outcome).dump(2) << "\n";
   else print_outcome(outcome);
   return exit_for(outcome);
+}
+
+}  // namespace spokeflow::cli
+
+namespace spokeflow::cli {
+
+int cmd_purge(const GlobalOptions& g, const PurgeOptions& o) {
+  store::PurgeFilter f;
+  const std::int64_t now = now_unix_ms();
+  if (!o.older_than.empty()) {
+    auto d = parse_duration(o.older_than);
+    if (!d || d->count() <= 0) {
+      std::cerr << "error: --older-than '" << o.older_than << "' is not a duration (such as 30d, 12h, 90m)\n";
+      return kExitInvalid;
+    }
+    f.finished_before = now - d->count();
+  }
+  if (o.older_than.empty() && o.keep_last <= 0) {
+    std::cerr << "error: say what to purge: --older-than DURATION and/or --keep-last N "
+                 "(without either, every finished execution would go)\n";
+    return kExitInvalid;
+  }
+  f.flow = o.flow;
+  f.status = o.status;
+  f.keep_last = o.keep_last;
+  auto st = open_store_or_report(g);
+  if (!st) return kExitEnvironment;
+  store::PurgeResult total;
+  for (bool more = true; more;) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = st->purge_executions(f, o.batch);
+    total.executions += r.executions;
+    total.top_level += r.top_level;
+    more = r.more;
+    f.after = r.next;
+    // As long again as the batch took: workers and services sharing the store get the write
+    // lock in between (SQLite's waiting writers poll; back-to-back transactions starve them).
+    if (more) std::this_thread::sleep_for(std::max<std::chrono::steady_clock::duration>(
+                  std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2)));
+  }
+  if (o.json) {
+    std::cout << Json{{"purged", total.executions}, {"top_level", total.top_level}}.dump() << "\n";
+  } else {
+    std::cout << "purged " << total.executions << " executions (" << total.top_level << " top-level, "
+              << total.executions - total.top_level << " subflow)\n";
+  }
+  return kExitOk;
 }
 
 }  // namespace spokeflow::cli

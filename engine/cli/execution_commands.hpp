@@ -1,5 +1,5 @@
 #pragma once
-// `spokeflow executions ...`: list, show, cancel, retry, rerun.
+// `spokeflow executions ...`: list, show, cancel, retry, rerun, purge.
 #include <string>
 
 #include "cli/shell.hpp"
@@ -19,5 +19,17 @@ int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& 
 // as it is now or, with `same_version`, as the execution ran it.
 int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool same_version, bool json,
               bool quiet, const ExtraActions& extra);
+
+struct PurgeOptions {
+  std::string older_than;  // a duration; "" = any age
+  std::string flow;
+  std::string status;      // succeeded, failed or cancelled; "" = any of them
+  int keep_last = 0;       // per flow, the newest N matching are kept
+  int batch = 100;         // top-level executions per transaction
+  bool json = false;
+};
+// Deletes finished executions (never queued, running or waiting ones) with everything that is
+// theirs, in small batches; prints how many.
+int cmd_purge(const GlobalOptions& g, const PurgeOptions& o);
 
 }  // namespace spokeflow::cli

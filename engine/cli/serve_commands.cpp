@@ -17,7 +17,9 @@
 #include "serve/hooks.hpp"
 #include "serve/http_server.hpp"
 #include "serve/metrics.hpp"
+#include "serve/retention.hpp"
 #include "serve/scheduler.hpp"
+#include "serve/tls.hpp"
 #include "serve/tokens.hpp"
 
 namespace spokeflow::cli {
@@ -41,6 +43,20 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
   if (!listen) {
     std::cerr << "error: --listen '" << config.listen << "' must be ADDRESS:PORT (such as 127.0.0.1:8080)\n";
     return kExitInvalid;
+  }
+  if (!flags.tls_cert.empty()) {
+    config.tls_cert = flags.tls_cert;
+    config.tls_key = flags.tls_key;
+  }
+  // Checked before anything starts: a certificate or key that cannot serve stops here.
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!config.tls_cert.empty()) {
+    auto made = serve::make_server_tls(config.tls_cert, config.tls_key);
+    if (!made.ok()) {
+      std::cerr << "error: " << made.error().message << "\n";
+      return kExitInvalid;
+    }
+    tls = *made;
   }
 
   // Before the shell: what reports to it (the runtime, the connections) goes first.
@@ -118,10 +134,18 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
     std::cerr << "error: " << e.what() << "\n";
     return kExitEnvironment;
   }
+  if (tls) server->use_tls(tls);
   const auto ep = server->local_endpoint();
   const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  std::cout << "listening on http://" << host << ":" << ep.port() << std::endl;
+  if (!tls && !ep.address().is_loopback())
+    spdlog::warn("serving plain HTTP on {}: tokens and hook secrets cross the network in clear; use --tls-cert and "
+                 "--tls-key (Okta sends event hooks only to HTTPS) unless a TLS proxy is in front", host);
+  std::cout << "listening on " << (tls ? "https" : "http") << "://" << host << ":" << ep.port() << std::endl;
   spdlog::info("serving {} flows from {} ({} hooks)", catalog.flows().size(), catalog.dir(), config.hooks.size());
+
+  std::unique_ptr<serve::Retention> retention;
+  if (config.retention.enabled)
+    retention = std::make_unique<serve::Retention>(rt.store(), config.retention, [] { return now_unix_ms(); });
 
   bool stopping = false;
   auto stop = [&](Millis grace) {
@@ -133,6 +157,7 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
     spdlog::warn("stopping: no new requests; those in flight finish; the worker drains (grace {})", format_duration(grace));
     asio::co_spawn(shell.io, server->shutdown(Millis(5'000)), asio::detached);
     scheduler.stop();
+    if (retention) retention->stop();
     rt.worker().drain(grace);
   };
   run_loop(
@@ -140,6 +165,7 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
       [&]() -> asio::awaitable<void> {
         server->start();
         asio::co_spawn(shell.io, scheduler.run(), asio::detached);
+        if (retention) asio::co_spawn(shell.io, retention->run(), asio::detached);
         co_await rt.worker().run();
         // The worker has drained; requests still waiting (?wait=, event streams) end now.
         co_await server->shutdown(Millis(1'000));

@@ -10,6 +10,8 @@ struct ServeFlags {
   std::string config;      // serve.yaml ("" = defaults)
   std::string listen;      // overrides the config's
   std::string flows_dir;   // overrides the config's
+  std::string tls_cert;    // with tls_key: HTTPS (overrides the config's)
+  std::string tls_key;
 };
 
 int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraActions& extra);

@@ -113,7 +113,7 @@ std::optional<ServeConfig> load_serve_config(const std::string& path, Diagnostic
   }
   if (root.IsNull()) return c;
   Reader r(d);
-  if (!r.keys(root, {"listen", "flows_dir", "worker", "limits", "hooks"}, "the config")) {
+  if (!r.keys(root, {"listen", "flows_dir", "worker", "limits", "hooks", "tls", "retention"}, "the config")) {
     if (!root.IsMap()) return std::nullopt;
   }
   if (auto n = root["listen"]) {
@@ -135,7 +135,8 @@ std::optional<ServeConfig> load_serve_config(const std::string& path, Diagnostic
       if (auto v = r.duration(n, "worker.drain_grace")) c.drain_grace = *v;
   }
   if (auto l = root["limits"];
-      l && r.keys(l, {"max_body_bytes", "max_header_bytes", "read_timeout", "max_connections", "max_wait"}, "limits")) {
+      l && r.keys(l, {"max_body_bytes", "max_header_bytes", "read_timeout", "max_connections", "max_wait", "handshake_timeout"},
+                  "limits")) {
     if (auto n = l["max_body_bytes"])
       if (auto v = r.integer(n, "limits.max_body_bytes", 1024, 64ll << 20)) c.limits.max_body = static_cast<std::size_t>(*v);
     if (auto n = l["max_header_bytes"])
@@ -146,6 +147,8 @@ std::optional<ServeConfig> load_serve_config(const std::string& path, Diagnostic
       if (auto v = r.integer(n, "limits.max_connections", 1, 100'000)) c.limits.max_connections = static_cast<int>(*v);
     if (auto n = l["max_wait"])
       if (auto v = r.duration(n, "limits.max_wait")) c.max_wait = *v;
+    if (auto n = l["handshake_timeout"])
+      if (auto v = r.duration(n, "limits.handshake_timeout")) c.limits.handshake_timeout = *v;
   }
   if (auto h = root["hooks"]) {
     if (!h.IsMap()) {
@@ -166,6 +169,67 @@ std::optional<ServeConfig> load_serve_config(const std::string& path, Diagnostic
         if (auto ref = r.secret(a, "hooks." + name + ".authorization")) c.hooks[name] = HookSetting{name, *ref};
       }
     }
+  }
+  // Unknown keys are reported, and the known ones beside them still checked.
+  if (auto t = root["tls"]; t && (r.keys(t, {"cert", "key"}, "tls") || t.IsMap())) {
+    const auto dir = std::filesystem::path(path).parent_path();
+    for (const char* k : {"cert", "key"}) {
+      auto n = t[k];
+      if (!n) {
+        d.error(at(t), std::string("tls needs '") + k + "': the PEM " + (k == std::string("cert") ? "certificate chain" : "private key") + " file");
+        continue;
+      }
+      auto v = r.text(n, std::string("tls.") + k);
+      if (!v) continue;
+      std::filesystem::path file = *v;
+      if (file.is_relative()) file = dir / file;
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(file, ec)) {
+        d.error(at(n), std::string("tls.") + k + ": no such file '" + file.string() + "'");
+        continue;
+      }
+      (k == std::string("cert") ? c.tls_cert : c.tls_key) = file.string();
+    }
+  }
+  if (auto t = root["retention"]; t && (r.keys(t, {"interval", "max_age", "keep_last", "batch", "flows"}, "retention") || t.IsMap())) {
+    c.retention.enabled = true;
+    auto rule = [&](const YAML::Node& n, const std::string& where, RetentionRule& out) {
+      if (auto a = n["max_age"])
+        if (auto v = r.duration(a, where + ".max_age")) {
+          if (v->count() > 0) out.max_age = *v;
+          else d.error(at(a), where + ".max_age must be longer than 0");
+        }
+      if (auto k = n["keep_last"])
+        if (auto v = r.integer(k, where + ".keep_last", 1, 100'000'000)) out.keep_last = static_cast<int>(*v);
+    };
+    rule(t, "retention", c.retention.all);
+    if (auto n = t["interval"])
+      if (auto v = r.duration(n, "retention.interval")) {
+        if (v->count() >= 1000) c.retention.interval = *v;
+        else d.error(at(n), "retention.interval must be at least 1s");
+      }
+    if (auto n = t["batch"])
+      if (auto v = r.integer(n, "retention.batch", 1, 10'000)) c.retention.batch = static_cast<int>(*v);
+    bool any = !c.retention.all.empty();
+    if (auto fl = t["flows"]) {
+      if (!fl.IsMap()) {
+        d.error(at(fl), "retention.flows must be a mapping of flow names to {max_age, keep_last} ({} keeps them all)");
+      } else {
+        for (const auto& kv : fl) {
+          const std::string name = kv.first.Scalar();
+          const std::string where = "retention.flows." + name;
+          any = true;
+          if (kv.second.IsNull()) {
+            c.retention.flows[name] = {};
+            continue;
+          }
+          if (!r.keys(kv.second, {"max_age", "keep_last"}, where) && !kv.second.IsMap()) continue;
+          rule(kv.second, where, c.retention.flows[name]);
+        }
+      }
+    }
+    if (!any)
+      d.error(at(t), "retention needs max_age or keep_last (for every flow, or per flow under flows:)");
   }
   if (!d.empty()) return std::nullopt;
   return c;

@@ -9,6 +9,7 @@
 #include "common/duration.hpp"
 #include "connect/config.hpp"
 #include "serve/http_server.hpp"
+#include "serve/retention.hpp"
 
 namespace spokeflow::serve {
 
@@ -28,6 +29,11 @@ struct ServeConfig {
   Millis max_wait{60'000};
   HttpLimits limits;
   std::map<std::string, HookSetting> hooks;
+  // HTTPS: PEM certificate chain (leaf first) and its PEM private key; "" = plain HTTP. Paths
+  // in the file are relative to the file's folder.
+  std::string tls_cert;
+  std::string tls_key;
+  RetentionConfig retention;
 };
 
 // Reads and checks `path`. Every problem goes to the diagnostics.

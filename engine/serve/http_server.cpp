@@ -8,8 +8,11 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
+#include <optional>
 
 #include "common/ids.hpp"
 #include "common/log_fields.hpp"
@@ -65,10 +68,20 @@ HttpResponse json_response(unsigned status, const Json& body) {
   return r;
 }
 
+// Plain TCP or TLS over it; `io` runs an operation on whichever it is.
 struct HttpServer::Connection {
-  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
+  Connection(tcp::socket s, asio::ssl::context* tls_context) {
+    if (tls_context) tls.emplace(beast::tcp_stream(std::move(s)), *tls_context);
+    else plain.emplace(std::move(s));
+  }
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   bool busy = false;  // a request is being handled
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  template <class Op>
+  auto io(Op&& op) {
+    return tls ? op(*tls) : op(*plain);
+  }
 };
 
 HttpServer::HttpServer(asio::any_io_executor executor, const std::string& address, unsigned short port,
@@ -108,7 +121,7 @@ awaitable<void> HttpServer::accept_loop() {
       sock.close(ignored);
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(sock));
+    auto conn = std::make_shared<Connection>(std::move(sock), tls_.get());
     connections_[conn.get()] = conn;
     asio::co_spawn(executor_, session(conn), asio::detached);
   }
@@ -117,16 +130,39 @@ awaitable<void> HttpServer::accept_loop() {
 awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
   auto alive = std::weak_ptr<bool>(alive_);
   beast::error_code ignored;
-  conn->stream.socket().set_option(tcp::no_delay(true), ignored);
+  conn->lowest().socket().set_option(tcp::no_delay(true), ignored);
   std::string peer;
-  if (auto ep = conn->stream.socket().remote_endpoint(ignored); !ignored) peer = ep.address().to_string();
+  if (auto ep = conn->lowest().socket().remote_endpoint(ignored); !ignored) peer = ep.address().to_string();
   beast::flat_buffer buf;
-  for (;;) {
+  bool handshaken = false;
+  if (conn->tls) {
+    // The whole handshake (and the first bytes before it) within its own time limit.
+    conn->lowest().expires_after(limits_.handshake_timeout);
+    auto [dec, is_tls] = co_await beast::async_detect_ssl(conn->lowest(), buf, use_tuple);
+    if (alive.expired()) co_return;
+    if (!dec && !is_tls && buf.size() > 0) {
+      // Plain HTTP to the HTTPS port: said in plain HTTP, then closed.
+      http::response<http::string_body> res{http::status::bad_request, 11};
+      res.set(http::field::content_type, "application/json");
+      res.set(http::field::connection, "close");
+      res.body() = error_response(400, "validation", "this port speaks HTTPS: use https://").body;
+      res.prepare_payload();
+      co_await http::async_write(conn->lowest(), res, use_tuple);
+      if (alive.expired()) co_return;
+    } else if (!dec && is_tls) {
+      auto [hec, used] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, buf.data(), use_tuple);
+      if (alive.expired()) co_return;
+      buf.consume(used);
+      if (hec) spdlog::info("TLS handshake with {} failed: {}", peer, hec.message());
+      handshaken = !hec;
+    }
+  }
+  for (; handshaken || !conn->tls;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(limits_.max_body);
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
-    conn->stream.expires_after(limits_.read_timeout);
-    auto [ec, n] = co_await http::async_read(conn->stream, buf, parser, use_tuple);
+    conn->lowest().expires_after(limits_.read_timeout);
+    auto [ec, n] = co_await conn->io([&](auto& s) { return http::async_read(s, buf, parser, use_tuple); });
     (void)n;
     if (alive.expired()) co_return;
     if (ec) {
@@ -145,8 +181,8 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
       res.set(http::field::connection, "close");
       res.body() = std::move(err.body);
       res.prepare_payload();
-      conn->stream.expires_after(Millis(5'000));
-      co_await http::async_write(conn->stream, res, use_tuple);
+      conn->lowest().expires_after(Millis(5'000));
+      co_await conn->io([&](auto& s) { return http::async_write(s, res, use_tuple); });
       break;
     }
     auto& msg = parser.get();
@@ -186,14 +222,14 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
       // Server-sent events: no length, the connection carries the stream until it ends.
       res.set(http::field::connection, "close");
       http::response_serializer<http::string_body> sr{res};
-      conn->stream.expires_never();
-      auto [wec, wn] = co_await http::async_write_header(conn->stream, sr, use_tuple);
+      conn->lowest().expires_never();
+      auto [wec, wn] = co_await conn->io([&](auto& s) { return http::async_write_header(s, sr, use_tuple); });
       (void)wn;
       if (wec || alive.expired()) break;
       ++in_flight_;
       auto write = [conn](std::string chunk) -> awaitable<bool> {
-        conn->stream.expires_after(Millis(10'000));
-        auto [e, m] = co_await asio::async_write(conn->stream, asio::buffer(chunk), use_tuple);
+        conn->lowest().expires_after(Millis(10'000));
+        auto [e, m] = co_await conn->io([&](auto& s) { return asio::async_write(s, asio::buffer(chunk), use_tuple); });
         (void)m;
         co_return !e;
       };
@@ -224,15 +260,22 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
     if (!head) res.body() = std::move(r.body);
     res.prepare_payload();
     if (head) res.body().clear();
-    conn->stream.expires_after(limits_.read_timeout);
-    auto [wec, wn] = co_await http::async_write(conn->stream, res, use_tuple);
+    conn->lowest().expires_after(limits_.read_timeout);
+    auto [wec, wn] = co_await conn->io([&](auto& s) { return http::async_write(s, res, use_tuple); });
     (void)wn;
     if (alive.expired()) co_return;
     if (wec || !keep_alive || stopping_) break;
   }
   if (alive.expired()) co_return;
-  conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  conn->stream.close();
+  if (handshaken && !stopping_) {
+    // close_notify: a client reading to the end of the connection (an event stream) sees a
+    // clean end, not a truncation.
+    conn->lowest().expires_after(Millis(2'000));
+    co_await conn->tls->async_shutdown(use_tuple);
+    if (alive.expired()) co_return;
+  }
+  conn->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  conn->lowest().close();
   connections_.erase(conn.get());
 }
 
@@ -242,7 +285,7 @@ awaitable<void> HttpServer::shutdown(Millis grace) {
   acceptor_.close(ignored);
   auto close_idle = [this, &ignored](bool all) {
     for (auto& [_, weak] : connections_)
-      if (auto c = weak.lock(); c && (all || !c->busy)) c->stream.socket().cancel(ignored);
+      if (auto c = weak.lock(); c && (all || !c->busy)) c->lowest().socket().cancel(ignored);
   };
   close_idle(false);
   asio::steady_timer t(executor_);

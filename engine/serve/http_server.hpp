@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
@@ -24,6 +25,7 @@ struct HttpLimits {
   std::size_t max_header = 16u << 10;      // bytes of request line and headers; more gets 431
   Millis read_timeout{30'000};             // for a whole request to arrive (and a keep-alive idle)
   int max_connections = 1024;              // more are closed as soon as they are accepted
+  Millis handshake_timeout{10'000};        // HTTPS: for the TLS handshake to end
 };
 
 struct HttpRequest {
@@ -59,6 +61,11 @@ class HttpServer {
              HttpHandler handler);
   ~HttpServer();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // HTTPS on every connection (before start()). A client that does not complete its handshake
+  // within limits.handshake_timeout, or fails it, loses only its own connection; plain HTTP
+  // sent to it gets a 400 saying so.
+  void use_tls(std::shared_ptr<boost::asio::ssl::context> tls) { tls_ = std::move(tls); }
+  bool tls() const { return tls_ != nullptr; }
   void start();
   // Stops accepting, closes idle connections, lets requests in flight be answered (at most
   // `grace`), then closes what is left.
@@ -73,6 +80,7 @@ class HttpServer {
   boost::asio::any_io_executor executor_;
   HttpLimits limits_;
   HttpHandler handler_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::map<Connection*, std::weak_ptr<Connection>> connections_;
   int in_flight_ = 0;

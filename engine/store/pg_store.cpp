@@ -252,6 +252,14 @@ class PgStore final : public ExecutionStore {
     });
   }
 
+  // Not built for PostgreSQL yet (docs/SCALE-OUT.md): refused before anything is read or
+  // deleted, with what to do instead.
+  PurgeResult purge_executions(const PurgeFilter&, int) override {
+    throw std::runtime_error(
+        "store: purging executions is not available on a PostgreSQL store yet (only on SQLite); "
+        "nothing was deleted");
+  }
+
   std::map<std::string, std::int64_t> queue_depth() override {
     return read([&] {
       std::map<std::string, std::int64_t> out = {{"queued", 0}, {"running", 0}, {"waiting", 0}};

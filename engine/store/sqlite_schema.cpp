@@ -45,6 +45,7 @@ CREATE INDEX IF NOT EXISTS executions_runnable ON executions(run_at)
 CREATE INDEX IF NOT EXISTS executions_leased ON executions(lease_until)
   WHERE parent_id IS NULL AND status = 'running';
 CREATE UNIQUE INDEX IF NOT EXISTS executions_by_dedupe_key ON executions(dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS executions_by_flow_hash ON executions(flow_hash);
 CREATE TABLE IF NOT EXISTS step_runs(
   execution_id TEXT NOT NULL,
   path TEXT NOT NULL,
@@ -86,6 +87,7 @@ CREATE TABLE IF NOT EXISTS schedule_fires(
   missed INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(flow, trigger, scheduled_at)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS schedule_fires_by_execution ON schedule_fires(execution_id) WHERE execution_id IS NOT NULL;
 )sql";
 
 // From schemas 1-3: the tables are rebuilt under the current definitions, rows kept. Unfinished

@@ -15,7 +15,9 @@ namespace spokeflow::store::sqlite {
 // 4: the work queue: run_at, leases with a fencing epoch, dedupe keys, strikes, cancel requests,
 //    the `waiting` status; step runs may be `interrupted`; the owner column is gone.
 // 5: the service's API tokens (hashes only), Okta event hook deliveries and schedule fires.
-inline constexpr int kSchemaVersion = 5;
+// 6: retention: executions by flow source (deleting a source no execution uses checks its
+//    foreign key through it) and schedule fires by execution.
+inline constexpr int kSchemaVersion = 6;
 
 // Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction. Throws
 // std::runtime_error naming `path` when it was written by a newer spokeflow.

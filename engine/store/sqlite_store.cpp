@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/json_text.hpp"
 #include "store/sqlite_db.hpp"
+#include "store/sqlite_purge.hpp"
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_service.hpp"
 #include "store/store.hpp"
@@ -387,6 +388,13 @@ class SqliteStore final : public ExecutionStore {
     return sqlite::recent_fires(db_.get(), flow, limit);
   }
 
+  PurgeResult purge_executions(const PurgeFilter& filter, int batch) override {
+    PurgeResult out;
+    write(Durability::now, [&] { out = sqlite::purge_batch(db_.get(), filter, batch); });
+    known_sources_.clear();  // a source no execution uses any more may be gone
+    return out;
+  }
+
   std::vector<StepRun> step_runs(const std::string& execution_id) override {
     Statement s(db_.get(),
                 "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at FROM step_runs "
@@ -413,6 +421,17 @@ class SqliteStore final : public ExecutionStore {
  private:
   // False when the row was not inserted: its dedupe key is taken.
   bool insert_execution(const ExecutionRecord& r) {
+    try {
+      return insert_execution_once(r);
+    } catch (const std::exception&) {
+      // Another process's purge may have deleted a flow source this one had seen (when no
+      // execution used it any more): write the source again, once.
+      if (!known_sources_.erase(r.flow_hash) || r.flow_source.empty() || sqlite3_get_autocommit(db_.get())) throw;
+    }
+    return insert_execution_once(r);
+  }
+
+  bool insert_execution_once(const ExecutionRecord& r) {
     bool inserted = false;
     // Two statements: a savepoint keeps a failure of the second from leaving the first.
     savepoint_->run();

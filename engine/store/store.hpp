@@ -121,6 +121,25 @@ struct HookDelivery {
   Json started = Json::array();  // [{"event": uuid, "flow": name, "execution": id, "created": bool}]
 };
 
+// Which executions a purge removes (retention). Only finished (succeeded, failed, cancelled)
+// top-level executions are chosen; a subflow's execution goes with its top-level one, never
+// alone. The conditions combine (all must hold).
+struct PurgeFilter {
+  std::int64_t finished_before = 0;  // Unix ms: finished before this instant; 0 = any age
+  std::string flow;                  // "" = every flow
+  std::vector<std::string> except_flows;  // left out (flows with retention rules of their own)
+  std::string status;                // "" = any finished status
+  int keep_last = 0;                 // per flow, the newest (by id) N matching executions are kept
+  std::string after;                 // a cursor: PurgeResult::next of the batch before ("" = start)
+};
+
+struct PurgeResult {
+  std::int64_t executions = 0;  // deleted, subflow executions included
+  std::int64_t top_level = 0;   // of which top-level
+  bool more = false;            // there may be more: call again, with `after` = `next`
+  std::string next;             // the cursor for the next batch
+};
+
 // The lease a write is made under: the top-level execution that was claimed (a subflow's
 // records are written under its root's lease) and the epoch of that claim. An empty root is
 // no fence (tools and tests that own the store alone).
@@ -275,6 +294,18 @@ class ExecutionStore {
   virtual std::optional<ScheduleFire> last_fire(const std::string& flow, const std::string& trigger, bool enqueued_only) = 0;
   // Newest first; "" = every flow.
   virtual std::vector<ScheduleFire> recent_fires(const std::string& flow, int limit) = 0;
+
+  // ---- retention ----------------------------------------------------------------------------
+  // Deletes up to `batch` top-level executions that `filter` chooses (oldest id first), in one
+  // short transaction, with everything that is theirs: subflow executions, step runs, and
+  // records no longer used by any execution left (a flow source; a schedule fire naming one of
+  // them, except each trigger's latest, which the scheduler needs and which then names none;
+  // with finished_before, an event hook delivery received before it whose executions are all
+  // gone). Queued, running and waiting executions are never touched. A batch reads a bounded
+  // number of rows, so one may delete nothing and still say `more`. Callers loop while `more`,
+  // passing `next` back as `filter.after` and pausing between batches so that the queue's
+  // writes go first. Durable on return.
+  virtual PurgeResult purge_executions(const PurgeFilter& filter, int batch) = 0;
 };
 
 inline constexpr int kMaxBatchRecords = 1000;

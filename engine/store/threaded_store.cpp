@@ -153,6 +153,9 @@ class ThreadedStore final : public ExecutionStore {
   std::vector<ScheduleFire> recent_fires(const std::string& flow, int limit) override {
     return call([&](ExecutionStore& s) { return s.recent_fires(flow, limit); });
   }
+  PurgeResult purge_executions(const PurgeFilter& filter, int batch) override {
+    return durable_call([&](ExecutionStore& s) { return s.purge_executions(filter, batch); });
+  }
 
  private:
   // A batched write stays with the caller until the next hand-over; a failure is kept for

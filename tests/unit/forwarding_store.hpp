@@ -60,6 +60,9 @@ struct ForwardingStore : store::ExecutionStore {
   std::vector<store::ScheduleFire> recent_fires(const std::string& flow, int limit) override {
     return inner->recent_fires(flow, limit);
   }
+  store::PurgeResult purge_executions(const store::PurgeFilter& filter, int batch) override {
+    return inner->purge_executions(filter, batch);
+  }
 };
 
 }  // namespace spokeflow::test

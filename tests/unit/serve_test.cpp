@@ -113,6 +113,70 @@ TEST_CASE("serve.yaml: every setting read, unknown keys and bad values refused w
   CHECK_FALSE(serve::split_listen("127.0.0.1"));
 }
 
+TEST_CASE("serve.yaml: tls and retention, checked with file:line:col") {
+  spokeflow::test::TempDir dir;
+  std::ofstream(dir.file("server.pem")) << "x";
+  std::ofstream(dir.file("server.key")) << "x";
+  const std::string good = dir.file("serve.yaml");
+  std::ofstream(good) << "tls: { cert: server.pem, key: server.key }\n"
+                         "limits: { handshake_timeout: 3s }\n"
+                         "retention:\n  interval: 10m\n  max_age: 30d\n  keep_last: 500\n  batch: 20\n"
+                         "  flows:\n    audit: { max_age: 400d }\n    hold: {}\n    nightly: { keep_last: 5 }\n";
+  Diagnostics d;
+  auto c = serve::load_serve_config(good, d);
+  REQUIRE_MESSAGE(c, d.format());
+  CHECK(c->tls_cert == dir.file("server.pem"));  // relative to the file's folder
+  CHECK(c->tls_key == dir.file("server.key"));
+  CHECK(c->limits.handshake_timeout == Millis(3000));
+  CHECK(c->retention.enabled);
+  CHECK(c->retention.interval == Millis(600'000));
+  CHECK(c->retention.batch == 20);
+  CHECK(c->retention.all.max_age == Millis(30ll * 86'400'000));
+  CHECK(c->retention.all.keep_last == 500);
+  REQUIRE(c->retention.flows.size() == 3);
+  CHECK(c->retention.flows["hold"].empty());
+
+  // Each bound its own purge; a flow's rule replaces the general one for it.
+  const std::int64_t now = 1'000'000'000'000;
+  auto filters = serve::retention_filters(c->retention, now);
+  REQUIRE(filters.size() == 4);
+  CHECK(filters[0].flow == "audit");
+  CHECK(filters[0].finished_before == now - 400ll * 86'400'000);
+  CHECK(filters[0].keep_last == 0);
+  CHECK(filters[1].flow == "nightly");
+  CHECK(filters[1].keep_last == 5);
+  CHECK(filters[1].finished_before == 0);
+  CHECK(filters[2].flow.empty());
+  CHECK(filters[2].finished_before == now - 30ll * 86'400'000);
+  CHECK(filters[2].except_flows == std::vector<std::string>{"audit", "hold", "nightly"});
+  CHECK(filters[3].keep_last == 500);
+  CHECK(filters[3].except_flows.size() == 3);
+
+  const std::string bad = dir.file("bad.yaml");
+  std::ofstream(bad) << "tls: { cert: server.pem }\n"
+                        "retention:\n  max_age: soon\n  keep_last: 0\n  interval: 10ms\n  colour: red\n"
+                        "  flows:\n    x: { keep: 1 }\n";
+  Diagnostics d2;
+  CHECK_FALSE(serve::load_serve_config(bad, d2));
+  const std::string text = d2.format();
+  INFO(text);
+  CHECK(text.find("bad.yaml:1:6: error: tls needs 'key'") != std::string::npos);
+  CHECK(text.find("bad.yaml:3:12: error: retention.max_age must be a duration") != std::string::npos);
+  CHECK(text.find("bad.yaml:4:14: error: retention.keep_last must be an integer from 1") != std::string::npos);
+  CHECK(text.find("bad.yaml:5:13: error: retention.interval must be at least 1s") != std::string::npos);
+  CHECK(text.find("bad.yaml:6:3: error: unknown key 'colour' in retention") != std::string::npos);
+  CHECK(text.find("bad.yaml:8:10: error: unknown key 'keep' in retention.flows.x") != std::string::npos);
+
+  const std::string missing = dir.file("missing.yaml");
+  std::ofstream(missing) << "tls:\n  cert: nope.pem\n  key: server.key\nretention: {}\n";
+  Diagnostics d3;
+  CHECK_FALSE(serve::load_serve_config(missing, d3));
+  const std::string text3 = d3.format();
+  INFO(text3);
+  CHECK(text3.find("missing.yaml:2:9: error: tls.cert: no such file") != std::string::npos);
+  CHECK(text3.find("missing.yaml:4:12: error: retention needs max_age or keep_last") != std::string::npos);
+}
+
 TEST_CASE("the store keeps tokens as hashes, deliveries once, and lists executions by trigger, time and cursor") {
   spokeflow::test::TempDir dir;
   auto st = store::open_sqlite_store((dir.path / "s.db").string());

@@ -542,9 +542,9 @@ PRAGMA user_version=1;
                                     "(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'executions_by_%')",
                                -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(s, 0) == 5);
+    CHECK(sqlite3_column_int(s, 0) == 6);
     CHECK(sqlite3_column_int(s, 1) == 0);
-    CHECK(sqlite3_column_int(s, 2) == 3);  // by flow, by status, by dedupe key
+    CHECK(sqlite3_column_int(s, 2) == 4);  // by flow, by status, by dedupe key, by flow source
     sqlite3_finalize(s);
     sqlite3_close(raw);
   }

@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"okta-sim: a stateful Okta org simulator on 127.0.0.1"};
   unsigned short port = 0;
-  std::string token, seed_path, config_path, log_level = "warn", tls_cert, tls_key;
+  std::string token, seed_path, config_path, log_level = "warn", tls_cert, tls_key, hook_ca;
   app.add_option("--port", port, "TCP port on 127.0.0.1 (0 picks a free one)");
   app.add_option("--api-token", token, "the SSWS API token clients must send")->required();
   app.add_option("--seed", seed_path, "YAML or JSON file preloading users, groups, apps, OAuth clients");
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   auto* cert_opt = app.add_option("--tls-cert", tls_cert, "PEM certificate chain (leaf first): serve HTTPS instead of HTTP");
   auto* key_opt = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  app.add_option("--hook-ca", hook_ca, "PEM CA certificates trusted for event hooks at https:// URLs");
   cert_opt->needs(key_opt);
   key_opt->needs(cert_opt);
   CLI11_PARSE(app, argc, argv);
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context ioc(1);
     oktasim::Server server(ioc, sim, port, tls);
+    if (!hook_ca.empty()) server.set_hook_tls(oktasim::make_hook_client_tls(hook_ca));
     server.start();
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -385,7 +386,7 @@ asio::awaitable<void> Server::serve(Stream& stream) {
       std::string body;
       auto headers = plan->headers;
       headers.emplace_back("X-Okta-Verification-Challenge", plan->challenge);
-      const unsigned st = co_await loopback_request("GET", plan->url, headers, "", body);
+      const unsigned st = co_await loopback_request("GET", plan->url, headers, "", body, hook_tls_.get());
       bool ok = false;
       if (st == 200) {
         const auto j = nlohmann::json::parse(body, nullptr, false);
@@ -459,24 +460,67 @@ asio::awaitable<void> Server::hook_loop() {
       auto headers = o.headers;
       headers.emplace_back("Content-Type", "application/json");
       std::string ignored;
-      const unsigned st = co_await loopback_request("POST", o.url, headers, o.body, ignored);
+      const unsigned st = co_await loopback_request("POST", o.url, headers, o.body, ignored, hook_tls_.get());
       if (st < 200 || st >= 300) spdlog::debug("event hook delivery to {} answered {}", o.url, st);
     }
   }
 }
 
+std::shared_ptr<asio::ssl::context> make_hook_client_tls(const std::string& ca_file) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  ctx->load_verify_file(ca_file, ec);
+  if (ec) throw std::runtime_error("--hook-ca " + ca_file + ": cannot use it as PEM CA certificates (" + ec.message() + ")");
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  return ctx;
+}
+
+namespace {
+
+// One request and its answer on an open stream (plain or TLS).
+template <class Stream>
+asio::awaitable<unsigned> exchange(Stream& stream, const std::string& method, const std::string& hostport,
+                                   const std::string& target,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   const std::string& body, std::string& response_body) {
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, hostport);
+  req.set(http::field::user_agent, "okta-sim");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  auto [wec, wn] = co_await http::async_write(stream, req, use_tuple);
+  (void)wn;
+  if (wec) co_return 0;
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1 << 20);
+  auto [rec, rn] = co_await http::async_read(stream, buf, parser, use_tuple);
+  (void)rn;
+  if (rec) co_return 0;
+  response_body = parser.get().body();
+  co_return parser.get().result_int();
+}
+
+}  // namespace
+
 asio::awaitable<unsigned> loopback_request(const std::string& method, const std::string& url,
                                            const std::vector<std::pair<std::string, std::string>>& headers,
-                                           const std::string& body, std::string& response_body) {
-  // Only http://127.0.0.1[:port]/..., http://localhost[:port]/... and http://[::1][:port]/...
-  const std::string pfx = "http://";
+                                           const std::string& body, std::string& response_body,
+                                           asio::ssl::context* tls) {
+  // Only http(s)://127.0.0.1[:port]/..., localhost and [::1].
+  const bool https = url.rfind("https://", 0) == 0;
+  const std::string pfx = https ? "https://" : "http://";
   if (url.rfind(pfx, 0) != 0) co_return 0;
+  if (https && !tls) co_return 0;  // no CA to trust it with
   const std::string rest = url.substr(pfx.size());
   const auto slash = rest.find('/');
   const std::string hostport = rest.substr(0, slash);
   const std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
   std::string host = hostport;
-  unsigned short port = 80;
+  unsigned short port = https ? 443 : 80;
   if (!hostport.empty() && hostport[0] == '[') {
     const auto close = hostport.find(']');
     if (close == std::string::npos) co_return 0;
@@ -497,25 +541,25 @@ asio::awaitable<unsigned> loopback_request(const std::string& method, const std:
   stream.expires_after(std::chrono::seconds(5));
   auto [cec] = co_await stream.async_connect(tcp::endpoint(addr, port), use_tuple);
   if (cec) co_return 0;
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, hostport);
-  req.set(http::field::user_agent, "okta-sim");
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  req.prepare_payload();
-  auto [wec, wn] = co_await http::async_write(stream, req, use_tuple);
-  (void)wn;
-  if (wec) co_return 0;
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(1 << 20);
-  auto [rec, rn] = co_await http::async_read(stream, buf, parser, use_tuple);
-  (void)rn;
-  if (rec) co_return 0;
-  response_body = parser.get().body();
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return parser.get().result_int();
+  if (!https) {
+    const unsigned st = co_await exchange(stream, method, hostport, target, headers, body, response_body);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return st;
+  }
+  asio::ssl::stream<beast::tcp_stream> tls_stream(std::move(stream), *tls);
+  // The certificate must name the host the URL names (a name, or an IP address SAN).
+  if (host == "localhost") SSL_set_tlsext_host_name(tls_stream.native_handle(), host.c_str());
+  tls_stream.set_verify_callback(asio::ssl::host_name_verification(host));
+  auto [hec] = co_await tls_stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (hec) {
+    spdlog::info("event hook call to {}: TLS handshake failed: {}", url, hec.message());
+    co_return 0;
+  }
+  const unsigned st = co_await exchange(tls_stream, method, hostport, target, headers, body, response_body);
+  tls_stream.next_layer().expires_after(std::chrono::seconds(2));
+  co_await tls_stream.async_shutdown(use_tuple);
+  co_return st;
 }
 
 }  // namespace oktasim

@@ -27,6 +27,8 @@ class Server {
          std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   unsigned short port() const { return port_; }
   const char* scheme() const { return tls_ ? "https" : "http"; }
+  // Event hooks at https URLs are called trusting this (see make_hook_client_tls).
+  void set_hook_tls(std::shared_ptr<boost::asio::ssl::context> tls) { hook_tls_ = std::move(tls); }
   // Starts accepting and delivering event hooks.
   void start();
   void stop();
@@ -41,6 +43,7 @@ class Server {
   boost::asio::io_context& ioc_;
   Sim& sim_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::shared_ptr<boost::asio::ssl::context> hook_tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   unsigned short port_ = 0;
   int inflight_ = 0;
@@ -54,10 +57,18 @@ class Server {
 // connection or wait for more. For fuzzing and tests.
 std::string answer_bytes(Sim& sim, std::string_view bytes, const std::string& base);
 
-// A minimal loopback-only HTTP client used for event hook verification and delivery.
-// Returns the status (0 on failure) and fills body. Refuses anything but http://127.0.0.1|localhost|[::1].
+// A TLS client context for event hook calls over https: trusts the PEM CA certificates in
+// `ca_file` (as Okta trusts public CAs), TLS 1.2 or later. Throws std::runtime_error naming
+// the file when it holds no usable certificate.
+std::shared_ptr<boost::asio::ssl::context> make_hook_client_tls(const std::string& ca_file);
+
+// A minimal loopback-only HTTP(S) client used for event hook verification and delivery.
+// Returns the status (0 on failure) and fills body. Refuses anything but
+// http(s)://127.0.0.1|localhost|[::1]. An https URL needs `tls` (else it fails, as an
+// untrusted server would); the server's certificate must chain to its CAs and name the host.
 boost::asio::awaitable<unsigned> loopback_request(const std::string& method, const std::string& url,
                                                    const std::vector<std::pair<std::string, std::string>>& headers,
-                                                   const std::string& body, std::string& response_body);
+                                                   const std::string& body, std::string& response_body,
+                                                   boost::asio::ssl::context* tls = nullptr);
 
 }  // namespace oktasim
