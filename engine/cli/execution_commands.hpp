@@ -20,4 +20,7 @@ int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& 
 int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool same_version, bool json,
               bool quiet, const ExtraActions& extra);
 
+// `spokeflow store migrate`: brings the store to this spokeflow's schema, saying from which.
+int cmd_store_migrate(const GlobalOptions& g, bool json);
+
 }  // namespace spokeflow::cli

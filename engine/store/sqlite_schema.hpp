@@ -17,8 +17,10 @@ namespace spokeflow::store::sqlite {
 // 5: the service's API tokens (hashes only), Okta event hook deliveries and schedule fires.
 inline constexpr int kSchemaVersion = 5;
 
-// Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction. Throws
-// std::runtime_error naming `path` when it was written by a newer spokeflow.
-void create_or_migrate(sqlite3* db, const std::string& path);
+// Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction: a new store
+// is created; an older one is migrated when `migrate`, else refused (std::runtime_error saying
+// to run `spokeflow store migrate`). Throws naming `path` when it was written by a newer
+// spokeflow. Returns the version found (0: a new store).
+int create_or_migrate(sqlite3* db, const std::string& path, bool migrate = true);
 
 }  // namespace spokeflow::store::sqlite
