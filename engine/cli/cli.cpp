@@ -162,6 +162,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   bool worker_quiet = false;
   worker->add_flag("-q,--quiet", worker_quiet, "Do not print each step and execution");
   add_queue_options(worker, worker_q, true);
+  worker->add_flag("--migrate", g.migrate, "Migrate the store to this spokeflow's schema first (as `store migrate`)");
 
   auto* flows = app.add_subcommand("flows", "The flows in the flows directory");
   flows->require_subcommand(1);
@@ -269,6 +270,13 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   auto* tls_key_opt = servec->add_option("--tls-key", serve_flags.tls_key, "PEM private key of --tls-cert");
   tls_cert_opt->needs(tls_key_opt);
   tls_key_opt->needs(tls_cert_opt);
+  servec->add_flag("--migrate", g.migrate, "Migrate the store to this spokeflow's schema first (as `store migrate`)");
+
+  auto* storec = app.add_subcommand("store", "The execution store itself");
+  storec->require_subcommand(1);
+  auto* smigrate = storec->add_subcommand("migrate", "Bring the store (SQLite or PostgreSQL) to this spokeflow's "
+                                                     "schema; serve and worker refuse an older one unless --migrate");
+  smigrate->add_flag("--json", json, "Machine-readable output");
 
   auto* tokens = app.add_subcommand("tokens", "API tokens of the service (kept as hashes in the store)");
   tokens->require_subcommand(1);
@@ -322,6 +330,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*ctest) code = cmd_connections_test(g.connections_path, alias_name, json);
     else if (*login) code = cmd_auth_login(g.connections_path, alias_name);
     else if (*servec) code = cmd_serve(g, serve_flags, extra);
+    else if (*smigrate) code = cmd_store_migrate(g, json);
     else if (*tcreate) code = cmd_tokens_create(g, token_name, token_role, token_expires);
     else if (*tlist) code = cmd_tokens_list(g, json);
     else if (*trevoke) code = cmd_tokens_revoke(g, token_name);

@@ -15,6 +15,7 @@
 #include "common/ids.hpp"
 #include "connect/vault.hpp"
 #include "store/async.hpp"
+#include "store/pg_conn.hpp"
 
 namespace spokeflow::cli {
 namespace asio = boost::asio;
@@ -340,6 +341,28 @@ int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& 
   if (json) std::cout << outcome_json(outcome).dump(2) << "\n";
   else print_outcome(outcome);
   return exit_for(outcome);
+}
+
+int cmd_store_migrate(const GlobalOptions& g, bool json) {
+  const std::string location = g.store_path.empty() ? default_store_path() : g.store_path;
+  const std::string shown = store::pg::redact_url(location);
+  store::SchemaChange change;
+  try {
+    change = store::migrate_store(location);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitEnvironment;
+  }
+  if (json) {
+    std::cout << Json{{"store", shown}, {"from", change.from}, {"to", change.to}}.dump(2) << "\n";
+  } else if (change.from == change.to) {
+    std::cout << "store " << shown << ": schema " << change.to << ", already current\n";
+  } else if (change.from == 0) {
+    std::cout << "store " << shown << ": created at schema " << change.to << "\n";
+  } else {
+    std::cout << "store " << shown << ": migrated from schema " << change.from << " to " << change.to << "\n";
+  }
+  return kExitOk;
 }
 
 }  // namespace spokeflow::cli

@@ -31,5 +31,7 @@ struct PurgeOptions {
 // Deletes finished executions (never queued, running or waiting ones) with everything that is
 // theirs, in small batches; prints how many.
 int cmd_purge(const GlobalOptions& g, const PurgeOptions& o);
+// `spokeflow store migrate`: brings the store to this spokeflow's schema, saying from which.
+int cmd_store_migrate(const GlobalOptions& g, bool json);
 
 }  // namespace spokeflow::cli

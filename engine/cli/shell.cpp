@@ -36,13 +36,13 @@ std::string flows_dir_or_default(const std::string& given) {
 std::unique_ptr<store::ExecutionStore> open_store_or_report(const GlobalOptions& g) {
   try {
     const std::string location = g.store_path.empty() ? default_store_path() : g.store_path;
-    if (store::pg::is_url(location)) return store::on_own_thread(store::open_pg_store(location));
+    if (store::pg::is_url(location)) return store::on_own_thread(store::open_pg_store(location, g.migrate));
     fs::path p(location);
     if (p.has_parent_path()) {
       std::error_code ec;
       fs::create_directories(p.parent_path(), ec);
     }
-    return store::on_own_thread(store::open_sqlite_store(p.string()));
+    return store::on_own_thread(store::open_sqlite_store(p.string(), g.migrate));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return nullptr;

@@ -31,6 +31,9 @@ struct GlobalOptions {
   std::string connections_path;  // "" = $SPOKEFLOW_CONNECTIONS or the default places
   std::string log_format = "text";
   std::string log_level = "warn";
+  // Migrate a store of an older schema when opening it (`serve`/`worker --migrate`); other
+  // commands refuse such a store, naming `spokeflow store migrate`.
+  bool migrate = false;
 };
 
 // How a command runs executions, from its flags and the environment.

@@ -91,6 +91,17 @@ CREATE TABLE schedule_fires(
 );
 )sql";
 
+// Each version's migration from the one before, in order; the version is recorded in
+// spokeflow_meta with the last one applied. A later version appends its own (ALTER TABLE ...).
+struct Migration {
+  int version;
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {
+    {1, kTables},
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
+
 // Any number the processes of one database agree on: it serializes their first opening.
 constexpr const char* kLock = "SELECT pg_advisory_xact_lock(7319140526)";
 
@@ -104,7 +115,8 @@ bool table_exists(Conn& conn, const char* name) {
 
 }  // namespace
 
-void create_or_check(Conn& conn) {
+int create_or_migrate(Conn& conn, bool migrate) {
+  int version = 0;
   conn.exec("BEGIN");
   try {
     conn.exec(kLock);
@@ -113,18 +125,24 @@ void create_or_check(Conn& conn) {
                                ": no schema to create the tables in (the search_path names none that exists)");
     if (table_exists(conn, "spokeflow_meta")) {
       auto r = conn.exec("SELECT value FROM spokeflow_meta WHERE key = 'schema_version'");
-      const int version = r.rows() ? std::stoi(r.text(0, 0)) : 0;
+      version = r.rows() ? std::stoi(r.text(0, 0)) : 0;
       if (version > kSchemaVersion)
         throw std::runtime_error("store " + conn.where() + " was written by a newer spokeflow (schema " +
                                  std::to_string(version) + "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
       if (version < 1) throw std::runtime_error("store " + conn.where() + ": its schema version is missing");
-    } else {
-      if (table_exists(conn, "executions"))
-        throw std::runtime_error("store " + conn.where() +
-                                 ": the database has an `executions` table that is not a spokeflow store's");
-      conn.exec(kTables);
-      conn.exec("INSERT INTO spokeflow_meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) + "')");
+      if (version < kSchemaVersion && !migrate)
+        throw std::runtime_error("store " + conn.where() + " has schema " + std::to_string(version) +
+                                 "; this spokeflow uses " + std::to_string(kSchemaVersion) +
+                                 ": run `spokeflow store migrate` first (or start serve or worker with --migrate)");
+    } else if (table_exists(conn, "executions")) {
+      throw std::runtime_error("store " + conn.where() +
+                               ": the database has an `executions` table that is not a spokeflow store's");
     }
+    for (const auto& m : kMigrations)
+      if (m.version > version) conn.exec(m.sql);
+    if (version < kSchemaVersion)
+      conn.exec("INSERT INTO spokeflow_meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) +
+                "') ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     conn.exec("COMMIT");
   } catch (...) {
     try {
@@ -134,6 +152,7 @@ void create_or_check(Conn& conn) {
     }
     throw;
   }
+  return version;
 }
 
 }  // namespace spokeflow::store::pg

@@ -6,13 +6,16 @@
 
 namespace spokeflow::store::pg {
 
+// The versions, each a migration from the one before (pg_schema.cpp):
 // 1: the tables of SQLite's schema 5 (the work queue, tokens, deliveries, schedule fires).
 inline constexpr int kSchemaVersion = 1;
 
-// Creates the tables in the connection's schema (the first of its search_path) when they are
-// missing, in one transaction under an advisory lock (processes starting together create them
-// once). Throws std::runtime_error when the database holds a newer spokeflow's tables or tables
-// that are not a spokeflow store's.
-void create_or_check(Conn& conn);
+// Brings the store's tables in the connection's schema (the first of its search_path) to
+// kSchemaVersion, in one transaction under an advisory lock (processes starting together
+// migrate once): a new store is created; an older one is migrated when `migrate`, else refused
+// with an error saying to run `spokeflow store migrate`. Throws std::runtime_error when the
+// schema holds a newer spokeflow's tables or tables that are not a spokeflow store's. Returns
+// the version found (0: a new store).
+int create_or_migrate(Conn& conn, bool migrate = true);
 
 }  // namespace spokeflow::store::pg

@@ -74,12 +74,14 @@ constexpr const char* kFinish =
 
 class PgStore final : public ExecutionStore {
  public:
-  explicit PgStore(const std::string& url) : url_(url), conn_(url) {
-    pg::create_or_check(conn_);
+  PgStore(const std::string& url, bool migrate) : url_(url), conn_(url) {
+    schema_found_ = pg::create_or_migrate(conn_, migrate);
     // One channel per schema: stores sharing a database in schemas of their own wake only
     // their own workers.
     channel_ = ("spokeflow_" + conn_.exec("SELECT current_schema()").text(0, 0)).substr(0, 63);
   }
+
+  int schema_found() const { return schema_found_; }
 
   ~PgStore() override {
     listener_.reset();
@@ -683,6 +685,7 @@ class PgStore final : public ExecutionStore {
     return r;
   }
 
+  int schema_found_ = 0;  // the schema version the store had when opened (0: new)
   std::string url_;  // for the listener's connection
   pg::Conn conn_;
   std::string channel_;
@@ -699,6 +702,13 @@ class PgStore final : public ExecutionStore {
 
 }  // namespace
 
-std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url) { return std::make_unique<PgStore>(url); }
+std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url, bool migrate) {
+  return std::make_unique<PgStore>(url, migrate);
+}
+
+SchemaChange migrate_pg_store(const std::string& url) {
+  PgStore st(url, true);
+  return {st.schema_found(), pg::kSchemaVersion};
+}
 
 }  // namespace spokeflow::store

@@ -126,11 +126,13 @@ int user_version(sqlite3* db) {
 
 }  // namespace
 
-void create_or_migrate(sqlite3* db, const std::string& path) {
+int create_or_migrate(sqlite3* db, const std::string& path, bool migrate) {
+  int found = 0;
   exec(db, "BEGIN IMMEDIATE");
   try {
     // Read under the write lock: two processes opening a new store at once migrate it once.
     const int version = user_version(db);
+    found = version;
     if (version > kSchemaVersion)
       throw std::runtime_error("store '" + path + "' was written by a newer spokeflow (schema " +
                                std::to_string(version) + "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
@@ -141,6 +143,11 @@ void create_or_migrate(sqlite3* db, const std::string& path) {
         if (t.next()) has_tables = t.integer(0) > 0;
         t.done();
       }
+      if (has_tables && !migrate)
+        throw std::runtime_error("store '" + path + "' has schema " + std::to_string(version) + "; this spokeflow uses " +
+                                 std::to_string(kSchemaVersion) +
+                                 ": run `spokeflow store migrate` first (or start serve or worker with --migrate)");
+      if (!has_tables) found = 0;
       // Schemas 1-3 rebuild the queue's tables; later ones only gain tables.
       const bool rebuild = has_tables && version < 4;
       if (rebuild) exec(db, kMoveOld);
@@ -153,6 +160,7 @@ void create_or_migrate(sqlite3* db, const std::string& path) {
     exec_noexcept(db, "ROLLBACK");
     throw;
   }
+  return found;
 }
 
 }  // namespace spokeflow::store::sqlite

@@ -19,8 +19,10 @@ namespace spokeflow::store::sqlite {
 //    foreign key through it) and schedule fires by execution.
 inline constexpr int kSchemaVersion = 6;
 
-// Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction. Throws
-// std::runtime_error naming `path` when it was written by a newer spokeflow.
-void create_or_migrate(sqlite3* db, const std::string& path);
+// Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction: a new store
+// is created; an older one is migrated when `migrate`, else refused (std::runtime_error saying
+// to run `spokeflow store migrate`). Throws naming `path` when it was written by a newer
+// spokeflow. Returns the version found (0: a new store).
+int create_or_migrate(sqlite3* db, const std::string& path, bool migrate = true);
 
 }  // namespace spokeflow::store::sqlite

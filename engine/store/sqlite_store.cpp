@@ -45,7 +45,7 @@ std::string dump_value(const Json& v) { return dump_json(v); }
 
 class SqliteStore final : public ExecutionStore {
  public:
-  explicit SqliteStore(const std::string& path) {
+  SqliteStore(const std::string& path, bool migrate) {
     create_private(path);
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -56,7 +56,7 @@ class SqliteStore final : public ExecutionStore {
     sqlite::exec(db_.get(), "PRAGMA journal_mode=WAL");
     sqlite::exec(db_.get(), "PRAGMA synchronous=NORMAL");
     sqlite::exec(db_.get(), "PRAGMA foreign_keys=ON");
-    sqlite::create_or_migrate(db_.get(), path);
+    schema_found_ = sqlite::create_or_migrate(db_.get(), path, migrate);
     sqlite3* d = db_.get();
     insert_source_ = std::make_unique<Statement>(d, "INSERT OR IGNORE INTO flow_sources(hash, source) VALUES(?1, ?2)");
     insert_exec_ = std::make_unique<Statement>(d,
@@ -100,6 +100,8 @@ class SqliteStore final : public ExecutionStore {
         "UPDATE executions SET status=?3, run_at=?4, lease_owner=NULL, lease_until=NULL, strikes=0 "
         "WHERE id=?1 AND epoch=?2 AND status='running'");
   }
+
+  int schema_found() const { return schema_found_; }
 
   ~SqliteStore() override {
     try {
@@ -608,6 +610,7 @@ class SqliteStore final : public ExecutionStore {
   }
 
   sqlite::DbPtr db_;
+  int schema_found_ = 0;  // the schema version the file had when opened (0: new)
   bool in_batch_ = false;        // a group-commit transaction is open
   int batched_ = 0;
   std::int64_t batch_started_ms_ = 0;
@@ -624,6 +627,13 @@ class SqliteStore final : public ExecutionStore {
 
 }  // namespace
 
-std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
+std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, bool migrate) {
+  return std::make_unique<SqliteStore>(path, migrate);
+}
+
+SchemaChange migrate_sqlite_store(const std::string& path) {
+  SqliteStore st(path, true);
+  return {st.schema_found(), sqlite::kSchemaVersion};
+}
 
 }  // namespace spokeflow::store

@@ -14,8 +14,12 @@ void ExecutionStore::flush_async(std::function<void(CommitResult)> done) {
   done(std::move(result));
 }
 
-std::unique_ptr<ExecutionStore> open_store(const std::string& location) {
-  return pg::is_url(location) ? open_pg_store(location) : open_sqlite_store(location);
+std::unique_ptr<ExecutionStore> open_store(const std::string& location, bool migrate) {
+  return pg::is_url(location) ? open_pg_store(location, migrate) : open_sqlite_store(location, migrate);
+}
+
+SchemaChange migrate_store(const std::string& location) {
+  return pg::is_url(location) ? migrate_pg_store(location) : migrate_sqlite_store(location);
 }
 
 void ExecutionStore::on_runnable(std::function<void()>) {}

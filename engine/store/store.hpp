@@ -318,16 +318,28 @@ inline constexpr std::size_t kMaxValueBytes = 16u << 20;
 
 // Opens (creating when needed, mode 0600: records hold user profiles) the SQLite store at `path`
 // in WAL mode. Throws std::runtime_error with SQLite's message when the file cannot be opened
-// or is not a store.
-std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path);
+// or is not a store. A store of an older schema is migrated with `migrate`, else refused with
+// an error saying to run `spokeflow store migrate`.
+std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, bool migrate = true);
 
 // Opens the PostgreSQL store at `url` (postgresql://... or postgres://..., libpq's URL form),
 // creating its tables in the connection's schema when they are missing. Throws
 // std::runtime_error saying what failed (the URL's password left out).
-std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url);
+// `migrate` as with SQLite.
+std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url, bool migrate = true);
 
 // The store `location` names: a PostgreSQL URL, else an SQLite file.
-std::unique_ptr<ExecutionStore> open_store(const std::string& location);
+std::unique_ptr<ExecutionStore> open_store(const std::string& location, bool migrate = true);
+
+// `spokeflow store migrate`: brings the store `location` names to this spokeflow's schema
+// (creating it when new). `from` is the version it had (0: new), `to` the version it has now.
+struct SchemaChange {
+  int from = 0;
+  int to = 0;
+};
+SchemaChange migrate_store(const std::string& location);
+SchemaChange migrate_sqlite_store(const std::string& path);
+SchemaChange migrate_pg_store(const std::string& url);
 
 // Runs `inner` on a thread of its own, so that the caller's thread (the engine's event loop)
 // spends no time in SQLite or in turning records into JSON text. Batched writes return at

@@ -6,13 +6,15 @@
 # call was made (and each attempt of a step made its call once: only an attempt cut short by a
 # kill repeats it), no streamed item is skipped, no user is created twice, nothing is left.
 source "$(dirname "$0")/lib.sh"
+# pg_worker_crash_test.sh runs the same on a PostgreSQL store.
+[ -z "${CRASH_ON_PG:-}" ] || source "$(dirname "$0")/pg_lib.sh"
 : "${OKTA_SIM:?path to the okta-sim binary}"
 SF="$SPOKEFLOW"
 cd "$WORK"
 EXECUTIONS=${CRASH_EXECUTIONS:-200}
 KILLS=${CRASH_KILLS:-20}
 RANDOM=${CRASH_SEED:-1717}
-echo "seed ${CRASH_SEED:-1717}: $EXECUTIONS executions, at least $KILLS kills"
+echo "seed ${CRASH_SEED:-1717}: $EXECUTIONS executions, at least $KILLS kills${CRASH_ON_PG:+, on PostgreSQL}"
 
 TOKEN="sim-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 {
@@ -35,6 +37,7 @@ cleanup() {
   for p in "${WORKERS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   kill "$SIM_PID" 2>/dev/null || true
   wait 2>/dev/null || true
+  [ -z "${CRASH_ON_PG:-}" ] || pg_cleanup
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -254,3 +254,16 @@ TEST_CASE("work queued or made runnable by another process wakes a store's worke
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(wakes.load() == stopped_at);
 }
+
+TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one left as it is") {
+  PgBackend b;
+  auto change = store::migrate_store(b.location);
+  CHECK(change.from == 0);
+  CHECK(change.to == 1);
+  change = store::migrate_store(b.location);
+  CHECK(change.from == 1);
+  CHECK(change.to == 1);
+  CHECK_NOTHROW(store::open_pg_store(b.location, false));
+  PgBackend fresh;
+  CHECK_NOTHROW(store::open_pg_store(fresh.location, false));  // nothing to migrate: created
+}

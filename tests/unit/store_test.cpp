@@ -474,14 +474,9 @@ TEST_CASE("batched records rolled back with another caller's failed commit are r
   }
 }
 
-TEST_CASE("a store written with schema 1 is migrated with its rows") {
-  TempDir dir;
-  std::string db = (dir.path / "old.db").string();
-  {
-    sqlite3* raw = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-    // Schema 1 as it was shipped: status checks as IN lists.
-    const char* v1 = R"sql(
+namespace {
+// A store as schema 1 shipped it (status checks as IN lists), with one execution and two step runs.
+constexpr const char* kSchema1 = R"sql(
 PRAGMA journal_mode=WAL;
 CREATE TABLE flow_sources(hash TEXT PRIMARY KEY, source TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE executions(id TEXT PRIMARY KEY, flow_name TEXT NOT NULL, flow_file TEXT NOT NULL,
@@ -503,13 +498,49 @@ INSERT INTO step_runs VALUES('01OLD', 'second', 1, 9, 'core.noop', 'running', '{
 INSERT INTO step_runs VALUES('01OLD', 'first', 1, 4, 'core.noop', 'succeeded', '{}', '{"ok":true}', NULL, 6, 7);
 PRAGMA user_version=1;
 )sql";
-    char* err = nullptr;
-    int rc = sqlite3_exec(raw, v1, nullptr, nullptr, &err);
-    INFO((err ? err : ""));
-    sqlite3_free(err);
-    sqlite3_close(raw);
-    REQUIRE(rc == SQLITE_OK);
+
+void write_raw(const std::string& db, const char* sql) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(raw, sql, nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(raw);
+  REQUIRE(rc == SQLITE_OK);
+}
+}  // namespace
+
+TEST_CASE("a store of an older schema is refused unless told to migrate; migrate_store says from which") {
+  TempDir dir;
+  std::string db = (dir.path / "old.db").string();
+  write_raw(db, kSchema1);
+  std::string message;
+  try {
+    store::open_sqlite_store(db, false);
+  } catch (const std::runtime_error& e) {
+    message = e.what();
   }
+  CHECK(message.find("has schema 1; this spokeflow uses 5") != std::string::npos);
+  CHECK(message.find("spokeflow store migrate") != std::string::npos);
+  auto change = store::migrate_store(db);  // untouched by the refusal: still schema 1
+  CHECK(change.from == 1);
+  CHECK(change.to == 5);
+  auto st = store::open_sqlite_store(db, false);  // current now
+  REQUIRE(st->get_execution("01OLD"));
+  CHECK(st->step_runs("01OLD").size() == 2);
+  st.reset();
+  change = store::migrate_store(db);
+  CHECK(change.from == 5);
+  // A new store is created whatever the setting (there is nothing to migrate).
+  CHECK_NOTHROW(store::open_sqlite_store((dir.path / "new.db").string(), false));
+  CHECK(store::migrate_store((dir.path / "new2.db").string()).from == 0);
+}
+
+TEST_CASE("a store written with schema 1 is migrated with its rows") {
+  TempDir dir;
+  std::string db = (dir.path / "old.db").string();
+  write_raw(db, kSchema1);
   auto st = store::open_sqlite_store(db);
   auto rec = st->get_execution("01OLD");
   REQUIRE(rec);
