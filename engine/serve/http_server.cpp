@@ -231,6 +231,8 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
         conn->lowest().expires_after(Millis(10'000));
         auto [e, m] = co_await conn->io([&](auto& s) { return asio::async_write(s, asio::buffer(chunk), use_tuple); });
         (void)m;
+        // The deadline is the stream's, so it bounds the watching read too: a quiet stream has none.
+        conn->lowest().expires_never();
         co_return !e;
       };
       // The stream ends when the client leaves (or the service closes the connection): a
@@ -238,7 +240,7 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
       auto watch = [conn]() -> awaitable<void> {
         char sink[512];
         for (;;) {
-          auto [e, m] = co_await conn->stream.async_read_some(asio::buffer(sink), use_tuple);
+          auto [e, m] = co_await conn->io([&](auto& s) { return s.async_read_some(asio::buffer(sink), use_tuple); });
           (void)m;
           if (e) co_return;
         }

@@ -222,6 +222,11 @@ timeout 30 curl -s -N -H "Authorization: Bearer $VIEWER" "$API/api/v1/executions
 expect_eq "each step as it finishes, then the end" "pause:succeeded greet:succeeded end" \
   "$(sed -n 's/^data: //p' events.txt | jq -r 'if .path then select(.status != "running") | "\(.path):\(.status)" else "end" end' | tr '\n' ' ' | sed 's/ $//')"
 expect_contains "...the end says succeeded" '"status":"succeeded"' "$(grep -A1 '^event: end' events.txt)"
+# A stream that stays quiet longer than a write's deadline (10 s) is still open when the end comes.
+call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"quiet","pause":"13s"}}'
+QUIET=$(echo "$BODY" | jq -r .execution_id)
+timeout 60 curl -s -N -H "Authorization: Bearer $VIEWER" "$API/api/v1/executions/$QUIET/events" > quiet.txt || true
+expect_contains "a quiet stream sees the end" '"status":"succeeded"' "$(grep -A1 '^event: end' quiet.txt)"
 
 echo "# the API's description matches the routes"
 call GET /api/v1/openapi.json ""
