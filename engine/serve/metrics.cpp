@@ -170,8 +170,10 @@ void Metrics::http_request(std::string_view route, std::string_view method, unsi
 }
 
 void Metrics::set_queue_depth(const std::map<std::string, std::int64_t>& by_state) {
-  for (const auto& [state, n] : by_state)
-    impl_->queue.get(state, [&] { return prom::Labels{{"state", state}}; }).Set(static_cast<double>(n));
+  for (const auto& entry : by_state) {
+    const std::string& state = entry.first;  // a lambda may not capture a structured binding (clang 15)
+    impl_->queue.get(state, [&] { return prom::Labels{{"state", state}}; }).Set(static_cast<double>(entry.second));
+  }
 }
 
 boost::asio::awaitable<std::string> Metrics::scrape(store::ExecutionStore& store) {

@@ -189,7 +189,9 @@ TEST_CASE("a claim skips an execution whose holder is writing under its lease, a
 
 TEST_CASE("a connection lost in the middle of a batch: the batch is reported lost, then the store connects again") {
   PgBackend b;
-  auto st = b.open();
+  // Only this store's connections are ended (other tests may use the server at the same time).
+  const std::string app = "lost_" + b.schema;
+  auto st = store::open_pg_store(b.location + "&application_name=" + app);
   auto admin = b.open();
   auto parent = make_exec("parent");
   st->enqueue(parent);
@@ -199,7 +201,7 @@ TEST_CASE("a connection lost in the middle of a batch: the batch is reported los
     // Another session ends this store's connection, as a server restart would.
     store::pg::Conn killer(b.location);
     killer.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE pid <> pg_backend_pid() AND state = 'idle in transaction' AND datname = current_database()");
+                "WHERE pid <> pg_backend_pid() AND state = 'idle in transaction' AND application_name = '" + app + "'");
   }
   CHECK_THROWS_AS(st->record_step(step(parent.id, "c"), {}, store::Durability::batched), std::runtime_error);
   CHECK(st->has_batched());
@@ -215,7 +217,7 @@ TEST_CASE("a connection lost in the middle of a batch: the batch is reported los
   {
     store::pg::Conn killer(b.location);
     killer.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE pid <> pg_backend_pid() AND datname = current_database() AND backend_type = 'client backend'");
+                "WHERE pid <> pg_backend_pid() AND application_name = '" + app + "'");
   }
   CHECK(st->get_execution(parent.id));
   CHECK(st->step_runs(parent.id).size() == 1);
