@@ -344,7 +344,7 @@ int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& 
 }
 
 int cmd_store_migrate(const GlobalOptions& g, bool json) {
-  const std::string location = g.store_path.empty() ? default_store_path() : g.store_path;
+  const std::string location = store_location(g);
   const std::string shown = store::pg::redact_url(location);
   store::SchemaChange change;
   try {

@@ -33,16 +33,16 @@ std::string flows_dir_or_default(const std::string& given) {
   return "flows";
 }
 
+std::string store_location(const GlobalOptions& g) { return g.store_path.empty() ? default_store_path() : g.store_path; }
+
 std::unique_ptr<store::ExecutionStore> open_store_or_report(const GlobalOptions& g) {
   try {
-    const std::string location = g.store_path.empty() ? default_store_path() : g.store_path;
-    if (store::pg::is_url(location)) return store::on_own_thread(store::open_pg_store(location, g.migrate));
-    fs::path p(location);
-    if (p.has_parent_path()) {
+    const std::string location = store_location(g);
+    if (fs::path p(location); !store::pg::is_url(location) && p.has_parent_path()) {
       std::error_code ec;
       fs::create_directories(p.parent_path(), ec);
     }
-    return store::on_own_thread(store::open_sqlite_store(p.string(), g.migrate));
+    return store::on_own_thread(store::open_store(location, g.migrate));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return nullptr;

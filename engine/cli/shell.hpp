@@ -49,6 +49,8 @@ struct QueueOptions {
 };
 
 std::string default_store_path();
+// --store, or the default store path when not given (a path or a postgresql:// URL).
+std::string store_location(const GlobalOptions& g);
 std::string flows_dir_or_default(const std::string& given);
 // The store, or null after saying on stderr why it cannot be opened.
 std::unique_ptr<store::ExecutionStore> open_store_or_report(const GlobalOptions& g);

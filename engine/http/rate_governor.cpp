@@ -47,17 +47,6 @@ bool iequal(std::string_view a, std::string_view b) {
          });
 }
 
-std::optional<long long> header_number(const HttpResponse& r, std::string_view name) {
-  const std::string* v = r.header(name);
-  if (v == nullptr) return std::nullopt;
-  std::string_view s(*v);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  long long out = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return out;
-}
 
 // RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch seconds.
 std::optional<long long> parse_http_date(const std::string& text) {
@@ -310,9 +299,9 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
   void observe(const std::string& name, const HttpResponse& r) {
     const auto now = Clock::now();
     Bucket& b = bucket(name);
-    const auto limit = header_number(r, "X-Rate-Limit-Limit");
-    const auto remaining = header_number(r, "X-Rate-Limit-Remaining");
-    const auto reset = header_number(r, "X-Rate-Limit-Reset");
+    const auto limit = header_integer(r, "X-Rate-Limit-Limit");
+    const auto remaining = header_integer(r, "X-Rate-Limit-Remaining");
+    const auto reset = header_integer(r, "X-Rate-Limit-Reset");
     std::optional<long long> date;
     if (const std::string* d = r.header("Date")) {
       // One-second resolution: most answers repeat the previous one's Date, and strptime is
@@ -477,8 +466,16 @@ std::chrono::milliseconds RateGovernor::retry_after(const std::string& bucket) c
 // An alias-capped governor reports its connection's numbers: the buckets are shared.
 const GovernorStats& RateGovernor::stats() const { return (impl_->parent ? *impl_->parent : *impl_).stats; }
 
-std::optional<long long> header_integer(const HttpResponse& response, std::string_view name) {
-  return header_number(response, name);
+std::optional<long long> header_integer(const HttpResponse& r, std::string_view name) {
+  const std::string* v = r.header(name);
+  if (v == nullptr) return std::nullopt;
+  std::string_view s(*v);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  long long out = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return out;
 }
 
 }  // namespace spokeflow::http

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/ids.hpp"
+#include "common/json_text.hpp"
 #include "connect/probe.hpp"
 #include "serve/api.hpp"
 #include "serve/scheduler.hpp"
@@ -15,20 +16,7 @@ namespace spokeflow::serve {
 using boost::asio::awaitable;
 namespace {
 
-constexpr int kMaxPage = 200;
 constexpr int kFiresRead = 200;  // per flow: what schedules' recent fires and skip counts are taken from
-
-std::optional<HttpResponse> refuse(const Caller& caller, Role needed) {
-  if (caller.role >= needed) return std::nullopt;
-  return error_response(403, "forbidden", "the token '" + caller.token_name + "' (" + to_string(caller.role) +
-                                              ") may not do this: it needs the role " + to_string(needed));
-}
-
-HttpResponse wrong_method(const std::string& allow) {
-  auto r = error_response(405, "validation", "method not allowed here (allowed: " + allow + ")");
-  r.headers.emplace_back("Allow", allow);
-  return r;
-}
 
 // Answers holding a token or values in clear are for their caller only.
 HttpResponse private_answer(unsigned status, const Json& body) {
@@ -78,35 +66,35 @@ awaitable<std::optional<HttpResponse>> AdminApi::route(const HttpRequest& req, c
   const std::string& what = seg[2];
   if (what == "tokens") {
     if (n == 3) {
-      if (m != "GET" && m != "POST") co_return wrong_method("GET, POST");
-      if (auto r = refuse(caller, Role::admin)) co_return r;
+      if (m != "GET" && m != "POST") co_return method_not_allowed("GET, POST");
+      if (auto r = forbidden(caller, Role::admin)) co_return r;
       if (m == "GET") co_return co_await list_tokens();
       co_return co_await create_token(req, caller);
     }
     if (n == 5 && seg[4] == "revoke") {
-      if (m != "POST") co_return wrong_method("POST");
-      if (auto r = refuse(caller, Role::admin)) co_return r;
+      if (m != "POST") co_return method_not_allowed("POST");
+      if (auto r = forbidden(caller, Role::admin)) co_return r;
       co_return co_await revoke_token(req, caller, seg[3]);
     }
   } else if (what == "executions" && n == 5 && seg[4] == "reveal") {
-    if (m != "POST") co_return wrong_method("POST");
-    if (auto r = refuse(caller, Role::admin)) co_return r;
+    if (m != "POST") co_return method_not_allowed("POST");
+    if (auto r = forbidden(caller, Role::admin)) co_return r;
     co_return co_await reveal(req, caller, seg[3]);
   } else if (what == "connections") {
     if (n == 3) {
-      if (m != "GET") co_return wrong_method("GET");
+      if (m != "GET") co_return method_not_allowed("GET");
       co_return list_connections();
     }
     if (n == 5 && seg[4] == "test") {
-      if (m != "POST") co_return wrong_method("POST");
-      if (auto r = refuse(caller, Role::admin)) co_return r;
+      if (m != "POST") co_return method_not_allowed("POST");
+      if (auto r = forbidden(caller, Role::admin)) co_return r;
       co_return co_await test_connection(req, caller, seg[3]);
     }
   } else if (what == "hook-deliveries" && n == 3) {
-    if (m != "GET") co_return wrong_method("GET");
+    if (m != "GET") co_return method_not_allowed("GET");
     co_return co_await deliveries(req);
   } else if (what == "schedules" && n == 3) {
-    if (m != "GET") co_return wrong_method("GET");
+    if (m != "GET") co_return method_not_allowed("GET");
     co_return co_await schedules(req);
   }
   co_return std::nullopt;
@@ -129,9 +117,10 @@ awaitable<HttpResponse> AdminApi::list_tokens() {
 }
 
 awaitable<HttpResponse> AdminApi::create_token(const HttpRequest& req, const Caller& caller) {
-  Json body = Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
+  auto parsed = parse_json(req.body);
+  if (!parsed.ok() || !parsed->is_object())
     co_return error_response(400, "validation", R"(the body must be a JSON object ({"name", "role", "expires"}))");
+  const Json body = std::move(*parsed);
   for (const auto& [k, v] : body.items()) {
     if (k != "name" && k != "role" && k != "expires")
       co_return error_response(422, "validation", "unknown field '" + k + "' in the body (name, role, expires)");
@@ -176,7 +165,7 @@ awaitable<HttpResponse> AdminApi::revoke_token(const HttpRequest& req, const Cal
 awaitable<HttpResponse> AdminApi::reveal(const HttpRequest& req, const Caller& caller, const std::string& id) {
   std::string problem;
   const auto offset = query_int(req.query, "steps_offset", 0, std::numeric_limits<int>::max(), problem).value_or(0);
-  const auto limit = query_int(req.query, "steps_limit", 1, 1000, problem).value_or(500);
+  const auto limit = query_int(req.query, "steps_limit", 1, kMaxStepsPage, problem).value_or(500);
   if (!problem.empty()) co_return error_response(400, "validation", problem);
   if (!is_sortable_id(id)) co_return error_response(404, "not_found", "no execution with id '" + id + "'");
   auto read = [id](store::ExecutionStore& s) {
@@ -251,7 +240,7 @@ awaitable<HttpResponse> AdminApi::test_connection(const HttpRequest& req, const 
 
 awaitable<HttpResponse> AdminApi::deliveries(const HttpRequest& req) {
   std::string problem;
-  const int limit = static_cast<int>(query_int(req.query, "limit", 1, kMaxPage, problem).value_or(50));
+  const int limit = static_cast<int>(query_int(req.query, "limit", 1, kMaxPageRows, problem).value_or(50));
   if (!problem.empty()) co_return error_response(400, "validation", problem);
   store::DeliveryCursor after;
   if (auto c = query_param(req.query, "cursor"); c && !c->empty()) {

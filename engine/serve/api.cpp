@@ -24,8 +24,6 @@ using asio::awaitable;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr int kMaxListLimit = 200;
-constexpr int kMaxStepsPage = 1000;
 // An Idempotency-Key holds this long after its first execution was created.
 constexpr std::int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
 
@@ -39,12 +37,6 @@ HttpResponse unauthorized(const Caller& caller) {
   auto r = error_response(401, "auth", caller.problem.empty() ? "an API token is needed (Authorization: Bearer <token>)"
                                                               : caller.problem);
   r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return r;
-}
-
-HttpResponse method_not_allowed(const std::string& allow) {
-  auto r = error_response(405, "validation", "method not allowed here (allowed: " + allow + ")");
-  r.headers.emplace_back("Allow", allow);
   return r;
 }
 
@@ -79,6 +71,18 @@ Json triggers_json(const flow::Flow& f) {
 }
 
 }  // namespace
+
+HttpResponse method_not_allowed(const std::string& allow) {
+  auto r = error_response(405, "validation", "method not allowed here (allowed: " + allow + ")");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+std::optional<HttpResponse> forbidden(const Caller& caller, Role needed) {
+  if (caller.role >= needed) return std::nullopt;
+  return error_response(403, "forbidden", "the token '" + caller.token_name + "' (" + to_string(caller.role) +
+                                              ") may not do this: it needs the role " + to_string(needed));
+}
 
 Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store::StepRun>& steps, std::size_t offset,
                       std::size_t limit) {
@@ -267,11 +271,7 @@ awaitable<HttpResponse> Api::route(const HttpRequest& req, const std::vector<std
   const Caller caller = co_await authenticate(req);
   if (caller.role == Role::none) co_return unauthorized(caller);
   req.token_name = caller.token_name;
-  auto needs = [&](Role role) -> std::optional<HttpResponse> {
-    if (caller.role >= role) return std::nullopt;
-    return error_response(403, "forbidden", "the token '" + caller.token_name + "' (" + to_string(caller.role) +
-                                                ") may not do this: it needs the role " + to_string(role));
-  };
+  auto needs = [&](Role role) { return forbidden(caller, role); };
 
   if (admin_) {
     admin_->saw(caller);
@@ -446,7 +446,6 @@ awaitable<std::optional<store::ExecutionRecord>> Api::wait_for_end(const std::st
     if (alive.expired()) co_return rec;
     forget_waiter(id, timer.get());
   }
-  if (!alive.expired()) forget_waiter(id, timer.get());
   co_return rec;
 }
 
@@ -471,7 +470,7 @@ awaitable<HttpResponse> Api::list_executions(const HttpRequest& req) {
     }
   }
   std::string problem;
-  f.limit = static_cast<int>(query_int(req.query, "limit", 1, kMaxListLimit, problem).value_or(50));
+  f.limit = static_cast<int>(query_int(req.query, "limit", 1, kMaxPageRows, problem).value_or(50));
   if (!problem.empty()) co_return error_response(400, "validation", problem);
   auto list = [f](store::ExecutionStore& s) { return s.list_executions(f); };
   auto rows = co_await store::on_store(runtime_.store(), std::move(list));

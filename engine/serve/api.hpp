@@ -72,6 +72,14 @@ class Api {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
+// The most rows one page of a list answers.
+inline constexpr int kMaxPageRows = 200;
+// The most step runs one page of an execution answers.
+inline constexpr int kMaxStepsPage = 1000;
+// 405 naming what the route allows (and the Allow header).
+HttpResponse method_not_allowed(const std::string& allow);
+// 403 when the caller's role is below `needed`; nullopt when it may go on.
+std::optional<HttpResponse> forbidden(const Caller& caller, Role needed);
 // A light row of an execution (what lists show; never the flow source).
 Json execution_row(const store::ExecutionRecord& rec);
 // A whole execution for one reader: no sealed copies, steps [offset, offset + limit).

@@ -48,6 +48,16 @@ void set_common_fields(http::response<http::string_body>& res, const std::string
   res.set(http::field::cache_control, "no-store");
 }
 
+// The answer to a request refused before any handler saw it; the connection closes after it.
+http::response<http::string_body> refusal(HttpResponse err) {
+  http::response<http::string_body> res{static_cast<http::status>(err.status), 11};
+  set_common_fields(res, new_sortable_id(), err.content_type);
+  res.set(http::field::connection, "close");
+  res.body() = std::move(err.body);
+  res.prepare_payload();
+  return res;
+}
+
 }  // namespace
 
 const std::string* HttpRequest::header(const std::string& lower_name) const {
@@ -142,11 +152,7 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
     if (alive.expired()) co_return;
     if (!dec && !is_tls && buf.size() > 0) {
       // Plain HTTP to the HTTPS port: said in plain HTTP, then closed.
-      http::response<http::string_body> res{http::status::bad_request, 11};
-      res.set(http::field::content_type, "application/json");
-      res.set(http::field::connection, "close");
-      res.body() = error_response(400, "validation", "this port speaks HTTPS: use https://").body;
-      res.prepare_payload();
+      auto res = refusal(error_response(400, "validation", "this port speaks HTTPS: use https://"));
       co_await http::async_write(conn->lowest(), res, use_tuple);
       if (alive.expired()) co_return;
     } else if (!dec && is_tls) {
@@ -176,11 +182,7 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
         err = error_response(431, "validation", "the request's headers are larger than " + std::to_string(limits_.max_header) + " bytes");
       else
         err = error_response(400, "validation", "malformed HTTP request: " + ec.message());
-      http::response<http::string_body> res{static_cast<http::status>(err.status), 11};
-      set_common_fields(res, new_sortable_id(), err.content_type);
-      res.set(http::field::connection, "close");
-      res.body() = std::move(err.body);
-      res.prepare_payload();
+      auto res = refusal(std::move(err));
       conn->lowest().expires_after(Millis(5'000));
       co_await conn->io([&](auto& s) { return http::async_write(s, res, use_tuple); });
       break;

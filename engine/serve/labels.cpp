@@ -1,48 +1,51 @@
 #include "serve/labels.hpp"
 
-#include <array>
+#include <algorithm>
 #include <optional>
 #include <vector>
 
+#include "common/embedded_schemas.hpp"
 #include "serve/api.hpp"
 
 namespace spokeflow::serve {
 namespace {
 
-// Every route the service has, as documented in schemas/api/openapi.json; "{...}" matches one
-// segment. Literal routes come before templated ones of the same shape.
-constexpr std::array kRoutes = {
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/api/v1/openapi.json",
-    "/api/v1/flows",
-    "/api/v1/flows/{name}",
-    "/api/v1/flows/{name}/executions",
-    "/api/v1/actions",
-    "/api/v1/actions/{name}",
-    "/api/v1/executions",
-    "/api/v1/executions/{id}",
-    "/api/v1/executions/{id}/events",
-    "/api/v1/executions/{id}/cancel",
-    "/api/v1/executions/{id}/retry",
-    "/api/v1/executions/{id}/rerun",
-    "/hooks/okta/{name}",
+// Every route the service has: the paths of its OpenAPI document (a test checks that they are
+// the routes it answers), each split once; "{...}" matches one segment. Literal routes come
+// before templated ones, so that a literal one wins a tie.
+struct Route {
+  std::string text;
+  std::vector<std::string> parts;
 };
 
-std::vector<std::string_view> split(std::string_view route) {
-  std::vector<std::string_view> out;
+std::vector<std::string> split(std::string_view route) {
+  std::vector<std::string> out;
   std::size_t i = 1;
   while (i < route.size()) {
     const std::size_t j = std::min(route.find('/', i), route.size());
-    out.push_back(route.substr(i, j - i));
+    out.emplace_back(route.substr(i, j - i));
     i = j + 1;
   }
   return out;
 }
 
-bool matches(std::string_view route, const std::vector<std::string>& seg) {
-  const auto parts = split(route);
+const std::vector<Route>& routes() {
+  static const std::vector<Route> all = [] {
+    std::vector<Route> out;
+    const auto& schemas = embedded_schemas();
+    auto doc = schemas.find("api/openapi.json");
+    if (doc == schemas.end()) return out;
+    for (const auto& [path, _] : Json::parse(doc->second)["paths"].items()) out.push_back({path, split(path)});
+    std::stable_sort(out.begin(), out.end(), [](const Route& a, const Route& b) {
+      return std::count(a.text.begin(), a.text.end(), '{') < std::count(b.text.begin(), b.text.end(), '{');
+    });
+    return out;
+  }();
+  return all;
+}
+
+bool matches(const Route& route, const std::vector<std::string>& seg) {
+  const auto& parts = route.parts;
   if (parts.size() != seg.size()) return false;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const bool param = !parts[i].empty() && parts[i].front() == '{';
@@ -56,8 +59,8 @@ bool matches(std::string_view route, const std::vector<std::string>& seg) {
 std::string route_template(std::string_view path) {
   auto seg = path_segments(std::string(path));
   if (!seg) return "other";
-  for (const char* route : kRoutes)
-    if (matches(route, *seg)) return route;
+  for (const Route& route : routes())
+    if (matches(route, *seg)) return route.text;
   return "other";
 }
 

@@ -45,35 +45,37 @@ ScheduleFire read_fire(const Result& r, int i) {
   return f;
 }
 
+// Prepared once per connection under `name` (one name, one statement text).
 template <class Read>
-auto rows(Conn& c, const std::string& sql, const Params& p, Read read) {
-  Result r = c.exec(sql, p);
+auto rows(Conn& c, const char* name, const std::string& sql, const Params& p, Read read) {
+  Result r = c.run(name, sql.c_str(), p);
   std::vector<decltype(read(r, 0))> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
   return out;
 }
 template <class Read>
-auto first_row(Conn& c, const std::string& sql, const Params& p, Read read) {
-  auto all = rows(c, sql + " LIMIT 1", p, read);
+auto first_row(Conn& c, const char* name, const std::string& sql, const Params& p, Read read) {
+  auto all = rows(c, name, sql + " LIMIT 1", p, read);
   return all.empty() ? std::nullopt : std::make_optional(std::move(all.front()));
 }
+// A write that changes one row or, refused by a constraint or a condition, none.
+bool changed_one(Conn& c, const char* name, const char* sql, const Params& p) { return c.run(name, sql, p).affected() == 1; }
 
 }  // namespace
 
 bool record_fire(Conn& c, const ScheduleFire& f) {
   Params p;
   p.add(f.flow).add(f.trigger).add(f.scheduled_at).add(f.recorded_at).add(f.outcome).add_or_null(f.execution_id).add(f.missed);
-  return c.run("record_fire",
-               "INSERT INTO schedule_fires(flow, trigger, scheduled_at, recorded_at, outcome, execution_id, missed) "
-               "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-               p)
-             .affected() == 1;
+  return changed_one(c, "record_fire",
+                     "INSERT INTO schedule_fires(flow, trigger, scheduled_at, recorded_at, outcome, execution_id, missed) "
+                     "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                     p);
 }
 
 std::optional<ScheduleFire> last_fire(Conn& c, const std::string& flow, const std::string& trigger, bool enqueued_only) {
   Params p;
   p.add(flow).add(trigger);
-  return first_row(c,
+  return first_row(c, enqueued_only ? "last_enqueued_fire" : "last_fire",
                    std::string(kFireColumns) + " WHERE flow = $1 AND trigger = $2" +
                        (enqueued_only ? " AND outcome = 'enqueued'" : "") + " ORDER BY scheduled_at DESC",
                    p, read_fire);
@@ -82,54 +84,54 @@ std::optional<ScheduleFire> last_fire(Conn& c, const std::string& flow, const st
 std::vector<ScheduleFire> recent_fires(Conn& c, const std::string& flow, int limit) {
   Params p;
   p.add(flow).add(static_cast<std::int64_t>(limit));
-  return rows(c, std::string(kFireColumns) + " WHERE $1::text = '' OR flow = $1 ORDER BY scheduled_at DESC LIMIT $2", p,
+  return rows(c, "recent_fires", std::string(kFireColumns) + " WHERE $1::text = '' OR flow = $1 ORDER BY scheduled_at DESC LIMIT $2", p,
               read_fire);
 }
 
 bool add_token(Conn& c, const ApiToken& t) {
   Params p;
   p.add(t.name).add(t.role).add(t.hash).add(t.created_at).add_time(t.expires_at);
-  return c.exec("INSERT INTO api_tokens(name, role, hash, created_at, expires_at) VALUES($1, $2, $3, $4, $5) "
-                "ON CONFLICT DO NOTHING",
-                p)
-             .affected() == 1;
+  return changed_one(c, "add_token",
+                     "INSERT INTO api_tokens(name, role, hash, created_at, expires_at) VALUES($1, $2, $3, $4, $5) "
+                     "ON CONFLICT DO NOTHING",
+                     p);
 }
 
 std::optional<ApiToken> token_by_hash(Conn& c, const std::string& hash) {
   Params p;
   p.add(hash);
-  return first_row(c, std::string(kTokenColumns) + " WHERE hash = $1", p, read_token);
+  return first_row(c, "token_by_hash", std::string(kTokenColumns) + " WHERE hash = $1", p, read_token);
 }
 
 std::vector<ApiToken> list_tokens(Conn& c) {
-  return rows(c, std::string(kTokenColumns) + " ORDER BY created_at, name", Params(), read_token);
+  return rows(c, "list_tokens", std::string(kTokenColumns) + " ORDER BY created_at, name", Params(), read_token);
 }
 
 bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms) {
   Params p;
   p.add(name).add(now_ms);
-  return c.exec("UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL", p).affected() == 1;
+  return changed_one(c, "revoke_token", "UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL", p);
 }
 
 bool record_delivery(Conn& c, const HookDelivery& d) {
   Params p;
   p.add(d.event_id).add(d.hook).add(d.received_at).add(static_cast<std::int64_t>(d.events)).add(dump_json(d.started));
-  return c.exec("INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES($1, $2, $3, $4, $5) "
-                "ON CONFLICT DO NOTHING",
-                p)
-             .affected() == 1;
+  return changed_one(c, "record_delivery",
+                     "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES($1, $2, $3, $4, $5) "
+                     "ON CONFLICT DO NOTHING",
+                     p);
 }
 
 std::optional<HookDelivery> delivery(Conn& c, const std::string& event_id) {
   Params p;
   p.add(event_id);
-  return first_row(c, std::string(kDeliveryColumns) + " WHERE event_id = $1", p, read_delivery);
+  return first_row(c, "delivery", std::string(kDeliveryColumns) + " WHERE event_id = $1", p, read_delivery);
 }
 
 std::vector<HookDelivery> recent_deliveries(Conn& c, int limit, const DeliveryCursor& after) {
   Params p;
   p.add(static_cast<std::int64_t>(limit)).add(after.event_id).add(after.received_at);
-  return rows(c,
+  return rows(c, "recent_deliveries",
               std::string(kDeliveryColumns) +
                   " WHERE $2 = '' OR received_at < $3 OR (received_at = $3 AND event_id > $2)"
                   " ORDER BY received_at DESC, event_id LIMIT $1",

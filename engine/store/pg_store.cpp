@@ -31,15 +31,14 @@ namespace {
 using pg::Params;
 using pg::Result;
 
-#define kExecColumns                                                                                                   \
-  "e.id, e.flow_name, e.flow_file, e.flow_hash, %SOURCE%, e.inputs, e.status, e.trigger, e.created_at, "              \
-  "e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, e.parent_step, e.run_at, e.dedupe_key, "              \
-  "e.lease_owner, e.lease_until, e.epoch, e.strikes, e.cancel_requested, e.retried_at"
-
+// The columns read_exec reads, the flow source fifth ('' in light rows).
 std::string exec_select(bool light) {
-  std::string cols = kExecColumns;
-  cols.replace(cols.find("%SOURCE%"), 8, light ? "''" : "src.source");
-  return "SELECT " + cols + " FROM executions e" + (light ? "" : " JOIN flow_sources src ON src.hash = e.flow_hash");
+  static const std::string before = "SELECT e.id, e.flow_name, e.flow_file, e.flow_hash, ";
+  static const std::string after =
+      ", e.inputs, e.status, e.trigger, e.created_at, e.started_at, e.finished_at, e.outputs, e.error, e.parent_id, "
+      "e.parent_step, e.run_at, e.dedupe_key, e.lease_owner, e.lease_until, e.epoch, e.strikes, e.cancel_requested, "
+      "e.retried_at FROM executions e";
+  return light ? before + "''" + after : before + "src.source" + after + " JOIN flow_sources src ON src.hash = e.flow_hash";
 }
 
 // Claims in one statement: the runnable rows (queued or waiting whose time has come, oldest
@@ -65,7 +64,7 @@ UPDATE executions e SET status = 'running', lease_owner = $4, lease_until = $1 +
   strikes = CASE WHEN c.was = 'running' AND c.finished <= e.progress THEN e.strikes + 1 ELSE 0 END,
   progress = c.finished, started_at = COALESCE(e.started_at, $1), run_at = NULL
 FROM counted c WHERE e.id = c.id
-RETURNING e.id, e.flow_name, e.epoch, c.was, e.strikes, e.run_at
+RETURNING e.id, e.flow_name, e.epoch, c.was, e.strikes
 )sql";
 
 constexpr const char* kFinish =
@@ -142,11 +141,7 @@ class PgStore final : public ExecutionStore {
         fence_cache_.erase(id);
         if (strikes >= o.max_strikes) {
           // Its holders kept stopping before any step finished: failed, so that the queue runs on.
-          Error e = Error::make(ErrorKind::internal,
-                                "the execution stopped the process running it " + std::to_string(strikes) +
-                                    " times in a row without finishing a step; it was failed so that the queue "
-                                    "runs on (see the process's log for the crash)");
-          e.details = {{"strikes", strikes}};
+          const Error e = strikes_error(strikes);
           Params f;
           f.add(id).add(std::string("failed")).add_null().add(dump_json(e.to_json())).add(now);
           conn_.run("finish", kFinish, f);
@@ -494,8 +489,7 @@ class PgStore final : public ExecutionStore {
                    "UPDATE step_runs SET status = 'interrupted', finished_at = $2 "
                    "WHERE status = 'running' AND execution_id IN (SELECT id FROM tree)",
                p);
-    Error child = why;
-    child.message = "its top-level execution " + root + " was failed: " + why.message;
+    const Error child = abandoned_child_error(root, why);
     p.add(dump_json(child.to_json()));
     conn_.exec(std::string(kTree) +
                    "UPDATE executions SET status = 'failed', error = $3, finished_at = $2 "

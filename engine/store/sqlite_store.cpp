@@ -163,11 +163,7 @@ class SqliteStore final : public ExecutionStore {
         // is failed after a few, instead of taking the queue down with it.
         if (c.status == "running") strikes = finished > c.progress ? 0 : c.strikes + 1;
         if (strikes >= o.max_strikes) {
-          Error e = Error::make(ErrorKind::internal,
-                                "the execution stopped the process running it " + std::to_string(strikes) +
-                                    " times in a row without finishing a step; it was failed so that the queue "
-                                    "runs on (see the process's log for the crash)");
-          e.details = {{"strikes", strikes}};
+          const Error e = strikes_error(strikes);
           finish_exec_->bind(1, c.id).bind(2, std::string("failed")).bind_null(3).bind(4, dump_value(e.to_json()))
               .bind(5, now).run();
           end_abandoned_tree(c.id, e, now);
@@ -466,8 +462,7 @@ class SqliteStore final : public ExecutionStore {
                                 "UPDATE step_runs SET status = 'interrupted', finished_at = ?2 "
                                 "WHERE status = 'running' AND execution_id IN (SELECT id FROM tree)").c_str());
     steps.bind(1, root).bind(2, now).run();
-    Error child = why;
-    child.message = "its top-level execution " + root + " was failed: " + why.message;
+    const Error child = abandoned_child_error(root, why);
     Statement children(db_.get(), (std::string(kTree) +
                                    "UPDATE executions SET status = 'failed', error = ?3, finished_at = ?2 "
                                    "WHERE id <> ?1 AND id IN (SELECT id FROM tree) AND "

@@ -22,6 +22,20 @@ SchemaChange migrate_store(const std::string& location) {
   return pg::is_url(location) ? migrate_pg_store(location) : migrate_sqlite_store(location);
 }
 
+Error strikes_error(std::int64_t strikes) {
+  Error e = Error::make(ErrorKind::internal, "the execution stopped the process running it " + std::to_string(strikes) +
+                                                 " times in a row without finishing a step; it was failed so that the "
+                                                 "queue runs on (see the process's log for the crash)");
+  e.details = {{"strikes", strikes}};
+  return e;
+}
+
+Error abandoned_child_error(const std::string& root, const Error& why) {
+  Error child = why;
+  child.message = "its top-level execution " + root + " was failed: " + why.message;
+  return child;
+}
+
 void ExecutionStore::on_runnable(std::function<void()>) {}
 
 void ExecutionStore::post(std::function<void(ExecutionStore&)> task) { task(*this); }

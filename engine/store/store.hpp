@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "common/json.hpp"
 
 namespace spokeflow::store {
@@ -329,6 +330,11 @@ std::unique_ptr<ExecutionStore> open_sqlite_store(const std::string& path, bool 
 std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url, bool migrate = true);
 
 // The store `location` names: a PostgreSQL URL, else an SQLite file.
+// The error of an execution failed for its strikes (it stopped every process that ran it), and
+// the one its unfinished subflow executions get: the same words from every store.
+Error strikes_error(std::int64_t strikes);
+Error abandoned_child_error(const std::string& root, const Error& why);
+
 std::unique_ptr<ExecutionStore> open_store(const std::string& location, bool migrate = true);
 
 // `spokeflow store migrate`: brings the store `location` names to this spokeflow's schema

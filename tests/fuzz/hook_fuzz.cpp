@@ -5,6 +5,7 @@
 // delivery's record names exactly as many new executions as the answer says started, each
 // queued with this delivery as its trigger; the same delivery again is a duplicate that starts
 // nothing; no execution is made for a refused delivery.
+#include <optional>
 #include <set>
 #include <string>
 
@@ -52,6 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string body(fuzz::as_text(data, size));
   const std::int64_t since = now_unix_ms() - 5;
   const std::set<std::string> before = recent(rig, since);
+  std::optional<std::string> sent_id;  // the eventId, when the body names one
+  if (const Json sent = Json::parse(body, nullptr, false); sent.is_object() && sent.contains("eventId") &&
+                                                           sent["eventId"].is_string())
+    sent_id = sent["eventId"].get<std::string>();
+  const bool recorded_before = sent_id && rig.runtime->store().delivery(*sent_id).has_value();
   const serve::HttpResponse r = deliver(rig, body);
   const Json answer = Json::parse(r.body, nullptr, false);
   fuzz::check(answer.is_object(), "the answer is a JSON object", r.body);
@@ -60,6 +66,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::check(answer["error"]["kind"] == "validation" && answer["error"]["message"].is_string(),
                 "a refusal is in the error shape", r.body);
     fuzz::check(made_since(rig, since, before) == 0, "a refused delivery starts nothing");
+    // Nor is it recorded: Okta's retry of it, mended, would be taken for a duplicate.
+    if (sent_id)
+      fuzz::check(rig.runtime->store().delivery(*sent_id).has_value() == recorded_before,
+                  "a refused delivery is not recorded", *sent_id);
     return 0;
   }
   const Json sent = Json::parse(body);
@@ -88,5 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Json second = Json::parse(again.body, nullptr, false);
   fuzz::check(again.status == 200 && second["duplicate"] == true && second["started"] == 0,
               "the same delivery again is a duplicate that starts nothing", again.body);
+  fuzz::check(made_since(rig, since, before) == static_cast<std::size_t>(started),
+              "the same delivery again makes no execution", again.body);
   return 0;
 }

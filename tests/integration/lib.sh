@@ -27,6 +27,14 @@ wait_for() {
     sleep 0.05
   done
 }
+# wait_until SECONDS 'CONDITION': as wait_for, with the condition (a shell text, such as
+# '[ "$(status_of X)" = done ]') evaluated afresh at each try; `wait_for 60 test "$(...)"`
+# would read its value once.
+wait_until() {
+  local seconds=$1
+  shift
+  wait_for "$seconds" eval "$*"
+}
 # run_cmd VAR_OUT VAR_RC cmd...: captures stdout+stderr and the exit code
 run_capture() { set +e; OUT=$("$@" 2>&1); RC=$?; set -e; }
 execution_count() { "$SPOKEFLOW" executions list --limit 100000 --json | jq length; }
@@ -49,6 +57,8 @@ secret_forms() {
 expect_no_secret() {
   local what=$1 secret=$2 form f found=
   shift 2
+  # An empty secret would be found everywhere: the caller has none to look for.
+  if [ -z "$secret" ]; then fail "$what: no secret given to look for"; return; fi
   while IFS= read -r form; do
     for f in "$@"; do
       [ -f "$f" ] || continue

@@ -83,5 +83,5 @@ expect_not_contains "...not the password given" "Wr0ngPassXYZ" "$OUT"
 run_capture "$SF" --help
 printf '%s\n' "$OUT" >> run.txt
 expect_contains "--help shows SPOKEFLOW_STORE's URL" "postgresql://spokeflow:***@" "$OUT"
-expect_no_secret "the store's password is in no output" "$PG_PASSWORD" run.txt
+[ -z "$PG_PASSWORD" ] || expect_no_secret "the store's password is in no output" "$PG_PASSWORD" run.txt
 finish

@@ -39,7 +39,7 @@ echo "# run does not adopt an execution a killed process left"
 pid=$!
 wait_for 60 has_started killed.out
 LEFT=$(started_id killed.out)
-wait_for 60 test "$(effects_of "$LEFT")" -ge 1
+wait_until 60 '[ "$(effects_of "$LEFT")" -ge 1 ]'
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 sleep 1.2  # its lease has lapsed: anyone's to claim
 run_capture "$SF" run quick --flows-dir "$FLOWS" --input file="$EFFECTS" --json
@@ -62,7 +62,7 @@ echo "# SIGTERM during run drains: the execution stays runnable, a resume finish
 pid=$!
 wait_for 60 has_started term.out
 TERMED=$(started_id term.out)
-wait_for 60 test "$(effects_of "$TERMED")" -ge 1
+wait_until 60 '[ "$(effects_of "$TERMED")" -ge 1 ]'
 kill -TERM "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 expect_eq "run exits 75 (stopped, still queued)" 75 "$rc"
@@ -76,7 +76,7 @@ echo "# Ctrl-C during run cancels: the finally runs, it is recorded cancelled"
 pid=$!
 wait_for 60 has_started int.out
 INTED=$(started_id int.out)
-wait_for 60 test "$(effects_of "$INTED")" -ge 1
+wait_until 60 '[ "$(effects_of "$INTED")" -ge 1 ]'
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 expect_eq "run exits 1" 1 "$rc"
@@ -88,7 +88,7 @@ echo "# cancel from another process while a run holds the execution"
 pid=$!
 wait_for 60 has_started held.out
 HELD=$(started_id held.out)
-wait_for 60 test "$(effects_of "$HELD")" -ge 1
+wait_until 60 '[ "$(effects_of "$HELD")" -ge 1 ]'
 run_capture "$SF" executions cancel "$HELD" "${LEASE[@]}"
 expect_eq "cancel exits 0" 0 "$RC"
 set +e; wait "$pid"; rc=$?; set -e
@@ -101,7 +101,8 @@ jq -n '{logins: [range(0; 200000) | "user\(.)@example.com"]}' > logins.json
 pid=$!
 wait_for 120 has_started big.out
 BIG=$(started_id big.out)
-wait_for 60 test "$("$SF" executions show "$BIG" --json | jq '[.steps[] | select(.path == "nap")] | length')" -ge 1
+nap_steps() { "$SF" executions show "$BIG" --json | jq '[.steps[] | select(.path == "nap")] | length'; }
+wait_until 60 '[ "$(nap_steps)" -ge 1 ]'
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 run_capture "$SF" resume --flows-dir "$FLOWS" "${LEASE[@]}" --json
 expect_eq "resumed" succeeded "$(status_of "$BIG")"
