@@ -1,7 +1,7 @@
 // Sensitivity follows the data through the `${{ }}` evaluator (issue 16): whatever a function or an
 // interpolation computes from a registered secret is registered too, so the scrubber hides it
 // wherever it is written; booleans and numbers computed from one (comparisons, length) stay
-// visible. (Kept apart from expr_test.cpp, which is long enough.)
+// visible. (Kept apart from expr_eval_test.cpp, whose scope holds no secrets.)
 #include <doctest/doctest.h>
 
 #include <algorithm>
