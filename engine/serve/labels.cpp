@@ -35,7 +35,8 @@ const std::vector<Route>& routes() {
     const auto& schemas = embedded_schemas();
     auto doc = schemas.find("api/openapi.json");
     if (doc == schemas.end()) return out;
-    for (const auto& [path, _] : Json::parse(doc->second)["paths"].items()) out.push_back({path, split(path)});
+    const Json parsed = Json::parse(doc->second);  // a range-for over a temporary's member would dangle
+    for (const auto& [path, _] : parsed.at("paths").items()) out.push_back({path, split(path)});
     std::stable_sort(out.begin(), out.end(), [](const Route& a, const Route& b) {
       return std::count(a.text.begin(), a.text.end(), '{') < std::count(b.text.begin(), b.text.end(), '{');
     });
