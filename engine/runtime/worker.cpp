@@ -124,6 +124,8 @@ void Worker::drain(Millis grace) {
   }
   draining_ = true;
   for (auto& [_, a] : active_) a.handle->drain();
+  kick();
+  if (active_.empty()) return;  // nothing to give a grace period to
   grace_->expires_after(grace);
   grace_->async_wait([this, alive = std::weak_ptr<bool>(alive_)](boost::system::error_code ec) {
     if (ec || alive.expired()) return;
@@ -133,7 +135,6 @@ void Worker::drain(Millis grace) {
       a.handle->stop(run::RunHandle::Stop::drain);
     }
   });
-  kick();
 }
 
 void Worker::ensure_renewing() {
@@ -238,6 +239,9 @@ awaitable<void> Worker::run() {
     co_await wake_->async_wait(asio::as_tuple(use_awaitable));
     if (alive.expired()) co_return;
   }
+  // Nothing is left for the grace period to stop; its pending timer would keep the event loop
+  // (and the process) alive until it expired.
+  grace_->cancel();
 }
 
 }  // namespace spokeflow::runtime

@@ -167,6 +167,25 @@ kill -TERM "$WPID"
 set +e; wait "$WPID"; rc=$?; set -e
 expect_eq "the worker exits 0 on SIGTERM" 0 "$rc"
 
+echo "# an idle worker or service exits on SIGTERM without waiting out the drain's grace"
+# (Both waited the whole grace: nothing was left to drain, but its timer kept them alive.)
+idle_stop() {  # NAME READY_PATTERN COMMAND...: seconds from SIGTERM to exit, or "still running"
+  local name=$1 ready=$2; shift 2
+  "$@" > "$name.out" 2> "$name.err" &
+  local pid=$! waited=0
+  wait_for 60 grep -q "$ready" "$name.out" "$name.err" || { echo "$name did not start: $(tail -3 "$name.err")" >&2; }
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 40 ]; do sleep 1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; wait "$pid" 2>/dev/null || true; echo "still running"; return; fi
+  wait "$pid" 2>/dev/null || true
+  echo "$waited"
+}
+took=$(idle_stop idle-worker "worker started" "$SF" --log-level info worker --flows-dir "$FLOWS" --drain-grace 120s "${LEASE[@]}")
+expect_eq "an idle worker with a 120 s grace exits within 40 s of SIGTERM" yes "$([[ $took =~ ^[0-9]+$ ]] && echo yes || echo "no ($took)")"
+printf 'worker:\n  drain_grace: 120s\n' > idle-serve.yaml
+took=$(idle_stop idle-serve "^listening on " "$SF" serve --config idle-serve.yaml --listen 127.0.0.1:0 --flows-dir "$FLOWS")
+expect_eq "an idle serve with a 120 s grace exits within 40 s of SIGTERM" yes "$([[ $took =~ ^[0-9]+$ ]] && echo yes || echo "no ($took)")"
+
 echo "# flows list"
 run_capture "$SF" flows list --flows-dir "$SRC_DIR/flows" --json
 expect_eq "flows list exits 0" 0 "$RC"
