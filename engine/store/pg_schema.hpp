@@ -17,5 +17,8 @@ inline constexpr int kSchemaVersion = 1;
 // schema holds a newer spokeflow's tables or tables that are not a spokeflow store's. Returns
 // the version found (0: a new store).
 int create_or_migrate(Conn& conn, bool migrate = true);
+// The same inside the caller's open transaction (`store copy` creates the tables and fills
+// them in one): nothing is committed or rolled back here.
+int create_or_migrate_in_transaction(Conn& conn, bool migrate);
 
 }  // namespace spokeflow::store::pg
