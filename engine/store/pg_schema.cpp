@@ -97,8 +97,15 @@ struct Migration {
   int version;
   const char* sql;
 };
+// 2: retention: executions by flow source (deleting a source checks its foreign key through
+//    it) and schedule fires by execution, as SQLite's schema 6.
+constexpr const char* kRetention = R"sql(
+CREATE INDEX executions_by_flow_hash ON executions(flow_hash);
+CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE execution_id IS NOT NULL;
+)sql";
 constexpr Migration kMigrations[] = {
     {1, kTables},
+    {2, kRetention},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

@@ -8,7 +8,9 @@ namespace spokeflow::store::pg {
 
 // The versions, each a migration from the one before (pg_schema.cpp):
 // 1: the tables of SQLite's schema 5 (the work queue, tokens, deliveries, schedule fires).
-inline constexpr int kSchemaVersion = 1;
+// 2: the indexes retention needs (SQLite's schema 6): executions by flow source, schedule
+//    fires by execution.
+inline constexpr int kSchemaVersion = 2;
 
 // Brings the store's tables in the connection's schema (the first of its search_path) to
 // kSchemaVersion, in one transaction under an advisory lock (processes starting together
