@@ -2,7 +2,8 @@
 # `spokeflow store copy` (issue 19): real flows against okta-sim on an SQLite store (succeeded,
 # failed, parked, queued), copied to PostgreSQL; `executions list/show` read the same there; the
 # failed one retried and the queued and parked ones run to the end on PostgreSQL; a second copy
-# onto the now non-empty target is refused and changes nothing. The URL's password is in no output.
+# onto the now non-empty target is refused and changes nothing; a purge on PostgreSQL. The URL's
+# password is in no output.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 : "${OKTA_SIM:?path to the okta-sim binary}"
@@ -168,6 +169,13 @@ expect_contains "...naming --merge" "--merge" "$ERR"
 "$SF" executions list --json --limit 1000 --store "$PG_STORE" > after.json
 expect_eq "the executions are unchanged" "$(jq -S . before.json)" "$(jq -S . after.json)"
 expect_eq "...and the step runs" "$STEPS_BEFORE" "$(pg_in_schema 'SELECT count(*) || $$/$$ || max(seq) FROM step_runs')"
+
+echo "# purge on PostgreSQL (it refused before)"
+run_stdout "$SF" executions purge --store "$PG_STORE" --flow copy_probe --older-than 1s --json
+printf '%s\n%s\n' "$OUT" "$ERR" >> run.txt
+expect_eq "purge exits 0, both copy_probe executions purged" "0 2" "$RC $(echo "$OUT" | jq .purged)"
+expect_eq "...with their step runs and source; copy_nap's kept" "0 0 0 2" \
+  "$(pg_in_schema "SELECT (SELECT count(*) FROM executions WHERE flow_name = 'copy_probe') || ' ' || (SELECT count(*) FROM step_runs WHERE execution_id IN ('$OK_ID', '$FAILED_ID')) || ' ' || (SELECT count(*) FROM flow_sources f WHERE NOT EXISTS (SELECT 1 FROM executions e WHERE e.flow_hash = f.hash)) || ' ' || (SELECT count(*) FROM executions WHERE flow_name = 'copy_nap')")"
 
 echo "# bad arguments"
 run_stdout "$SF" store copy --from "$WORK/none.db" --to "$PG_STORE"
