@@ -16,6 +16,7 @@
 #include "cli/schedule_commands.hpp"
 #include "cli/serve_commands.hpp"
 #include "cli/shell.hpp"
+#include "cli/store_commands.hpp"
 #include "connect/config.hpp"
 #include "flow/loader.hpp"
 
@@ -277,6 +278,17 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   auto* smigrate = storec->add_subcommand("migrate", "Bring the store (SQLite or PostgreSQL) to this spokeflow's "
                                                      "schema; serve and worker refuse an older one unless --migrate");
   smigrate->add_flag("--json", json, "Machine-readable output");
+  CopyFlags copy_flags;
+  auto* scopy = storec->add_subcommand("copy", "Copy every record of an SQLite store into a PostgreSQL store, in one "
+                                               "transaction (stop the workers first; docs/SCALE-OUT.md)");
+  scopy->add_option("--from", copy_flags.from, "The SQLite store file (read only; it is left as it is)")->required();
+  scopy->add_option("--to", copy_flags.to, "The PostgreSQL store's postgresql:// URL (its tables are created when "
+                                           "missing; it must hold no records unless --merge)")->required();
+  scopy->add_flag("--merge", copy_flags.merge, "The target may hold records already: add these beside them (any "
+                                               "row it has already fails the copy; nothing is written)");
+  scopy->add_flag("--force", copy_flags.force, "Copy even while executions run under a lease in the source (their "
+                                               "workers would go on writing to SQLite only)");
+  scopy->add_flag("--json", copy_flags.json, "Machine-readable output");
 
   auto* tokens = app.add_subcommand("tokens", "API tokens of the service (kept as hashes in the store)");
   tokens->require_subcommand(1);
@@ -331,6 +343,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*login) code = cmd_auth_login(g.connections_path, alias_name);
     else if (*servec) code = cmd_serve(g, serve_flags, extra);
     else if (*smigrate) code = cmd_store_migrate(g, json);
+    else if (*scopy) code = cmd_store_copy(copy_flags);
     else if (*tcreate) code = cmd_tokens_create(g, token_name, token_role, token_expires);
     else if (*tlist) code = cmd_tokens_list(g, json);
     else if (*trevoke) code = cmd_tokens_revoke(g, token_name);

@@ -147,6 +147,54 @@ Result Conn::exec(const std::string& sql, const Params& params) {
   return check(PQexecParams(conn_.get(), sql.c_str(), params.size(), nullptr, params.pointers(), nullptr, nullptr, 0), sql);
 }
 
+std::int64_t Conn::copy_in(const std::string& sql, const std::function<bool(std::string&)>& fill) {
+  PGresult* started = PQexec(conn_.get(), sql.c_str());
+  if (!started || PQresultStatus(started) != PGRES_COPY_IN) {
+    Result answered = check(started, sql);  // throws with the server's message when it failed
+    throw std::runtime_error("store: the statement did not start a COPY FROM STDIN [in: " + sql.substr(0, 40) + "]");
+  }
+  PQclear(started);
+  // The server's answer to the COPY (and nothing after it) once the data has ended.
+  auto finish = [&] {
+    Result r = check(PQgetResult(conn_.get()), sql);
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    return r;
+  };
+  std::string buffer;
+  try {
+    for (bool more = true; more;) {
+      buffer.clear();
+      more = fill(buffer);
+      if (!buffer.empty() && PQputCopyData(conn_.get(), buffer.data(), static_cast<int>(buffer.size())) != 1)
+        throw std::runtime_error("store: write failed: " + std::string(PQerrorMessage(conn_.get())) + " [in: COPY]");
+    }
+  } catch (...) {
+    PQputCopyEnd(conn_.get(), "the copy was stopped by its source");
+    try {
+      finish();
+    } catch (const std::exception&) {
+      // The server reports the abort asked for: the first failure is the one passed on.
+    }
+    throw;
+  }
+  if (PQputCopyEnd(conn_.get(), nullptr) != 1)
+    throw std::runtime_error("store: write failed: " + std::string(PQerrorMessage(conn_.get())) + " [in: COPY]");
+  return finish().affected();
+}
+
+void append_copy_text(std::string& out, const char* value, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    const char c = value[i];
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+
 Result Conn::run(const char* name, const char* sql, const Params& params) {
   if (!prepared_.count(name)) {
     check(PQprepare(conn_.get(), name, sql, 0, nullptr), sql);

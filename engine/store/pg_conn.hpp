@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +16,9 @@
 #include "common/json.hpp"
 
 namespace spokeflow::store::pg {
+
+// `value` escaped for a column of COPY's text format (backslash, tab, newline, carriage return).
+void append_copy_text(std::string& out, const char* value, std::size_t size);
 
 // Whether `location` names a PostgreSQL store (postgresql:// or postgres://).
 bool is_url(const std::string& location);
@@ -47,6 +51,7 @@ class Result {
  public:
   explicit Result(PGresult* r) : r_(r) {}
   int rows() const { return PQntuples(r_.get()); }
+  int columns() const { return PQnfields(r_.get()); }
   bool is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
   std::string text(int row, int col) const;
   std::int64_t integer(int row, int col) const;  // NULL reads 0
@@ -75,6 +80,11 @@ class Conn {
   Result exec(const std::string& sql, const Params& params);
   // Runs the statement `sql`, prepared under `name` the first time on this connection.
   Result run(const char* name, const char* sql, const Params& params);
+  // Runs `COPY ... FROM STDIN` (text format): `fill` appends rows to the buffer it is given
+  // (emptied before each call) and returns false after the last. A `fill` that throws aborts
+  // the COPY (the server then fails the statement) and its exception is passed on. Returns the
+  // rows copied.
+  std::int64_t copy_in(const std::string& sql, const std::function<bool(std::string&)>& fill);
   // False once the connection to the server is lost.
   bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
   // Connects again (after the server restarted or the network failed); throws when it cannot.

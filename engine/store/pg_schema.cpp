@@ -97,8 +97,15 @@ struct Migration {
   int version;
   const char* sql;
 };
+// 2: retention: executions by flow source (deleting a source checks its foreign key through
+//    it) and schedule fires by execution, as SQLite's schema 6.
+constexpr const char* kRetention = R"sql(
+CREATE INDEX executions_by_flow_hash ON executions(flow_hash);
+CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE execution_id IS NOT NULL;
+)sql";
 constexpr Migration kMigrations[] = {
     {1, kTables},
+    {2, kRetention},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
@@ -115,34 +122,40 @@ bool table_exists(Conn& conn, const char* name) {
 
 }  // namespace
 
+int create_or_migrate_in_transaction(Conn& conn, bool migrate) {
+  int version = 0;
+  conn.exec(kLock);
+  if (conn.exec("SELECT current_schema() IS NULL").text(0, 0) == "t")
+    throw std::runtime_error("store " + conn.where() +
+                             ": no schema to create the tables in (the search_path names none that exists)");
+  if (table_exists(conn, "spokeflow_meta")) {
+    auto r = conn.exec("SELECT value FROM spokeflow_meta WHERE key = 'schema_version'");
+    version = r.rows() ? std::stoi(r.text(0, 0)) : 0;
+    if (version > kSchemaVersion)
+      throw std::runtime_error("store " + conn.where() + " was written by a newer spokeflow (schema " +
+                               std::to_string(version) + "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
+    if (version < 1) throw std::runtime_error("store " + conn.where() + ": its schema version is missing");
+    if (version < kSchemaVersion && !migrate)
+      throw std::runtime_error("store " + conn.where() + " has schema " + std::to_string(version) +
+                               "; this spokeflow uses " + std::to_string(kSchemaVersion) +
+                               ": run `spokeflow store migrate` first (or start serve or worker with --migrate)");
+  } else if (table_exists(conn, "executions")) {
+    throw std::runtime_error("store " + conn.where() +
+                             ": the database has an `executions` table that is not a spokeflow store's");
+  }
+  for (const auto& m : kMigrations)
+    if (m.version > version) conn.exec(m.sql);
+  if (version < kSchemaVersion)
+    conn.exec("INSERT INTO spokeflow_meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) +
+              "') ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  return version;
+}
+
 int create_or_migrate(Conn& conn, bool migrate) {
   int version = 0;
   conn.exec("BEGIN");
   try {
-    conn.exec(kLock);
-    if (conn.exec("SELECT current_schema() IS NULL").text(0, 0) == "t")
-      throw std::runtime_error("store " + conn.where() +
-                               ": no schema to create the tables in (the search_path names none that exists)");
-    if (table_exists(conn, "spokeflow_meta")) {
-      auto r = conn.exec("SELECT value FROM spokeflow_meta WHERE key = 'schema_version'");
-      version = r.rows() ? std::stoi(r.text(0, 0)) : 0;
-      if (version > kSchemaVersion)
-        throw std::runtime_error("store " + conn.where() + " was written by a newer spokeflow (schema " +
-                                 std::to_string(version) + "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
-      if (version < 1) throw std::runtime_error("store " + conn.where() + ": its schema version is missing");
-      if (version < kSchemaVersion && !migrate)
-        throw std::runtime_error("store " + conn.where() + " has schema " + std::to_string(version) +
-                                 "; this spokeflow uses " + std::to_string(kSchemaVersion) +
-                                 ": run `spokeflow store migrate` first (or start serve or worker with --migrate)");
-    } else if (table_exists(conn, "executions")) {
-      throw std::runtime_error("store " + conn.where() +
-                               ": the database has an `executions` table that is not a spokeflow store's");
-    }
-    for (const auto& m : kMigrations)
-      if (m.version > version) conn.exec(m.sql);
-    if (version < kSchemaVersion)
-      conn.exec("INSERT INTO spokeflow_meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) +
-                "') ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    version = create_or_migrate_in_transaction(conn, migrate);
     conn.exec("COMMIT");
   } catch (...) {
     try {

@@ -8,7 +8,9 @@ namespace spokeflow::store::pg {
 
 // The versions, each a migration from the one before (pg_schema.cpp):
 // 1: the tables of SQLite's schema 5 (the work queue, tokens, deliveries, schedule fires).
-inline constexpr int kSchemaVersion = 1;
+// 2: the indexes retention needs (SQLite's schema 6): executions by flow source, schedule
+//    fires by execution.
+inline constexpr int kSchemaVersion = 2;
 
 // Brings the store's tables in the connection's schema (the first of its search_path) to
 // kSchemaVersion, in one transaction under an advisory lock (processes starting together
@@ -17,5 +19,8 @@ inline constexpr int kSchemaVersion = 1;
 // schema holds a newer spokeflow's tables or tables that are not a spokeflow store's. Returns
 // the version found (0: a new store).
 int create_or_migrate(Conn& conn, bool migrate = true);
+// The same inside the caller's open transaction (`store copy` creates the tables and fills
+// them in one): nothing is committed or rolled back here.
+int create_or_migrate_in_transaction(Conn& conn, bool migrate);
 
 }  // namespace spokeflow::store::pg

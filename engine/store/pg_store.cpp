@@ -22,6 +22,7 @@
 #include "common/json_text.hpp"
 #include "store/pg_conn.hpp"
 #include "store/pg_listen.hpp"
+#include "store/pg_purge.hpp"
 #include "store/pg_schema.hpp"
 #include "store/pg_service.hpp"
 #include "store/store.hpp"
@@ -96,7 +97,7 @@ class PgStore final : public ExecutionStore {
   EnqueueResult enqueue(ExecutionRecord r) override {
     EnqueueResult out;
     out.id = r.id;
-    write(Durability::now, [&] {
+    with_source_again(r, [&] { write(Durability::now, [&] {
       if (!r.run_at) r.run_at = r.created_at;
       r.status = "queued";
       if (insert_execution(r)) {
@@ -124,7 +125,7 @@ class PgStore final : public ExecutionStore {
       }
       out.created = false;
       out.id = first;
-    });
+    }); });
     return out;
   }
 
@@ -249,12 +250,11 @@ class PgStore final : public ExecutionStore {
     });
   }
 
-  // Not built for PostgreSQL yet (docs/SCALE-OUT.md): refused before anything is read or
-  // deleted, with what to do instead.
-  PurgeResult purge_executions(const PurgeFilter&, int) override {
-    throw std::runtime_error(
-        "store: purging executions is not available on a PostgreSQL store yet (only on SQLite); "
-        "nothing was deleted");
+  PurgeResult purge_executions(const PurgeFilter& filter, int batch) override {
+    PurgeResult out;
+    write(Durability::now, [&] { out = pg::purge_batch(conn_, filter, batch); });
+    known_sources_.clear();  // a source no execution uses any more may be gone
+    return out;
   }
 
   std::map<std::string, std::int64_t> queue_depth() override {
@@ -284,8 +284,10 @@ class PgStore final : public ExecutionStore {
   bool has_batched() const override { return in_batch_ || !lost_.empty() || !fenced_.empty(); }
 
   void create_execution(ExecutionRecord r, const Fence& fence, Durability durability) override {
-    fenced_write(fence, durability, [&] {
-      if (!insert_execution(r)) throw std::runtime_error("store: execution " + r.id + " exists already");
+    with_source_again(r, [&] {
+      fenced_write(fence, durability, [&] {
+        if (!insert_execution(r)) throw std::runtime_error("store: execution " + r.id + " exists already");
+      });
     });
   }
 
@@ -452,6 +454,23 @@ class PgStore final : public ExecutionStore {
     Params p;
     p.add(channel_);
     conn_.run("notify", "SELECT pg_notify($1, '')", p);
+  }
+
+  // Another process's purge may have deleted a flow source this one had written (when no
+  // execution used it any more): the insert of an execution then fails its foreign key. The
+  // write is made again once, the source with it (a failed write forgets the sources it knew).
+  template <class Write>
+  void with_source_again(const ExecutionRecord& r, Write&& w) {
+    const bool cached = known_sources_.count(r.flow_hash) > 0;
+    try {
+      w();
+    } catch (const LeaseLost&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      if (!cached || r.flow_source.empty() || std::string(e.what()).find("(SQLSTATE 23503)") == std::string::npos) throw;
+      known_sources_.erase(r.flow_hash);
+      w();
+    }
   }
 
   // False when the row was not inserted: its id or dedupe key is taken.

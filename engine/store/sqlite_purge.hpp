@@ -1,5 +1,5 @@
 #pragma once
-// Retention for the SQLite store (ExecutionStore::purge_executions): called by the store
+// Retention for the SQLite store (ExecutionStore::purge_executions, the algorithm in purge.hpp): called by the store
 // inside its own write transaction.
 #include <sqlite3.h>
 

@@ -13,6 +13,7 @@
 
 #include "common/ids.hpp"
 #include "store/pg_conn.hpp"
+#include "store/pg_schema.hpp"
 #include "store/store.hpp"
 #include "store_backends.hpp"
 
@@ -261,11 +262,32 @@ TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one le
   PgBackend b;
   auto change = store::migrate_store(b.location);
   CHECK(change.from == 0);
-  CHECK(change.to == 1);
+  CHECK(change.to == store::pg::kSchemaVersion);
   change = store::migrate_store(b.location);
-  CHECK(change.from == 1);
-  CHECK(change.to == 1);
+  CHECK(change.from == store::pg::kSchemaVersion);
+  CHECK(change.to == store::pg::kSchemaVersion);
   CHECK_NOTHROW(store::open_pg_store(b.location, false));
   PgBackend fresh;
   CHECK_NOTHROW(store::open_pg_store(fresh.location, false));  // nothing to migrate: created
+}
+
+TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; the migration adds retention's indexes") {
+  PgBackend b;
+  {
+    auto st = store::open_pg_store(b.location);
+    st->enqueue(make_exec());
+  }
+  store::pg::Conn admin(b.location);
+  // As schema 1 made it: without the two indexes schema 2 adds.
+  admin.exec("DROP INDEX executions_by_flow_hash; DROP INDEX schedule_fires_by_execution; "
+             "UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
+  CHECK_THROWS_WITH(store::open_pg_store(b.location, false), doctest::Contains("run `spokeflow store migrate` first"));
+  auto change = store::migrate_store(b.location);
+  CHECK(change.from == 1);
+  CHECK(change.to == 2);
+  CHECK(admin.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN "
+                   "('executions_by_flow_hash', 'schedule_fires_by_execution')")
+            .integer(0, 0) == 2);
+  auto st = store::open_pg_store(b.location, false);
+  CHECK(st->list_executions({}).size() == 1);
 }

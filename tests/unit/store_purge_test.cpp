@@ -1,6 +1,7 @@
-// Retention in the SQLite store: which executions a purge deletes, that it never touches
-// unfinished ones or a subflow's execution without its parent, and that it leaves no row
-// pointing at what it deleted (checked with SQL over every table).
+// Retention in both stores (SQLite and PostgreSQL, parametrized as store_test is): which
+// executions a purge deletes, that it never touches unfinished ones or a subflow's execution
+// without its parent, and that it leaves no row pointing at what it deleted (checked with SQL
+// over every table).
 #include <doctest/doctest.h>
 
 #include <sqlite3.h>
@@ -8,9 +9,12 @@
 #include <atomic>
 #include <map>
 #include <thread>
+#include <type_traits>
 
 #include "common/ids.hpp"
+#include "store/pg_conn.hpp"
 #include "store/store.hpp"
+#include "store_backends.hpp"
 #include "test_util.hpp"
 
 using namespace spokeflow;
@@ -19,10 +23,11 @@ namespace {
 
 constexpr std::int64_t kDay = 86'400'000;
 
+template <class B>
 struct Fixture {
-  test::TempDir dir{"spokeflow-purge-"};
-  std::string db = dir.file("store.db");
-  std::unique_ptr<store::ExecutionStore> st = store::open_sqlite_store(db);
+  static constexpr bool pg = std::is_same_v<B, test::PgBackend>;
+  B backend;
+  std::unique_ptr<store::ExecutionStore> st = backend.open();
   std::int64_t now = now_unix_ms();
 
   // A top-level execution of `flow`, ended with `status` at `finished_at` (or left in an
@@ -73,26 +78,36 @@ struct Fixture {
   }
 
   std::int64_t count(const std::string& query) {
-    sqlite3* raw = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(raw, query.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    const std::int64_t n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(raw);
-    return n;
+    if constexpr (pg) {
+      store::pg::Conn c(backend.location);
+      return c.exec(query).integer(0, 0);
+    } else {
+      sqlite3* raw = nullptr;
+      REQUIRE(sqlite3_open(backend.location.c_str(), &raw) == SQLITE_OK);
+      sqlite3_stmt* s = nullptr;
+      REQUIRE(sqlite3_prepare_v2(raw, query.c_str(), -1, &s, nullptr) == SQLITE_OK);
+      REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+      const std::int64_t n = sqlite3_column_int64(s, 0);
+      sqlite3_finalize(s);
+      sqlite3_close(raw);
+      return n;
+    }
   }
   void sql(const std::string& text) {
-    sqlite3* raw = nullptr;
-    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-    sqlite3_busy_timeout(raw, 5000);
-    char* err = nullptr;
-    const int rc = sqlite3_exec(raw, text.c_str(), nullptr, nullptr, &err);
-    INFO((err ? err : ""));
-    sqlite3_free(err);
-    sqlite3_close(raw);
-    REQUIRE(rc == SQLITE_OK);
+    if constexpr (pg) {
+      store::pg::Conn c(backend.location);
+      c.exec(text);
+    } else {
+      sqlite3* raw = nullptr;
+      REQUIRE(sqlite3_open(backend.location.c_str(), &raw) == SQLITE_OK);
+      sqlite3_busy_timeout(raw, 5000);
+      char* err = nullptr;
+      const int rc = sqlite3_exec(raw, text.c_str(), nullptr, nullptr, &err);
+      INFO((err ? err : ""));
+      sqlite3_free(err);
+      sqlite3_close(raw);
+      REQUIRE(rc == SQLITE_OK);
+    }
   }
   bool exists(const std::string& id) { return st->get_execution(id).has_value(); }
 
@@ -119,16 +134,22 @@ struct Fixture {
     CHECK(count("SELECT count(*) FROM executions WHERE flow_hash NOT IN (SELECT hash FROM flow_sources)") == 0);
     CHECK(count("SELECT count(*) FROM schedule_fires WHERE execution_id IS NOT NULL AND "
                 "execution_id NOT IN (SELECT id FROM executions)") == 0);
-    CHECK(count("SELECT count(*) FROM hook_deliveries d, json_each(d.started) j WHERE "
-                "json_extract(j.value, '$.execution') NOT IN (SELECT id FROM executions)") == 0);
-    CHECK(count("SELECT count(*) FROM pragma_foreign_key_check") == 0);
+    if constexpr (pg) {
+      // (Foreign keys are checked by the server as rows are written.)
+      CHECK(count("SELECT count(*) FROM hook_deliveries d, json_array_elements(d.started::json) j WHERE "
+                  "j.value ->> 'execution' NOT IN (SELECT id FROM executions)") == 0);
+    } else {
+      CHECK(count("SELECT count(*) FROM hook_deliveries d, json_each(d.started) j WHERE "
+                  "json_extract(j.value, '$.execution') NOT IN (SELECT id FROM executions)") == 0);
+      CHECK(count("SELECT count(*) FROM pragma_foreign_key_check") == 0);
+    }
   }
 };
 
 }  // namespace
 
-TEST_CASE("a purge by age deletes finished executions older than the bound, with their step runs") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("a purge by age deletes finished executions older than the bound, with their step runs", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   const auto old_ok = fx.add("a", "succeeded", fx.now - 40 * kDay);
   const auto old_failed = fx.add("a", "failed", fx.now - 35 * kDay);
   const auto old_cancelled = fx.add("b", "cancelled", fx.now - 31 * kDay);
@@ -150,8 +171,8 @@ TEST_CASE("a purge by age deletes finished executions older than the bound, with
   CHECK(fx.purge_all(f).executions == 0);
 }
 
-TEST_CASE("queued, waiting and running executions are never purged, however old") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("queued, waiting and running executions are never purged, however old", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   const auto queued = fx.add("a", "queued", fx.now - 90 * kDay);
   const auto waiting = fx.add("a", "waiting", fx.now - 90 * kDay);
   const auto running = fx.add("a", "running", fx.now - 90 * kDay);
@@ -171,8 +192,8 @@ TEST_CASE("queued, waiting and running executions are never purged, however old"
   fx.check_no_orphans();
 }
 
-TEST_CASE("filters: flow, status, and keep_last per flow") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("filters: flow, status, and keep_last per flow", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   std::map<std::string, std::vector<std::string>> ids;  // flow -> ids, oldest first
   for (int i = 0; i < 5; ++i) {
     ids["a"].push_back(fx.add("a", i % 2 ? "failed" : "succeeded", fx.now - (50 - i) * kDay));
@@ -235,8 +256,8 @@ TEST_CASE("filters: flow, status, and keep_last per flow") {
   fx.check_no_orphans();
 }
 
-TEST_CASE("a subflow's execution goes only with its top-level one, at every depth") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("a subflow's execution goes only with its top-level one, at every depth", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   const std::int64_t at = fx.now - 40 * kDay;
   const auto parent = fx.add("p", "succeeded", at);
   const auto child = fx.add("c", "succeeded", at - 10, parent);
@@ -266,8 +287,8 @@ TEST_CASE("a subflow's execution goes only with its top-level one, at every dept
   fx.check_no_orphans();
 }
 
-TEST_CASE("schedule fires and hook deliveries of purged executions") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("schedule fires and hook deliveries of purged executions", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   const std::int64_t old_at = fx.now - 40 * kDay;
   const auto e1 = fx.add("s", "succeeded", old_at);
   const auto e2 = fx.add("s", "succeeded", old_at + 1000);
@@ -304,8 +325,8 @@ TEST_CASE("schedule fires and hook deliveries of purged executions") {
   fx.check_no_orphans();
 }
 
-TEST_CASE("a purge in small batches says when there is more; another process's new execution of a purged source still goes in") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("a purge in small batches says when there is more; another process's new execution of a purged source still goes in", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   for (int i = 0; i < 7; ++i) fx.add("a", "succeeded", fx.now - 40 * kDay + i);
   store::PurgeFilter f;
   f.finished_before = fx.now - 30 * kDay;
@@ -320,7 +341,7 @@ TEST_CASE("a purge in small batches says when there is more; another process's n
   CHECK(fx.count("SELECT count(*) FROM flow_sources") == 0);
 
   // A second handle (another process) wrote flow a before and so knows its source exists.
-  auto other = store::open_sqlite_store(fx.db);
+  auto other = fx.backend.open();
   store::ExecutionRecord r;
   r.id = new_sortable_id();
   r.flow_name = "a";
@@ -342,15 +363,15 @@ TEST_CASE("a purge in small batches says when there is more; another process's n
   fx.check_no_orphans();
 }
 
-TEST_CASE("running executions keep going while a purge runs beside them") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("running executions keep going while a purge runs beside them", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   for (int i = 0; i < 400; ++i) fx.add("old", "succeeded", fx.now - 40 * kDay + i);
   const auto running = fx.add("live", "running", fx.now);
   std::atomic<bool> done{false};
   std::atomic<int> steps{0};
   // Another process writing step runs of its running execution the whole time.
   std::thread writer([&] {
-    auto other = store::open_sqlite_store(fx.db);
+    auto other = fx.backend.open();
     for (int i = 0; !done || i < 20; ++i) {
       store::StepRun run;
       run.execution_id = running;
@@ -373,13 +394,14 @@ TEST_CASE("running executions keep going while a purge runs beside them") {
   fx.check_no_orphans();
 }
 
-TEST_CASE("a batch reads a bounded slice: where little matches, a pass is many short batches, with a cursor") {
-  Fixture fx;
+TEST_CASE_TEMPLATE("a batch reads a bounded slice: where little matches, a pass is many short batches, with a cursor", B, test::SqliteBackend, test::PgBackend) {
+  Fixture<B> fx;
   const auto first = fx.add("a", "failed", fx.now - 40 * kDay);
   // 2,500 copies of a failed execution, then 5 succeeded ones: all old.
+  const std::string number = fx.pg ? "lpad(i::text, 16, '0')" : "printf('%016d', i)";
   fx.sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
          "INSERT INTO executions(id, flow_name, flow_file, flow_hash, inputs, status, trigger, created_at, finished_at) "
-         "SELECT '" + first.substr(0, 10) + "' || printf('%016d', i), flow_name, flow_file, flow_hash, inputs, status, "
+         "SELECT '" + first.substr(0, 10) + "' || " + number + ", flow_name, flow_file, flow_hash, inputs, status, "
          "trigger, created_at, finished_at FROM executions, n WHERE id = '" + first + "'");
   std::vector<std::string> wanted;
   for (int i = 0; i < 5; ++i) wanted.push_back(fx.add("a", "succeeded", fx.now - 40 * kDay));
