@@ -8,7 +8,8 @@ namespace spokeflow::store::pg {
 
 // The versions, each a migration from the one before (pg_schema.cpp):
 // 1: the tables of SQLite's schema 5 (the work queue, tokens, deliveries, schedule fires).
-inline constexpr int kSchemaVersion = 1;
+// 2: rate_budget, the Okta rate budget the processes share (pg_rate_budget.hpp).
+inline constexpr int kSchemaVersion = 2;
 
 // Brings the store's tables in the connection's schema (the first of its search_path) to
 // kSchemaVersion, in one transaction under an advisory lock (processes starting together
