@@ -15,8 +15,7 @@ namespace {
 // over (by the taker's reckoning of the org's clock) is replaced by an opened one: nothing
 // taken, end unknown until an answer tells it. The margin is the rate governor's: 2 of a limit
 // of 100 or more, else 1, never the whole window.
-constexpr const char* kTake = R"sql(
-WITH cur AS (
+constexpr const char* kTake = R"sql(WITH cur AS (
   SELECT org, bucket, lim, taken, remaining, window_end, prev_end, opened_at,
          (window_end > 0 AND $4::bigint >= window_end) OR (window_end = 0 AND $4::bigint >= opened_at + $6::bigint) AS opening
   FROM rate_budget WHERE org = $1 AND bucket = $2 FOR UPDATE),
@@ -32,7 +31,7 @@ g AS (
   SELECT win.*,
          CASE WHEN window_end > 0 AND $4::bigint >= window_end - $5::bigint THEN 0
               ELSE GREATEST(0, LEAST($3::bigint, lim - LEAST(CASE WHEN lim >= 100 THEN 2 ELSE 1 END, GREATEST(lim - 1, 0))
-                                                  - GREATEST(taken, lim - COALESCE(remaining, lim)))) END AS granted
+                                                  - taken)) END AS granted
   FROM win)
 UPDATE rate_budget r SET taken = g.taken + g.granted, remaining = g.remaining, window_end = g.window_end,
   prev_end = g.prev_end, opened_at = g.opened_at
@@ -40,18 +39,20 @@ FROM g WHERE r.org = g.org AND r.bucket = g.bucket
 RETURNING g.granted, g.lim, g.window_end, g.opened_at
 )sql";
 
-// An answer of the current window lowers `remaining`; the first answer of an opened window
-// tells its end; one of a newer window than the row's (nobody opened it: a request outside
-// the budget, or a taker whose clock lags) starts that window with what the org said was used;
-// an answer of an older window changes nothing.
-constexpr const char* kLearn = R"sql(
-INSERT INTO rate_budget AS r (org, bucket, lim, window_end, prev_end, opened_at, taken, remaining)
-VALUES($1, $2, $3::bigint, $5::bigint, 0, 0, 0, $4::bigint)
+// What the org said was used (limit - remaining) is folded into `taken` when it is more: it
+// counts requests made outside the budget (and a probe's), and permits taken after the answer
+// add to it. An answer of the current window lowers `remaining`; the first answer of an opened
+// window tells its end; one of a newer window than the row's (nobody opened it: a request
+// outside the budget, or a taker whose clock lags) starts that window with what the org said
+// was used; an answer of an older window changes nothing.
+constexpr const char* kLearn = R"sql(INSERT INTO rate_budget AS r (org, bucket, lim, window_end, prev_end, opened_at, taken, remaining)
+VALUES($1, $2, $3::bigint, $5::bigint, 0, 0, GREATEST(0, $3::bigint - $4::bigint), $4::bigint)
 ON CONFLICT(org, bucket) DO UPDATE SET
   lim = excluded.lim,
   remaining = CASE WHEN r.window_end > 0 AND excluded.window_end > r.window_end THEN excluded.remaining
                    ELSE LEAST(COALESCE(r.remaining, excluded.remaining), excluded.remaining) END,
-  taken = CASE WHEN r.window_end > 0 AND excluded.window_end > r.window_end THEN 0 ELSE r.taken END,
+  taken = CASE WHEN r.window_end > 0 AND excluded.window_end > r.window_end THEN excluded.taken
+               ELSE GREATEST(r.taken, excluded.taken) END,
   prev_end = CASE WHEN r.window_end > 0 AND excluded.window_end > r.window_end THEN r.window_end ELSE r.prev_end END,
   window_end = excluded.window_end
 WHERE (r.window_end > 0 AND excluded.window_end >= r.window_end) OR (r.window_end = 0 AND excluded.window_end > r.prev_end)
@@ -90,7 +91,13 @@ void learn_window(Conn& c, const std::string& org, const std::string& bucket, st
 
 }  // namespace pg
 
+namespace {
+// How the budget's connection shows in pg_stat_activity.
+void name_connection(pg::Conn& c) { c.exec("SET application_name = 'spokeflow rate budget'"); }
+}  // namespace
+
 PgRateBudget::PgRateBudget(const std::string& url) : conn_(url) {
+  name_connection(conn_);
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -135,6 +142,7 @@ bool PgRateBudget::attempt(Fn&& fn) {
     next_reconnect_ = now + std::chrono::seconds(2);
     try {
       conn_.reconnect();
+      name_connection(conn_);
     } catch (const std::exception&) {
       return false;
     }

@@ -41,8 +41,8 @@ inline constexpr std::int64_t kBudgetOpenWindowMs = 60'000;
 
 // Up to `want` permits of the current window of (org, bucket), at the org's time `now_ms`. A
 // window that is over is replaced by a new one (its end learnt from the next answer). Never
-// grants more than the limit less a small margin, counting what was taken and what the org said
-// was used, whichever is more. One statement, on its own (not inside a transaction).
+// grants more than the limit less a small margin, counting what was taken (raised to what the
+// org said was used when that was more). One statement, on its own (not inside a transaction).
 RateTake take_permits(Conn& c, const std::string& org, const std::string& bucket, int want, std::int64_t now_ms);
 // What an answer said of (org, bucket): its limit, what remains of the window ending at
 // `reset_ms`. An answer of a newer window starts that window; one of an older window is ignored.

@@ -261,11 +261,28 @@ TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one le
   PgBackend b;
   auto change = store::migrate_store(b.location);
   CHECK(change.from == 0);
-  CHECK(change.to == 1);
+  CHECK(change.to == 2);
   change = store::migrate_store(b.location);
-  CHECK(change.from == 1);
-  CHECK(change.to == 1);
+  CHECK(change.from == 2);
+  CHECK(change.to == 2);
   CHECK_NOTHROW(store::open_pg_store(b.location, false));
   PgBackend fresh;
   CHECK_NOTHROW(store::open_pg_store(fresh.location, false));  // nothing to migrate: created
+}
+
+TEST_CASE("a PostgreSQL store of schema 1 is refused unless migrated; migrating adds the rate budget's table") {
+  PgBackend b;
+  b.open();
+  {
+    // As schema 1 left it: no rate_budget.
+    store::pg::Conn admin(b.location);
+    admin.exec("DROP TABLE rate_budget");
+    admin.exec("UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
+  }
+  CHECK(error_of([&] { store::open_pg_store(b.location, false); }).find("spokeflow store migrate") != std::string::npos);
+  auto change = store::migrate_store(b.location);
+  CHECK(change.from == 1);
+  CHECK(change.to == 2);
+  store::pg::Conn admin(b.location);
+  CHECK(admin.exec("SELECT count(*) FROM rate_budget").integer(0, 0) == 0);
 }
