@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/rate_budget.hpp"
 #include "common/ids.hpp"
 #include "common/scrub.hpp"
 #include "core/core.hpp"
@@ -108,6 +109,7 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
   }
   auto st = open_store_or_report(g);
   if (!st) return false;
+  if (connect.connections) share_rate_budget(*connect.connections, store_location(g));
   runtime = std::make_unique<runtime::Runtime>(io.get_executor(), actions, std::move(st), std::move(o));
   return true;
 }

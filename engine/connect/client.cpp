@@ -621,7 +621,10 @@ Result<std::shared_ptr<ConnectionClient>> Connections::client(std::string_view a
     auth_it = auth_.emplace(conn->name, std::move(*made)).first;
   }
   auto& governor = governors_[conn->name];
-  if (!governor) governor = std::make_shared<http::RateGovernor>(executor_, conn->max_concurrency);
+  if (!governor) {
+    governor = std::make_shared<http::RateGovernor>(executor_, conn->max_concurrency);
+    if (budget_for_) governor->share_budget(budget_for_(org_key(conn->base_url)));
+  }
   std::shared_ptr<http::RateGovernor> alias_governor = governor;
   if (alias->max_concurrency > 0 && (conn->max_concurrency <= 0 || alias->max_concurrency < conn->max_concurrency))
     alias_governor = std::make_shared<http::RateGovernor>(governor, alias->max_concurrency);
@@ -631,6 +634,24 @@ Result<std::shared_ptr<ConnectionClient>> Connections::client(std::string_view a
   client->set_observer(observer_);
   clients_.emplace(alias->name, client);
   return client;
+}
+
+void Connections::share_rate_budget(BudgetFor budget_for) {
+  budget_for_ = std::move(budget_for);
+  if (!budget_for_) return;
+  for (auto& [name, governor] : governors_)
+    if (const auto it = config_.connections.find(name); it != config_.connections.end())
+      governor->share_budget(budget_for_(org_key(it->second.base_url)));
+}
+
+std::string org_key(const std::string& base_url) {
+  std::string_view s(base_url);
+  if (auto scheme = s.find("://"); scheme != std::string_view::npos) s.remove_prefix(scheme + 3);
+  s = s.substr(0, s.find_first_of("/?#"));
+  if (auto at = s.rfind('@'); at != std::string_view::npos) s.remove_prefix(at + 1);  // no user part
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 void Connections::set_observer(http::CallObserver* observer) {

@@ -13,6 +13,7 @@
 // and a path holding a dot segment ("." or "..", raw or percent-encoded), are refused.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -122,6 +123,10 @@ class Connections {
   const SecretResolver& secrets() const { return *secrets_; }
   // Told of every HTTP exchange of every client, those made already and those to come (null: no one).
   void set_observer(http::CallObserver* observer);
+  // The rate budget an org's requests share with other processes, given its key (org_key);
+  // each connection's governor consults the one for its org, from now on.
+  using BudgetFor = std::function<std::shared_ptr<http::SharedBudget>(const std::string& org)>;
+  void share_rate_budget(BudgetFor budget_for);
 
  private:
   boost::asio::any_io_executor executor_;
@@ -132,6 +137,11 @@ class Connections {
   std::map<std::string, std::shared_ptr<AuthProvider>, std::less<>> auth_;
   std::map<std::string, std::shared_ptr<ConnectionClient>, std::less<>> clients_;
   http::CallObserver* observer_ = nullptr;
+  BudgetFor budget_for_;
 };
+
+// What identifies an org's rate limits: the host (and port) of a connection's base URL, in
+// lower case ("example.okta.com", "127.0.0.1:8080").
+std::string org_key(const std::string& base_url);
 
 }  // namespace spokeflow::connect

@@ -1,6 +1,7 @@
 #include "http/rate_governor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -104,6 +105,13 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
     std::deque<Waiter*> queue;
     std::unique_ptr<asio::steady_timer> pump_timer;
     Clock::time_point pump_at = Clock::time_point::max();
+    // With a shared budget: permits taken from it and not used yet, usable until
+    // shared_valid_until; when it granted none, when to ask again.
+    int shared_permits = 0;
+    Clock::time_point shared_valid_until{};
+    Clock::time_point shared_retry_at{};
+    bool shared_asking = false;   // a take is under way (one at a time per bucket)
+    bool shared_unknown = false;  // the budget knew nothing of the bucket when last asked
   };
 
   Impl(asio::any_io_executor e, int max) : ex(std::move(e)), max_in_flight(max), rng(std::random_device{}()) {}
@@ -124,6 +132,8 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
   int learned_cap = 0;
   int answers_since_429 = 0;
   std::shared_ptr<Impl> parent;           // an alias's extra cap over its connection's governor
+  std::shared_ptr<SharedBudget> shared;   // null: this process's own view alone
+  Clock::time_point shared_down_until{};  // the budget was unreachable: own view alone until then
   GovernorStats stats;
   std::mt19937_64 rng;
 
@@ -148,23 +158,102 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
   }
 
   // When may the next request of `b` go? nullopt: now. time_point::max(): when something
-  // in flight comes back (no deadline known).
-  std::optional<Clock::time_point> next_go(Bucket& b, Clock::time_point now) {
+  // in flight comes back, or the shared budget answers (no deadline known).
+  std::optional<Clock::time_point> next_go(const std::string& name, Bucket& b, Clock::time_point now) {
     Clock::time_point hold = std::max(b.hold_until, concurrency_hold);
     if (now < hold) return hold;
     if (b.unmetered) return std::nullopt;
-    // Unknown bucket: one request first, to learn the limit, then pace.
-    if (!b.metered) return b.in_flight == 0 ? std::nullopt : std::optional(Clock::time_point::max());
-    const auto reset_at = reset_local(b);
-    const bool window_over = !reset_at || now >= *reset_at;
-    if (window_over && now < b.pace_until) return b.pace_until;
-    const long long remaining = window_over ? b.limit : b.remaining;
-    if (remaining - b.in_flight - margin(b.limit) > 0) return std::nullopt;
-    if (!window_over) {
-      if (b.pace_until < *reset_at) b.pace_until = *reset_at + jitter(20, 120);
-      return b.pace_until;
+    if (b.metered) {
+      const auto reset_at = reset_local(b);
+      const bool window_over = !reset_at || now >= *reset_at;
+      if (window_over && now < b.pace_until) return b.pace_until;
+      const long long remaining = window_over ? b.limit : b.remaining;
+      if (remaining - b.in_flight - margin(b.limit) <= 0) {
+        if (!window_over) {
+          if (b.pace_until < *reset_at) b.pace_until = *reset_at + jitter(20, 120);
+          return b.pace_until;
+        }
+        return Clock::time_point::max();  // the fresh window is fully taken by requests in flight
+      }
     }
-    return Clock::time_point::max();  // the fresh window is fully taken by requests in flight
+    if (shared && now >= shared_down_until) return shared_go(name, b, now);
+    // Unknown bucket: one request first, to learn the limit, then pace.
+    if (!b.metered && b.in_flight > 0) return Clock::time_point::max();
+    return std::nullopt;
+  }
+
+  // The shared budget's part of next_go: a permit held, or one asked for.
+  std::optional<Clock::time_point> shared_go(const std::string& name, Bucket& b, Clock::time_point now) {
+    if (b.shared_permits > 0 && now < b.shared_valid_until) return std::nullopt;
+    b.shared_permits = 0;  // the window they were for is (nearly) over
+    if (b.shared_unknown && now < b.shared_retry_at) {
+      // Nobody has told the budget of this bucket yet: one request at a time learns its limit,
+      // and its answer tells the budget.
+      return b.in_flight == 0 ? std::nullopt : std::optional(Clock::time_point::max());
+    }
+    if (now < b.shared_retry_at) return b.shared_retry_at;
+    ask_shared(name, b, now);
+    return Clock::time_point::max();
+  }
+
+  // The org's clock (epoch ms) at local time `t`: from the Date headers seen, else the local
+  // wall clock stands in for it.
+  std::int64_t org_ms(Clock::time_point t) const {
+    if (offset) return static_cast<std::int64_t>((seconds_of(t) + *offset) * 1000.0);
+    const auto wall = std::chrono::system_clock::now() + (t - Clock::now());
+    return std::chrono::duration_cast<milliseconds>(wall.time_since_epoch()).count();
+  }
+  Clock::time_point local_at(std::int64_t org, Clock::time_point now) const {
+    return now + milliseconds(org - org_ms(now));
+  }
+
+  void ask_shared(const std::string& name, Bucket& b, Clock::time_point now) {
+    if (b.shared_asking) return;
+    b.shared_asking = true;
+    ++stats.shared_takes;
+    // Enough for those waiting, but a small share of the window: permits
+    // a process holds and does not use before the window ends are lost to the others.
+    const long long cap = b.metered ? std::max(1LL, b.limit / 20) : 1;
+    const int want = static_cast<int>(std::clamp<long long>(static_cast<long long>(b.queue.size()), 1, cap));
+    shared->take(name, want, org_ms(now), [w = weak_from_this(), ex = ex, name](BudgetGrant g) {
+      asio::post(ex, [w, name, g] {
+        if (auto self = w.lock()) self->on_grant(name, g);
+      });
+    });
+  }
+
+  void on_grant(const std::string& name, const BudgetGrant& g) {
+    Bucket& b = bucket(name);
+    b.shared_asking = false;
+    const auto now = Clock::now();
+    switch (g.kind) {
+      case BudgetGrant::Kind::unavailable:
+        // Said in the log by the budget; paced from this process's own view meanwhile.
+        shared_down_until = now + std::chrono::seconds(5);
+        break;
+      case BudgetGrant::Kind::unknown:
+        if (b.metered) {
+          // An answer of ours told it since we asked: its word is on the way.
+          b.shared_retry_at = now + milliseconds(100);
+        } else {
+          b.shared_unknown = true;
+          b.shared_retry_at = now + std::chrono::seconds(1);
+        }
+        break;
+      case BudgetGrant::Kind::granted:
+        b.shared_unknown = false;
+        b.shared_permits = g.permits;
+        b.shared_valid_until = local_at(g.valid_until_ms, now);
+        b.shared_retry_at = g.permits > 0 ? Clock::time_point{} : local_at(g.retry_at_ms, now) + jitter(10, 60);
+        break;
+    }
+    pump_bucket(name);
+  }
+
+  // A request of `b` goes now.
+  static void granted(Bucket& b) {
+    ++b.in_flight;
+    if (b.shared_permits > 0) --b.shared_permits;
   }
 
   void wake(Waiter* w) {
@@ -178,14 +267,14 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
     Bucket& b = it->second;
     const auto now = Clock::now();
     while (!b.queue.empty()) {
-      auto go = next_go(b, now);
+      auto go = next_go(name, b, now);
       if (go) {
         arm(name, b, *go);
         return;
       }
       Waiter* w = b.queue.front();
       b.queue.pop_front();
-      ++b.in_flight;
+      granted(b);
       wake(w);
     }
   }
@@ -271,8 +360,8 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
   asio::awaitable<void> take_bucket(const std::string& name) {
     Bucket& b = bucket(name);  // map nodes are stable
     const auto start = Clock::now();
-    if (b.queue.empty() && !next_go(b, start)) {
-      ++b.in_flight;
+    if (b.queue.empty() && !next_go(name, b, start)) {
+      granted(b);
       co_return;
     }
     auto self = shared_from_this();
@@ -335,6 +424,14 @@ struct RateGovernor::Impl : std::enable_shared_from_this<RateGovernor::Impl> {
     }
 
     if (limit && remaining && reset && *limit > 0) {
+      if (shared) {
+        shared->learn(name, *limit, *remaining, *reset * 1000);
+        if (b.shared_unknown) {
+          // The budget knows the bucket from now on: ask it at once.
+          b.shared_unknown = false;
+          b.shared_retry_at = {};
+        }
+      }
       if (!b.metered || *reset > b.reset) {
         b.metered = true;
         b.unmetered = false;
@@ -441,6 +538,10 @@ RateGovernor::RateGovernor(const std::shared_ptr<RateGovernor>& parent, int max_
 }
 
 RateGovernor::~RateGovernor() = default;
+
+void RateGovernor::share_budget(std::shared_ptr<SharedBudget> budget) {
+  (impl_->parent ? *impl_->parent : *impl_).shared = std::move(budget);
+}
 
 RateGovernor::Permit::Permit(Permit&&) noexcept = default;
 RateGovernor::Permit& RateGovernor::Permit::operator=(Permit&&) noexcept = default;

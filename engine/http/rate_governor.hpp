@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "http/http_client.hpp"
+#include "http/shared_budget.hpp"
 
 namespace spokeflow::http {
 
@@ -26,6 +27,7 @@ struct GovernorStats {
   std::uint64_t throttled_429 = 0;     // answers with status 429
   std::uint64_t paced_waits = 0;       // times a request waited for pacing
   std::chrono::milliseconds waited{0}; // total time spent waiting for pacing / resets
+  std::uint64_t shared_takes = 0;      // times permits were asked of the shared budget
 };
 
 class RateGovernor {
@@ -36,6 +38,12 @@ class RateGovernor {
   // by the connection's governor `parent` as well (whose buckets and stats it shares).
   RateGovernor(const std::shared_ptr<RateGovernor>& parent, int max_in_flight);
   ~RateGovernor();
+
+  // From now on a request of a metered bucket also needs a permit of `budget`, which other
+  // processes calling the same org share (taken a few at a time; see shared_budget.hpp). While
+  // the budget cannot be reached the governor paces from its own view alone, as without one.
+  // On an alias's governor it is its connection's governor that consults it.
+  void share_budget(std::shared_ptr<SharedBudget> budget);
 
   // Held while one request is in flight; releases its concurrency slot on destruction.
   class Permit {

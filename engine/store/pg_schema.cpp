@@ -91,6 +91,21 @@ CREATE TABLE schedule_fires(
 );
 )sql";
 
+// 3: the shared Okta rate budget (pg_rate_budget.hpp): a row per org and bucket.
+constexpr const char* kRateBudget = R"sql(
+CREATE TABLE rate_budget(
+  org TEXT NOT NULL,                 -- the org's host (and port)
+  bucket TEXT NOT NULL,              -- Okta's rate-limit bucket
+  lim BIGINT NOT NULL,               -- X-Rate-Limit-Limit
+  window_end BIGINT NOT NULL,        -- X-Rate-Limit-Reset in ms; 0: opened, end not heard yet
+  prev_end BIGINT NOT NULL,          -- the window before's end: its late answers change nothing
+  opened_at BIGINT NOT NULL,         -- when the taker that opened the window reckoned it began
+  taken BIGINT NOT NULL,             -- permits handed out of the window
+  remaining BIGINT,                  -- the lowest X-Rate-Limit-Remaining answered in it
+  PRIMARY KEY(org, bucket)
+);
+)sql";
+
 // Each version's migration from the one before, in order; the version is recorded in
 // spokeflow_meta with the last one applied. A later version appends its own (ALTER TABLE ...).
 struct Migration {
@@ -106,6 +121,7 @@ CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE e
 constexpr Migration kMigrations[] = {
     {1, kTables},
     {2, kRetention},
+    {3, kRateBudget},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

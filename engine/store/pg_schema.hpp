@@ -10,7 +10,8 @@ namespace spokeflow::store::pg {
 // 1: the tables of SQLite's schema 5 (the work queue, tokens, deliveries, schedule fires).
 // 2: the indexes retention needs (SQLite's schema 6): executions by flow source, schedule
 //    fires by execution.
-inline constexpr int kSchemaVersion = 2;
+// 3: rate_budget, the Okta rate budget the processes share (pg_rate_budget.hpp).
+inline constexpr int kSchemaVersion = 3;
 
 // Brings the store's tables in the connection's schema (the first of its search_path) to
 // kSchemaVersion, in one transaction under an advisory lock (processes starting together

@@ -40,7 +40,7 @@ echo "# store migrate creates a new store, then finds it current"
 run_stdout "$SF" store migrate --store "$PG_STORE"
 printf '%s\n%s\n' "$OUT" "$ERR" > run.txt
 expect_eq "store migrate exits 0" 0 "$RC"
-expect_contains "...creating it" "created at schema 2" "$OUT"
+expect_contains "...creating it" "created at schema 3" "$OUT"
 expect_contains "...naming the store without its password" "store postgresql://spokeflow:***@" "$OUT"
 run_stdout "$SF" store migrate --store "$PG_STORE" --json
 printf '%s\n%s\n' "$OUT" "$ERR" >> run.txt

@@ -400,3 +400,116 @@ TEST_CASE("a bucket whose limit is 1 with budget left in a fresh window sends at
   start(io, g, a, "schemas");
   CHECK(run_until(io, [&] { return a.granted_at.has_value(); }, 10000));
 }
+
+namespace {
+
+// A shared budget the test answers by hand: it records what was asked and learnt.
+struct FakeBudget final : spokeflow::http::SharedBudget {
+  struct Ask {
+    std::string bucket;
+    int want;
+    std::int64_t now_ms;
+    std::function<void(spokeflow::http::BudgetGrant)> done;
+  };
+  std::vector<Ask> asks;
+  std::vector<std::pair<std::string, long long>> learnt;  // bucket, remaining
+  void take(const std::string& bucket, int want, std::int64_t now_ms,
+            std::function<void(spokeflow::http::BudgetGrant)> done) override {
+    asks.push_back(Ask{bucket, want, now_ms, std::move(done)});
+  }
+  void learn(const std::string& bucket, long long, long long remaining, std::int64_t) override {
+    learnt.emplace_back(bucket, remaining);
+  }
+  // Answers the oldest open ask.
+  void answer(spokeflow::http::BudgetGrant g) {
+    REQUIRE_FALSE(asks.empty());
+    auto done = std::move(asks.front().done);
+    asks.erase(asks.begin());
+    done(g);
+  }
+};
+
+int granted_count(const std::vector<Acquirer>& a) {
+  int n = 0;
+  for (const auto& x : a) n += x.granted_at ? 1 : 0;
+  return n;
+}
+
+std::int64_t epoch_ms() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+TEST_CASE("with a shared budget, requests of a metered bucket go only on its permits; a spent one is asked again when it says") {
+  using spokeflow::http::BudgetGrant;
+  asio::io_context io;
+  RateGovernor g(io.get_executor(), 0);
+  auto budget = std::make_shared<FakeBudget>();
+  g.share_budget(budget);
+  const long long date = now_epoch();
+  // Plenty left as far as this process can see: only the budget holds them back.
+  g.observe("users", answer(200, 600, 599, date + 60, date));
+  REQUIRE(budget->learnt.size() == 1);  // the answer was told to the budget
+  CHECK(budget->learnt[0].second == 599);
+  std::vector<Acquirer> a(8);
+  for (auto& x : a) start(io, g, x, "users");
+  run(io, 30);
+  CHECK(granted_count(a) == 0);
+  REQUIRE(budget->asks.size() == 1);  // one ask at a time
+  CHECK(budget->asks[0].bucket == "users");
+  CHECK(budget->asks[0].want == 1);  // the first came alone
+  CHECK(std::llabs(budget->asks[0].now_ms - epoch_ms()) < 5000);  // the org's clock, from Date
+  const std::int64_t now = epoch_ms();
+  BudgetGrant three;
+  three.permits = 3;
+  three.valid_until_ms = now + 60'000;
+  budget->answer(three);
+  run(io, 30);
+  CHECK(granted_count(a) == 3);
+  // The permits are used up: it asks again, for the five waiting; spent, retry in 300 ms.
+  REQUIRE(budget->asks.size() == 1);
+  CHECK(budget->asks[0].want == 5);
+  BudgetGrant spent;
+  spent.retry_at_ms = now + 300;
+  budget->answer(spent);
+  run(io, 100);
+  CHECK(budget->asks.empty());
+  CHECK(granted_count(a) == 3);
+  REQUIRE(run_until(io, [&] { return !budget->asks.empty(); }, 5000));
+  budget->answer(three);
+  run(io, 30);
+  CHECK(granted_count(a) == 6);
+  CHECK(g.stats().shared_takes == 4);  // and it asks for the two still waiting
+}
+
+TEST_CASE("with a shared budget: an unknown bucket probes once; an unreachable budget leaves pacing to the governor alone") {
+  using spokeflow::http::BudgetGrant;
+  asio::io_context io;
+  RateGovernor g(io.get_executor(), 0);
+  auto budget = std::make_shared<FakeBudget>();
+  g.share_budget(budget);
+  std::vector<Acquirer> a(3);
+  for (auto& x : a) start(io, g, x, "logs");
+  run(io, 30);
+  REQUIRE(budget->asks.size() == 1);
+  BudgetGrant unknown;
+  unknown.kind = BudgetGrant::Kind::unknown;
+  budget->answer(unknown);
+  run(io, 30);
+  CHECK(granted_count(a) == 1);  // the probe
+  // Its answer tells the budget, and the others wait for permits from it.
+  const long long date = now_epoch();
+  g.observe("logs", answer(200, 100, 99, date + 60, date));
+  a[0].permit.reset();
+  run(io, 30);
+  CHECK(granted_count(a) == 1);
+  REQUIRE(budget->asks.size() == 1);
+  // The database is gone: the governor's own pacing (99 left) lets them go.
+  BudgetGrant gone;
+  gone.kind = BudgetGrant::Kind::unavailable;
+  budget->answer(gone);
+  run(io, 30);
+  CHECK(granted_count(a) == 3);
+  CHECK(budget->asks.empty());
+}

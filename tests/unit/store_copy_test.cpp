@@ -222,9 +222,11 @@ TEST_CASE("copy moves every table and column of both stores' schemas") {
 
   test::PgBackend pg;
   pg.open();
+  // Not copied: PostgreSQL's own bookkeeping, the schema version and the shared Okta rate budget
+  // of the current window (an SQLite store has neither).
   std::map<std::string, std::set<std::string>> in_pg;
   for (const auto& row : pg_rows(pg.base, "SELECT table_name, column_name FROM information_schema.columns WHERE "
-                                          "table_schema = '" + pg.schema + "' AND table_name <> 'spokeflow_meta'"))
+                                          "table_schema = '" + pg.schema + "' AND table_name NOT IN ('spokeflow_meta', 'rate_budget')"))
     in_pg[*row[0]].insert(*row[1]);
   CHECK(in_pg == copied);
 }

@@ -271,23 +271,24 @@ TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one le
   CHECK_NOTHROW(store::open_pg_store(fresh.location, false));  // nothing to migrate: created
 }
 
-TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; the migration adds retention's indexes") {
+TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating adds retention's indexes and the rate budget") {
   PgBackend b;
   {
     auto st = store::open_pg_store(b.location);
     st->enqueue(make_exec());
   }
   store::pg::Conn admin(b.location);
-  // As schema 1 made it: without the two indexes schema 2 adds.
-  admin.exec("DROP INDEX executions_by_flow_hash; DROP INDEX schedule_fires_by_execution; "
+  // As schema 1 made it: without schema 2's two indexes and schema 3's rate_budget.
+  admin.exec("DROP INDEX executions_by_flow_hash; DROP INDEX schedule_fires_by_execution; DROP TABLE rate_budget; "
              "UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
   CHECK_THROWS_WITH(store::open_pg_store(b.location, false), doctest::Contains("run `spokeflow store migrate` first"));
   auto change = store::migrate_store(b.location);
   CHECK(change.from == 1);
-  CHECK(change.to == 2);
+  CHECK(change.to == 3);
   CHECK(admin.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN "
                    "('executions_by_flow_hash', 'schedule_fires_by_execution')")
             .integer(0, 0) == 2);
+  CHECK(admin.exec("SELECT count(*) FROM rate_budget").integer(0, 0) == 0);
   auto st = store::open_pg_store(b.location, false);
   CHECK(st->list_executions({}).size() == 1);
 }
