@@ -31,12 +31,15 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
   flow::FlowLibrary library(flows_dir_or_default(flows_dir), rt.actions);
   Json report = Json::array();
   bool all_ok = true;
+  bool any_invalid = false;
   for (const auto& file : files) {
     flow::LoadResult r = flow::load_flow_file(file, rt.actions);
     Diagnostics diags = r.diagnostics;
+    Diagnostics environment(diags.file());
     if (r.flow) library.check_subflows(*r.flow, diags);
     std::vector<std::string> unchecked;
-    if (r.flow) check_flow_aliases(*r.flow, rt.connect, diags, false, &unchecked);
+    if (r.flow) check_flow_aliases(*r.flow, rt.connect, diags, environment, false, &unchecked);
+    any_invalid = any_invalid || !r.flow || !diags.empty();
     if (!unchecked.empty() && !json) {
       std::string names;
       for (const auto& n : unchecked) names += (names.empty() ? "" : ", ") + n;
@@ -44,6 +47,7 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
                 << "): no connections file (give --connections FILE or set SPOKEFLOW_CONNECTIONS)\n";
     }
     diags.sort_unique();
+    diags.append(environment);
     bool ok = r.flow && diags.empty();
     all_ok = all_ok && ok;
     if (json) {
@@ -57,7 +61,9 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
   }
   if (json) std::cout << report.dump(2) << "\n";
   else if (!all_ok) std::cerr << "validation failed\n";
-  return all_ok ? kExitOk : kExitInvalid;
+  // An invalid flow is 2; flows that are valid but whose connections file, secrets or master
+  // key are missing or unusable are the environment's problem, 3.
+  return all_ok ? kExitOk : any_invalid ? kExitInvalid : kExitEnvironment;
 }
 
 // ---- actions ------------------------------------------------------------------------------
@@ -112,7 +118,8 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   int code = kExitOk;
   bool json = false;
 
-  auto* validate = app.add_subcommand("validate", "Check flow files; exit 2 on any error");
+  auto* validate = app.add_subcommand("validate", "Check flow files; exit 2 on any error in a flow, 3 when only "
+                                                  "the environment (connections file, secrets) fails");
   std::vector<std::string> files;
   std::string validate_dir;
   validate->add_option("files", files, "Flow files")->required();
@@ -136,7 +143,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   };
 
   auto* runc = app.add_subcommand("run", "Run a flow by name or file; exit 0 succeeded, 1 failed, 2 invalid, "
-                                         "75 stopped by SIGTERM (it stays queued)");
+                                         "3 the environment failed, 75 stopped by SIGTERM (it stays queued)");
   RunOptions ro;
   runc->add_option("flow", ro.flow_ref, "Flow name (looked up in --flows-dir) or file")->required();
   runc->add_option("--input", ro.inputs, "An input as NAME=VALUE (repeatable)");

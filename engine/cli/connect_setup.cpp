@@ -108,8 +108,8 @@ std::vector<const connect::SecretRef*> secret_refs(const connect::Credential& c)
 
 }  // namespace
 
-void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags, bool require_file,
-                        std::vector<std::string>* unchecked) {
+void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags, Diagnostics& environment,
+                        bool require_file, std::vector<std::string>* unchecked) {
   std::map<std::string, AliasUse> used;
   std::vector<std::pair<SourcePos, std::string>> missing;
   collect_aliases(flow.steps, flow.connection, used, missing);
@@ -118,14 +118,14 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
   if (!setup.config) {
     const auto& [alias, use] = *used.begin();
     if (!setup.problems.empty()) {
-      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', but the connections file " + setup.path +
-                               " has errors (see below)");
-      diags.append(setup.problems);
+      environment.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', but the connections file " +
+                                     setup.path + " has errors (see below)");
+      environment.append(setup.problems);
     } else if (!require_file) {
       if (unchecked)
         for (const auto& [name, _] : used) unchecked->push_back(name);
     } else {
-      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias +
+      environment.error(use.pos, "step '" + use.step + "' uses alias '" + alias +
                                "', but no connections file was found (give --connections FILE, set SPOKEFLOW_CONNECTIONS "
                                "or create ./connections.yaml; see examples/connections/)");
     }
@@ -147,7 +147,7 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
       auto v = setup.secrets->resolve(*ref);
       if (!v.ok()) {
         std::string hint = cred->refresh_token && ref == &*cred->refresh_token ? " (run `spokeflow auth login " + alias + "` to sign in)" : "";
-        diags.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message + hint);
+        environment.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message + hint);
       }
     }
   }

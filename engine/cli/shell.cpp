@@ -65,14 +65,14 @@ std::optional<Millis> duration_option(const std::string& name, const std::string
 }
 }  // namespace
 
-bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park) {
+int Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park) {
   runtime::RuntimeOptions o;
   o.flows_dir = flows_dir_or_default(q.flows_dir);
   auto lease = duration_option("--lease", q.lease);
-  if (!lease) return false;
+  if (!lease) return kExitInvalid;
   if (*lease < Millis(300)) {
     std::cerr << "error: --lease must be at least 300ms (it is renewed a few times per period)\n";
-    return false;
+    return kExitInvalid;
   }
   o.worker.lease = *lease;
   o.worker.concurrency = q.concurrency;
@@ -81,7 +81,7 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
   o.worker.exit_when_idle = q.exit_when_idle;
   if (park && !q.park_after.empty()) {
     auto p = duration_option("--park-after", q.park_after);
-    if (!p) return false;
+    if (!p) return kExitInvalid;
     o.worker.park_after = *p;
   } else {
     o.worker.park_after = Millis::max();
@@ -107,9 +107,9 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
     };
   }
   auto st = open_store_or_report(g);
-  if (!st) return false;
+  if (!st) return kExitEnvironment;
   runtime = std::make_unique<runtime::Runtime>(io.get_executor(), actions, std::move(st), std::move(o));
-  return true;
+  return kExitOk;
 }
 
 void run_loop(Shell& shell, std::function<asio::awaitable<void>()> work, std::function<void(int)> on_term,
@@ -197,10 +197,19 @@ Json outcome_json(const run::ExecutionOutcome& o) {
   return j;
 }
 
+bool failed_on_environment(const run::ExecutionOutcome& o) {
+  if (o.status != "failed" || o.error.is_null()) return false;
+  const ErrorKind kind = Error::from_json(o.error).kind;
+  return kind == ErrorKind::network || kind == ErrorKind::auth;
+}
+
 int exit_for(const run::ExecutionOutcome& o) {
   if (o.status == "succeeded") return kExitOk;
   if (o.status == "released" || o.status == "lost" || o.status == "waiting") return kExitReleased;
   if (o.status == "not_claimed") return kExitEnvironment;
+  // A host that cannot be reached or a credential refused is the environment's fault, not the
+  // flow's: a cron wrapper must be able to tell them apart.
+  if (failed_on_environment(o)) return kExitEnvironment;
   return kExitFailed;
 }
 
