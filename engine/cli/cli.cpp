@@ -99,6 +99,38 @@ int cmd_actions_show(const GlobalOptions& g, const std::string& name, bool json,
   return kExitOk;
 }
 
+// A command group (`executions`, `secrets`...) given no command or one it does not know: CLI11
+// says only "A subcommand is required" (the unknown word falls through to the top). Names the
+// word and the valid commands instead; false when the parse error is something else.
+bool report_unknown_command(const CLI::App& app) {
+  const CLI::App* group = &app;
+  std::string path = app.get_name();
+  for (;;) {
+    auto chosen = group->get_subcommands();
+    if (chosen.empty()) break;
+    group = chosen.front();
+    path += " " + group->get_name();
+  }
+  auto commands = group->get_subcommands([](const CLI::App*) { return true; });
+  if (commands.empty()) return false;
+  std::string names;
+  for (const CLI::App* c : commands) names += (names.empty() ? "" : ", ") + c->get_name();
+  std::string unknown;
+  for (const auto& word : app.remaining(true))
+    if (!word.empty() && word.front() != '-') {
+      unknown = word;
+      break;
+    }
+  if (unknown.empty()) {
+    if (!app.remaining(true).empty()) return false;  // an unknown option: CLI11's own message names it
+    std::cerr << "error: " << path << " needs a command: " << names << " (see `" << path << " --help`)\n";
+    return true;
+  }
+  const std::string shown = group == &app ? unknown : path.substr(app.get_name().size() + 1) + " " + unknown;
+  std::cerr << "error: unknown command '" << shown << "'; the commands of " << path << " are: " << names << "\n";
+  return true;
+}
+
 }  // namespace
 
 int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra) {
@@ -306,6 +338,9 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if ((dynamic_cast<const CLI::RequiredError*>(&e) || dynamic_cast<const CLI::ExtrasError*>(&e)) &&
+        report_unknown_command(app))
+      return kExitInvalid;
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitInvalid;
   }

@@ -87,6 +87,9 @@ int Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps
     o.worker.park_after = Millis::max();
   }
   connect.add_sealer(o.engine);
+  if (!connect.vault_problem.empty())
+    spdlog::warn("vault unavailable ({}): sensitive values are recorded redacted, without a sealed copy",
+                 connect.vault_problem);
   if (print_steps) {
     o.engine.on_step = [](const run::StepEvent& ev) {
       std::string line = "  " + status_mark(ev.status) + " " + std::string(ev.path) + "  (" + std::string(ev.kind);

@@ -147,4 +147,48 @@ for c in validate run resume "executions list" "executions show" "actions list" 
   run_capture "$SF" $c --help
   expect_eq "$c --help" 0 "$RC"
 done
+
+echo "messages (issue 21)"
+run_capture "$SF" executions frob
+expect_eq "an unknown subcommand exits 2" 2 "$RC"
+expect_contains "...naming it" "unknown command 'executions frob'" "$OUT"
+expect_contains "...listing the valid ones" "list, show, cancel, retry, rerun, purge" "$OUT"
+expect_not_contains "...not 'a subcommand is required'" "A subcommand is required" "$OUT"
+run_capture "$SF" frob
+expect_eq "an unknown command exits 2" 2 "$RC"
+expect_contains "...naming it and listing the valid ones" "unknown command 'frob'; the commands of spokeflow are: validate, run," "$OUT"
+run_capture "$SF" executions
+expect_eq "a group without its command exits 2" 2 "$RC"
+expect_contains "...listing the valid ones" "spokeflow executions needs a command: list, show," "$OUT"
+run_capture "$SF" --log-level info secrets frob
+expect_contains "global options before the command are skipped" "unknown command 'secrets frob'" "$OUT"
+run_capture "$SF" executions list --bogus
+expect_contains "an unknown option is still CLI11's message" "--bogus" "$OUT"
+# A master key file readable by others: one clear error, no warning before it.
+MK="$WORK/mode644.key"
+( export SPOKEFLOW_MASTER_KEY_FILE="$MK" SPOKEFLOW_VAULT="$WORK/v644.json"; unset SPOKEFLOW_MASTER_KEY
+  "$SF" secrets init > /dev/null && echo "tok-644" | "$SF" secrets set t644 > /dev/null && chmod 644 "$MK"
+  cat > "$WORK/c644.yaml" <<YAML
+aliases:
+  web: { connection: w }
+connections:
+  w: { base_url: "http://127.0.0.1:9", credential: tok, allow_insecure_http: true }
+credentials:
+  tok: { type: bearer, token: { secret: t644 } }
+YAML
+  printf 'name: web\nsteps:\n  - id: get\n    action: core.http\n    connection: web\n    with: { method: GET, path: / }\n' > "$WORK/web.yaml"
+  rc=0; "$SF" --connections "$WORK/c644.yaml" run "$WORK/web.yaml" > "$WORK/644.out" 2>&1 || rc=$?; echo "$rc" > "$WORK/644.rc" )
+OUT=$(cat "$WORK/644.out")
+expect_eq "a 0644 key file: run exits 3" 3 "$(cat "$WORK/644.rc")"
+expect_contains "...saying the mode" "has mode 0644, readable by others" "$OUT"
+expect_eq "...once, as one error (no warning first)" 1 "$(grep -c "mode 0644" "$WORK/644.out")"
+expect_not_contains "...not 'no master key'" "no master key" "$OUT"
+run_capture "$SF" --connections "$WORK/no-such-connections.yaml" run "$WORK/web.yaml"
+expect_contains "a missing connections file is named in the step's error" "web.yaml:3:5: error: step 'get' uses alias 'web': cannot read connections file $WORK/no-such-connections.yaml" "$OUT"
+expect_not_contains "...without a '(see below)' for text printed elsewhere" "see below" "$OUT"
+printf 'aliases: 5\n' > "$WORK/bad-connections.yaml"
+run_capture "$SF" --connections "$WORK/bad-connections.yaml" run "$WORK/web.yaml"
+expect_contains "a broken connections file: the step's error says where its errors are" "has 1 error, listed under its own name" "$OUT"
+expect_contains "...and they are listed" "bad-connections.yaml:1:" "$OUT"
+expect_not_contains "...without 'see below'" "see below" "$OUT"
 finish
