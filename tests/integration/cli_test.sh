@@ -191,4 +191,44 @@ run_capture "$SF" --connections "$WORK/bad-connections.yaml" run "$WORK/web.yaml
 expect_contains "a broken connections file: the step's error says where its errors are" "has 1 error, listed under its own name" "$OUT"
 expect_contains "...and they are listed" "bad-connections.yaml:1:" "$OUT"
 expect_not_contains "...without 'see below'" "see below" "$OUT"
+
+echo "did you mean, enum values, unclosed quotes (issue 21)"
+cat > "$WORK/typos.yaml" <<'YAML'
+name: typos
+inputs:
+  user_login: { type: string }
+  kind: { type: string, default: bogus }
+vars:
+  count: 1
+steps:
+  - id: who
+    action: okta.deactivate
+    connection: okta
+    with: { user_id: "${{ inputs.user }}" }
+  - id: two
+    action: core.echo
+    with: { a: "${{ steps.wh.status }}", b: "${{ vars.cont }}" }
+YAML
+run_capture "$SPOKEFLOW" validate "$WORK/typos.yaml"
+expect_eq "a flow with typos exits 2" 2 "$RC"
+expect_contains "an action name cut short" "unknown action 'okta.deactivate'; did you mean 'okta.deactivate_user'?" "$OUT"
+expect_contains "an input name cut short" "unknown input 'user' (inputs: user_login, kind); did you mean 'user_login'?" "$OUT"
+expect_contains "a step id cut short" "unknown step 'wh'; did you mean 'who'?" "$OUT"
+expect_contains "a variable name mistyped" "unknown variable 'cont' (neither in vars: nor assigned by a set: step); did you mean 'count'?" "$OUT"
+printf 'name: e\ninputs:\n  kind: { type: string, default: bogus }\nsteps:\n  - id: boom\n    action: core.fail\n    with: { message: m, kind: "${{ inputs.kind }}" }\n' > "$WORK/enum.yaml"
+run_capture "$SF" run "$WORK/enum.yaml" --json
+expect_eq "an enum value that does not fit fails the step" 1 "$RC"
+expect_contains "...and the error shows the value given" "/kind: Failed to match against any enum values. (got 'bogus')" "$(echo "$OUT" | jq -r .error.message)"
+printf 'name: q\nsteps:\n  - id: a\n    action: core.log\n    with: { message: "hello }\n  - id: b\n    action: core.noop\n' > "$WORK/quote_flow.yaml"
+run_capture "$SF" validate "$WORK/quote_flow.yaml"
+expect_eq "an unclosed quote in a flow mapping exits 2" 2 "$RC"
+expect_contains "...reported where it opens (line 5), not at the end" "quote_flow.yaml:5:22: error: invalid YAML: this double-quoted string is never closed" "$OUT"
+printf "name: q\nsteps:\n  - id: a\n    action: core.log\n    with:\n      message: 'hello\n  - id: b\n    action: core.noop\n" > "$WORK/quote_block.yaml"
+run_capture "$SF" validate "$WORK/quote_block.yaml"
+expect_eq "an unclosed quote in block context exits 2 (yaml-cpp took the rest of the file as the string)" 2 "$RC"
+expect_contains "...reported where it opens" "quote_block.yaml:6:16: error: invalid YAML: this single-quoted string is never closed" "$OUT"
+printf 'name: ok\ndescription: |\n  it is "fine\n  to quote\nsteps:\n  - id: a   # a "comment\n    action: core.log\n    with: { message: "it'"'"'s a \\"x\\" and\n      more" }\n' > "$WORK/quotes_ok.yaml"
+run_capture "$SF" validate "$WORK/quotes_ok.yaml"
+expect_eq "quotes in block scalars, comments and multi-line strings are fine" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$OUT"
 finish
