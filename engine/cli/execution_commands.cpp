@@ -319,7 +319,9 @@ int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& 
   run_loop(
       shell,
       [&]() -> asio::awaitable<void> {
-        Json trigger = {{"type", "rerun"}, {"of", id}};  // (not braced in the call: GCC 12)
+        Json trigger = cli_trigger();  // (not braced in the call: GCC 12)
+        trigger["type"] = "rerun";
+        trigger["of"] = id;
         auto started = co_await rt.enqueue(loaded.flow, inputs, false, std::move(trigger));
         if (!started.ok()) {
           refused = started.error();

@@ -136,7 +136,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   run_loop(
       shell,
       [&]() -> asio::awaitable<void> {
-        Json trigger = {{"type", "cli"}};  // (not braced in the call: GCC 12 miscompiles that in a coroutine)
+        Json trigger = cli_trigger();  // (not in the call: GCC 12 miscompiles braced JSON in a coroutine)
         auto started = co_await rt.enqueue(loaded.flow, given, true, std::move(trigger));
         if (!started.ok()) {
           refused = started.error();

@@ -4,6 +4,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -132,6 +135,18 @@ void run_loop(Shell& shell, std::function<asio::awaitable<void>()> work, std::fu
     if (e) std::rethrow_exception(e);
   });
   shell.io.run();
+}
+
+Json cli_trigger() {
+  // Who ran it, for the record: the OS user (the password database first: $USER can be anything)
+  // and the host. Neither is a secret.
+  std::string user;
+  if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) user = pw->pw_name;
+  else if (const char* env = std::getenv("USER"); env && *env) user = env;
+  char host[256] = {};
+  std::string hostname = gethostname(host, sizeof host - 1) == 0 ? std::string(host) : std::string();
+  return Json{{"type", "cli"}, {"user", user.empty() ? Json(nullptr) : Json(user)},
+              {"host", hostname.empty() ? Json(nullptr) : Json(hostname)}};
 }
 
 std::string status_mark(std::string_view status) {

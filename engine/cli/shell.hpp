@@ -75,6 +75,8 @@ struct Shell {
 void run_loop(Shell& shell, std::function<boost::asio::awaitable<void>()> work, std::function<void(int)> on_term,
               std::function<void(int)> on_int);
 
+// The trigger of an execution started from the command line: {"type": "cli", "user", "host"}.
+Json cli_trigger();
 std::string status_mark(std::string_view status);
 std::string ms_text(std::int64_t ms);
 Json diagnostics_json(const Diagnostics& d);

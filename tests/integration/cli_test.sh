@@ -53,6 +53,9 @@ expect_eq "sensitive input redacted in store" '[REDACTED]' "$(echo "$show" | jq 
 expect_not_contains "secret never in show" "not-for-logs-123" "$show"
 run_capture "$SF" executions show "$id"
 expect_contains "text show has tree" "loop[2].echo" "$OUT"
+expect_eq "the trigger records who ran it (issue 21)" "$(printf '%s' "{\"type\":\"cli\",\"user\":\"$(id -un)\",\"host\":\"$(hostname)\"}" | jq -cS .)" \
+  "$(echo "$show" | jq -cS .trigger)"
+expect_contains "...and executions show prints it" "\"user\":\"$(id -un)\"" "$OUT"
 
 run_capture "$SF" run "$FLOWS/fails.yaml" --json
 expect_eq "failing flow exits 1" 1 "$RC"
