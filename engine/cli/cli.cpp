@@ -32,12 +32,15 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
   flow::FlowLibrary library(flows_dir_or_default(flows_dir), rt.actions);
   Json report = Json::array();
   bool all_ok = true;
+  bool any_invalid = false;
   for (const auto& file : files) {
     flow::LoadResult r = flow::load_flow_file(file, rt.actions);
     Diagnostics diags = r.diagnostics;
+    Diagnostics environment(diags.file());
     if (r.flow) library.check_subflows(*r.flow, diags);
     std::vector<std::string> unchecked;
-    if (r.flow) check_flow_aliases(*r.flow, rt.connect, diags, false, &unchecked);
+    if (r.flow) check_flow_aliases(*r.flow, rt.connect, diags, environment, false, &unchecked);
+    any_invalid = any_invalid || !r.flow || !diags.empty();
     if (!unchecked.empty() && !json) {
       std::string names;
       for (const auto& n : unchecked) names += (names.empty() ? "" : ", ") + n;
@@ -45,6 +48,7 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
                 << "): no connections file (give --connections FILE or set SPOKEFLOW_CONNECTIONS)\n";
     }
     diags.sort_unique();
+    diags.append(environment);
     bool ok = r.flow && diags.empty();
     all_ok = all_ok && ok;
     if (json) {
@@ -58,7 +62,9 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
   }
   if (json) std::cout << report.dump(2) << "\n";
   else if (!all_ok) std::cerr << "validation failed\n";
-  return all_ok ? kExitOk : kExitInvalid;
+  // An invalid flow is 2; flows that are valid but whose connections file, secrets or master
+  // key are missing or unusable are the environment's problem, 3.
+  return all_ok ? kExitOk : any_invalid ? kExitInvalid : kExitEnvironment;
 }
 
 // ---- actions ------------------------------------------------------------------------------
@@ -94,6 +100,38 @@ int cmd_actions_show(const GlobalOptions& g, const std::string& name, bool json,
   return kExitOk;
 }
 
+// A command group (`executions`, `secrets`...) given no command or one it does not know: CLI11
+// says only "A subcommand is required" (the unknown word falls through to the top). Names the
+// word and the valid commands instead; false when the parse error is something else.
+bool report_unknown_command(const CLI::App& app) {
+  const CLI::App* group = &app;
+  std::string path = app.get_name();
+  for (;;) {
+    auto chosen = group->get_subcommands();
+    if (chosen.empty()) break;
+    group = chosen.front();
+    path += " " + group->get_name();
+  }
+  auto commands = group->get_subcommands([](const CLI::App*) { return true; });
+  if (commands.empty()) return false;
+  std::string names;
+  for (const CLI::App* c : commands) names += (names.empty() ? "" : ", ") + c->get_name();
+  std::string unknown;
+  for (const auto& word : app.remaining(true))
+    if (!word.empty() && word.front() != '-') {
+      unknown = word;
+      break;
+    }
+  if (unknown.empty()) {
+    if (!app.remaining(true).empty()) return false;  // an unknown option: CLI11's own message names it
+    std::cerr << "error: " << path << " needs a command: " << names << " (see `" << path << " --help`)\n";
+    return true;
+  }
+  const std::string shown = group == &app ? unknown : path.substr(app.get_name().size() + 1) + " " + unknown;
+  std::cerr << "error: unknown command '" << shown << "'; the commands of " << path << " are: " << names << "\n";
+  return true;
+}
+
 }  // namespace
 
 int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra) {
@@ -113,7 +151,8 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   int code = kExitOk;
   bool json = false;
 
-  auto* validate = app.add_subcommand("validate", "Check flow files; exit 2 on any error");
+  auto* validate = app.add_subcommand("validate", "Check flow files; exit 2 on any error in a flow, 3 when only "
+                                                  "the environment (connections file, secrets) fails");
   std::vector<std::string> files;
   std::string validate_dir;
   validate->add_option("files", files, "Flow files")->required();
@@ -137,7 +176,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   };
 
   auto* runc = app.add_subcommand("run", "Run a flow by name or file; exit 0 succeeded, 1 failed, 2 invalid, "
-                                         "75 stopped by SIGTERM (it stays queued)");
+                                         "3 the environment failed, 75 stopped by SIGTERM (it stays queued)");
   RunOptions ro;
   runc->add_option("flow", ro.flow_ref, "Flow name (looked up in --flows-dir) or file")->required();
   runc->add_option("--input", ro.inputs, "An input as NAME=VALUE (repeatable)");
@@ -311,6 +350,9 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if ((dynamic_cast<const CLI::RequiredError*>(&e) || dynamic_cast<const CLI::ExtrasError*>(&e)) &&
+        report_unknown_command(app))
+      return kExitInvalid;
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitInvalid;
   }

@@ -150,15 +150,16 @@ namespace {
 // The loaded connections file, or an exit code after printing why there is none.
 std::optional<ConnectSetup> load_or_report(const std::string& path, asio::io_context& io, int& code) {
   ConnectSetup s = ConnectSetup::load(path, io.get_executor());
+  // The connections file is the environment's, not input to this command: exit 3.
   if (!s.ok()) {
     std::cerr << s.problems.format();
-    code = kInvalid;
+    code = kEnvironment;
     return std::nullopt;
   }
   if (!s.config) {
     std::cerr << "error: no connections file found (give --connections FILE, set SPOKEFLOW_CONNECTIONS or create "
                  "./connections.yaml; see examples/connections/)\n";
-    code = kInvalid;
+    code = kEnvironment;
     return std::nullopt;
   }
   return s;
@@ -223,7 +224,9 @@ int cmd_connections_test(const std::string& path, const std::string& alias_name,
     if (rep.details.contains("granted_scopes"))
       std::cout << "   granted scopes: " << rep.details["granted_scopes"].get<std::string>() << "\n";
   }
-  return rep.ok ? kOk : kFailed;
+  // What the probe can fail on (host, TLS, credential, secrets, Okta itself) is all the
+  // environment's: 3, as a run that fails on it.
+  return rep.ok ? kOk : kEnvironment;
 }
 
 int cmd_auth_login(const std::string& path, const std::string& alias_name) {

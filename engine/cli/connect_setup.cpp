@@ -28,9 +28,11 @@ ConnectSetup ConnectSetup::load(const std::string& given, boost::asio::any_io_ex
 
   // The vault needs the master key; without one, {secret: ...} references cannot resolve,
   // which only matters to credentials that use them. A vault that is there but unusable (a
-  // refused key file, a corrupt or unreadable vault, a key that does not open it) deserves a
-  // word now, and its reason is what such a reference reports: otherwise it would only show up
-  // later as "no master key" or "secret not found".
+  // refused key file, a corrupt or unreadable vault, a key that does not open it) keeps its
+  // reason, which is what such a reference reports (not "no master key" or "secret not found").
+  // It is not said here: a reference that needs the vault reports it as its error, and a run
+  // that needs none is warned by Shell::start (its sensitive values cannot be sealed); saying
+  // it here too printed a warning before the same error.
   auto key = connect::MasterKey::from_environment();
   if (key.ok()) {
     auto vault = connect::Vault::open(connect::Vault::default_path(), *key);
@@ -43,7 +45,6 @@ ConnectSetup ConnectSetup::load(const std::string& given, boost::asio::any_io_ex
   } else if (key.error().code != connect::MasterKey::kNoMasterKey) {
     s.vault_problem = key.error().message;
   }
-  if (!s.vault_problem.empty()) spdlog::warn("vault unavailable: {}", s.vault_problem);
 
   if (s.path.empty()) return s;
   Diagnostics diags(s.path);
@@ -108,8 +109,8 @@ std::vector<const connect::SecretRef*> secret_refs(const connect::Credential& c)
 
 }  // namespace
 
-void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags, bool require_file,
-                        std::vector<std::string>* unchecked) {
+void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags, Diagnostics& environment,
+                        bool require_file, std::vector<std::string>* unchecked) {
   std::map<std::string, AliasUse> used;
   std::vector<std::pair<SourcePos, std::string>> missing;
   collect_aliases(flow.steps, flow.connection, used, missing);
@@ -118,14 +119,22 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
   if (!setup.config) {
     const auto& [alias, use] = *used.begin();
     if (!setup.problems.empty()) {
-      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', but the connections file " + setup.path +
-                               " has errors (see below)");
-      diags.append(setup.problems);
+      // One problem without a position (the file cannot be read) is said in the step's own
+      // error; several are listed under the file's name, wherever the caller prints them.
+      const auto& problems = setup.problems.items();
+      if (problems.size() == 1 && problems.front().pos.line == 0) {
+        environment.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "': " + problems.front().message);
+      } else {
+        environment.error(use.pos, "step '" + use.step + "' uses alias '" + alias + "', but the connections file " +
+                                       setup.path + " has " + std::to_string(problems.size()) +
+                                       (problems.size() == 1 ? " error" : " errors") + ", listed under its own name");
+        environment.append(setup.problems);
+      }
     } else if (!require_file) {
       if (unchecked)
         for (const auto& [name, _] : used) unchecked->push_back(name);
     } else {
-      diags.error(use.pos, "step '" + use.step + "' uses alias '" + alias +
+      environment.error(use.pos, "step '" + use.step + "' uses alias '" + alias +
                                "', but no connections file was found (give --connections FILE, set SPOKEFLOW_CONNECTIONS "
                                "or create ./connections.yaml; see examples/connections/)");
     }
@@ -147,7 +156,7 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
       auto v = setup.secrets->resolve(*ref);
       if (!v.ok()) {
         std::string hint = cred->refresh_token && ref == &*cred->refresh_token ? " (run `spokeflow auth login " + alias + "` to sign in)" : "";
-        diags.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message + hint);
+        environment.error(use.pos, "alias '" + alias + "' (credential '" + cred->name + "'): " + v.error().message + hint);
       }
     }
   }

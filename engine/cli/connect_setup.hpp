@@ -40,10 +40,13 @@ run::UnsealFn unsealer(connect::MasterKey key);
 
 // Every alias the flow's steps use (okta.* default to the flow's `connection`, core.http needs
 // one), each with the position of the first step naming it. Checks each exists and that its
-// credential's secrets resolve; problems go to `diags` at the step's file:line:col.
+// credential's secrets resolve, at the step's file:line:col. Problems of the flow (an alias
+// the file does not define, core.http without one) go to `diags`; those of the environment (no
+// or a broken connections file, a secret or master key missing) to `environment`.
 // Without any connections file, `require_file` false only notes (in `unchecked`) the aliases
 // that could not be checked: `validate` on an author's machine checks the flow itself.
 void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& diags,
-                        bool require_file = true, std::vector<std::string>* unchecked = nullptr);
+                        Diagnostics& environment, bool require_file = true,
+                        std::vector<std::string>* unchecked = nullptr);
 
 }  // namespace spokeflow::cli

@@ -224,7 +224,7 @@ int cmd_list(const GlobalOptions& g, const store::ExecutionFilter& f, bool json)
 
 int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (!shell.start(g, q, false, false, false)) return kExitEnvironment;
+  if (int rc = shell.start(g, q, false, false, false); rc != kExitOk) return rc;
   auto res = shell.runtime->store().request_cancel(id, now_unix_ms());
   if (!res.found) {
     std::cerr << "error: no execution with id '" << id << "' in the store\n";
@@ -253,7 +253,7 @@ int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string&
 int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, bool quiet,
               const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (!shell.start(g, q, !json && !quiet, false, false)) return kExitEnvironment;
+  if (int rc = shell.start(g, q, !json && !quiet, false, false); rc != kExitOk) return rc;
   auto rec = shell.runtime->store().get_execution(id);
   if (!rec) {
     std::cerr << "error: no execution with id '" << id << "' in the store\n";
@@ -277,7 +277,7 @@ int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& 
 int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool same_version, bool json,
               bool quiet, const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (!shell.start(g, q, !json && !quiet, false, false)) return kExitEnvironment;
+  if (int rc = shell.start(g, q, !json && !quiet, false, false); rc != kExitOk) return rc;
   runtime::Runtime& rt = *shell.runtime;
   auto rec = rt.store().get_execution(id);
   if (!rec) {
@@ -319,7 +319,9 @@ int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& 
   run_loop(
       shell,
       [&]() -> asio::awaitable<void> {
-        Json trigger = {{"type", "rerun"}, {"of", id}};  // (not braced in the call: GCC 12)
+        Json trigger = cli_trigger();  // (not braced in the call: GCC 12)
+        trigger["type"] = "rerun";
+        trigger["of"] = id;
         auto started = co_await rt.enqueue(loaded.flow, inputs, false, std::move(trigger));
         if (!started.ok()) {
           refused = started.error();

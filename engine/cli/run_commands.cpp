@@ -77,13 +77,20 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   if (looks_like_file(o.flow_ref) || fs::is_regular_file(o.flow_ref)) loaded = flow::load_flow_file(o.flow_ref, shell.actions);
   else loaded = library.load(o.flow_ref);
   Diagnostics diags = loaded.diagnostics;
+  Diagnostics environment(diags.file());
   if (loaded.flow) library.check_subflows(*loaded.flow, diags);
-  if (loaded.flow) check_flow_aliases(*loaded.flow, shell.connect, diags);
-  if (!loaded.flow || !diags.empty()) {
+  if (loaded.flow) check_flow_aliases(*loaded.flow, shell.connect, diags, environment);
+  if (!loaded.flow || !diags.empty() || !environment.empty()) {
+    // The flow's own errors first: it is invalid (2) whatever the environment; otherwise a
+    // missing connections file, secret or master key is the environment (3).
+    const int code = !loaded.flow || !diags.empty() ? kExitInvalid : kExitEnvironment;
     diags.sort_unique();
-    if (o.json) std::cout << Json{{"status", "invalid"}, {"errors", diagnostics_json(diags)}}.dump(2) << "\n";
+    diags.append(environment);
+    if (o.json)
+      std::cout << Json{{"status", code == kExitInvalid ? "invalid" : "environment"}, {"errors", diagnostics_json(diags)}}.dump(2)
+                << "\n";
     else print_diagnostics(diags);
-    return kExitInvalid;
+    return code;
   }
 
   Json given = Json::object();
@@ -114,7 +121,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   // other processes left runnable, as a worker would.
   QueueOptions q = o.queue;
   q.exit_when_idle = true;  // with --resume-others: the others are run until none is left
-  if (!shell.start(g, q, !o.json && !o.quiet, o.resume_others, false)) return kExitEnvironment;
+  if (int rc = shell.start(g, q, !o.json && !o.quiet, o.resume_others, false); rc != kExitOk) return rc;
   auto grace = grace_of(o.queue);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;
@@ -129,7 +136,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   run_loop(
       shell,
       [&]() -> asio::awaitable<void> {
-        Json trigger = {{"type", "cli"}};  // (not braced in the call: GCC 12 miscompiles that in a coroutine)
+        Json trigger = cli_trigger();  // (not in the call: GCC 12 miscompiles braced JSON in a coroutine)
         auto started = co_await rt.enqueue(loaded.flow, given, true, std::move(trigger));
         if (!started.ok()) {
           refused = started.error();
@@ -189,7 +196,7 @@ int cmd_resume(const GlobalOptions& g, const QueueOptions& given, bool json, boo
   QueueOptions q = given;
   q.exit_when_idle = true;
   // Waits stay in the process: with no worker running, a parked execution would sleep past its time.
-  if (!shell.start(g, q, !json && !quiet, true, false)) return kExitEnvironment;
+  if (int rc = shell.start(g, q, !json && !quiet, true, false); rc != kExitOk) return rc;
   auto grace = grace_of(q);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;
@@ -198,21 +205,23 @@ int cmd_resume(const GlobalOptions& g, const QueueOptions& given, bool json, boo
   run_loop(
       shell, [&]() -> asio::awaitable<void> { co_await rt.worker().run(); },
       [&](int) { rt.worker().drain(*grace); }, [&](int) { rt.worker().drain(Millis(0)); });
-  bool all_ok = true;
+  int code = kExitOk;
   Json report = Json::array();
   for (const auto& oc : outcomes) {
-    all_ok = all_ok && (oc.status == "succeeded" || oc.status == "waiting");
+    // One execution failed by the environment makes the whole run the environment's (3).
+    if (oc.status != "succeeded" && oc.status != "waiting")
+      code = code == kExitEnvironment || failed_on_environment(oc) ? kExitEnvironment : kExitFailed;
     if (json) report.push_back(outcome_json(oc));
     else print_outcome(oc);
   }
   if (json) std::cout << report.dump(2) << "\n";
   else if (outcomes.empty()) std::cout << "nothing to resume\n";
-  return all_ok ? kExitOk : kExitFailed;
+  return code;
 }
 
 int cmd_worker(const GlobalOptions& g, const QueueOptions& q, bool quiet, const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (!shell.start(g, q, !quiet, true, true)) return kExitEnvironment;
+  if (int rc = shell.start(g, q, !quiet, true, true); rc != kExitOk) return rc;
   auto grace = grace_of(q);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;

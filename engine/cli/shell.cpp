@@ -4,6 +4,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -66,14 +69,14 @@ std::optional<Millis> duration_option(const std::string& name, const std::string
 }
 }  // namespace
 
-bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park) {
+int Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park) {
   runtime::RuntimeOptions o;
   o.flows_dir = flows_dir_or_default(q.flows_dir);
   auto lease = duration_option("--lease", q.lease);
-  if (!lease) return false;
+  if (!lease) return kExitInvalid;
   if (*lease < Millis(300)) {
     std::cerr << "error: --lease must be at least 300ms (it is renewed a few times per period)\n";
-    return false;
+    return kExitInvalid;
   }
   o.worker.lease = *lease;
   o.worker.concurrency = q.concurrency;
@@ -82,12 +85,15 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
   o.worker.exit_when_idle = q.exit_when_idle;
   if (park && !q.park_after.empty()) {
     auto p = duration_option("--park-after", q.park_after);
-    if (!p) return false;
+    if (!p) return kExitInvalid;
     o.worker.park_after = *p;
   } else {
     o.worker.park_after = Millis::max();
   }
   connect.add_sealer(o.engine);
+  if (!connect.vault_problem.empty())
+    spdlog::warn("vault unavailable ({}): sensitive values are recorded redacted, without a sealed copy",
+                 connect.vault_problem);
   if (print_steps) {
     o.engine.on_step = [](const run::StepEvent& ev) {
       std::string line = "  " + status_mark(ev.status) + " " + std::string(ev.path) + "  (" + std::string(ev.kind);
@@ -108,10 +114,10 @@ bool Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_step
     };
   }
   auto st = open_store_or_report(g);
-  if (!st) return false;
+  if (!st) return kExitEnvironment;
   if (connect.connections) share_rate_budget(*connect.connections, store_location(g));
   runtime = std::make_unique<runtime::Runtime>(io.get_executor(), actions, std::move(st), std::move(o));
-  return true;
+  return kExitOk;
 }
 
 void run_loop(Shell& shell, std::function<asio::awaitable<void>()> work, std::function<void(int)> on_term,
@@ -131,6 +137,18 @@ void run_loop(Shell& shell, std::function<asio::awaitable<void>()> work, std::fu
     if (e) std::rethrow_exception(e);
   });
   shell.io.run();
+}
+
+Json cli_trigger() {
+  // Who ran it, for the record: the OS user (the password database first: $USER can be anything)
+  // and the host. Neither is a secret.
+  std::string user;
+  if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) user = pw->pw_name;
+  else if (const char* env = std::getenv("USER"); env && *env) user = env;
+  char host[256] = {};
+  std::string hostname = gethostname(host, sizeof host - 1) == 0 ? std::string(host) : std::string();
+  return Json{{"type", "cli"}, {"user", user.empty() ? Json(nullptr) : Json(user)},
+              {"host", hostname.empty() ? Json(nullptr) : Json(hostname)}};
 }
 
 std::string status_mark(std::string_view status) {
@@ -199,10 +217,19 @@ Json outcome_json(const run::ExecutionOutcome& o) {
   return j;
 }
 
+bool failed_on_environment(const run::ExecutionOutcome& o) {
+  if (o.status != "failed" || o.error.is_null()) return false;
+  const ErrorKind kind = Error::from_json(o.error).kind;
+  return kind == ErrorKind::network || kind == ErrorKind::auth;
+}
+
 int exit_for(const run::ExecutionOutcome& o) {
   if (o.status == "succeeded") return kExitOk;
   if (o.status == "released" || o.status == "lost" || o.status == "waiting") return kExitReleased;
   if (o.status == "not_claimed") return kExitEnvironment;
+  // A host that cannot be reached or a credential refused is the environment's fault, not the
+  // flow's: a cron wrapper must be able to tell them apart.
+  if (failed_on_environment(o)) return kExitEnvironment;
   return kExitFailed;
 }
 

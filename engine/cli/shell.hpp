@@ -64,9 +64,10 @@ struct Shell {
   std::unique_ptr<runtime::Runtime> runtime;
 
   Shell(const GlobalOptions& g, const ExtraActions& extra);
-  // Opens the store and builds the runtime; false (said on stderr) when the store cannot be
-  // opened or an option is malformed. `print_steps`: a line per finished step on stdout.
-  bool start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park);
+  // Opens the store and builds the runtime: kExitOk, or (said on stderr) kExitInvalid for a
+  // malformed option, kExitEnvironment for a store that cannot be opened. `print_steps`: a line
+  // per finished step on stdout.
+  int start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park);
 };
 
 // Runs `work` on the shell's loop until it is done. SIGTERM calls on_term, SIGINT on_int (each
@@ -74,6 +75,8 @@ struct Shell {
 void run_loop(Shell& shell, std::function<boost::asio::awaitable<void>()> work, std::function<void(int)> on_term,
               std::function<void(int)> on_int);
 
+// The trigger of an execution started from the command line: {"type": "cli", "user", "host"}.
+Json cli_trigger();
 std::string status_mark(std::string_view status);
 std::string ms_text(std::int64_t ms);
 Json diagnostics_json(const Diagnostics& d);
@@ -81,6 +84,9 @@ Json diagnostics_json(const Diagnostics& d);
 std::string indent_json(const Json& j, const std::string& pad);
 void print_outcome(const run::ExecutionOutcome& o);
 Json outcome_json(const run::ExecutionOutcome& o);
+// Failed on a network error (host unreachable, TLS refused) or an auth error (the credential
+// refused, a scope missing): the environment, exit 3.
+bool failed_on_environment(const run::ExecutionOutcome& o);
 int exit_for(const run::ExecutionOutcome& o);
 
 }  // namespace spokeflow::cli

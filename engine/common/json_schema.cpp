@@ -417,6 +417,19 @@ std::string to_pointer(const std::vector<std::string>& context) {
   }
   return out;
 }
+
+// The value at `pointer` as short text for a message ('x' for strings), if it is there.
+std::optional<std::string> value_at(const Json& value, const std::string& pointer) {
+  constexpr std::size_t kMax = 60;
+  try {
+    const Json& v = value.at(Json::json_pointer(pointer));
+    std::string text = v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
+    return v.is_string() ? "'" + text + "'" : text;
+  } catch (const std::exception&) {
+    return std::nullopt;  // a pointer valijson built that JSON pointers do not read: no value shown
+  }
+}
 }  // namespace
 
 bool JsonSchema::has_quick_check() const { return impl_->quick.has_value(); }
@@ -451,6 +464,10 @@ std::vector<SchemaIssue> JsonSchema::validate(const Json& value) const {
   };
   if (std::any_of(issues.begin(), issues.end(), [&](const SchemaIssue& i) { return !is_echo(i); }))
     issues.erase(std::remove_if(issues.begin(), issues.end(), is_echo), issues.end());
+  // valijson's enum failure names neither the value nor the allowed ones: add the value given.
+  for (auto& issue : issues)
+    if (issue.message.rfind("Failed to match against any enum values", 0) == 0)
+      if (auto given = value_at(value, issue.pointer)) issue.message += " (got " + *given + ")";
   return issues;
 }
 

@@ -469,7 +469,16 @@ bool parse_yaml(std::string_view text, const SourceMap& map, LocatedDoc& doc, Di
   // documents with a bounded number of parser calls.
   const std::string input(text);
   YAML::Node root;
+  // A quote never closed: said where it opens, whatever yaml-cpp made of the rest.
+  auto unclosed = [&]() {
+    auto at = unclosed_quote(text);
+    if (!at) return false;
+    diags.error(map.at(*at), std::string("invalid YAML: this ") + (text[*at] == '"' ? "double" : "single") +
+                                 "-quoted string is never closed (no " + text[*at] + " after it)");
+    return true;
+  };
   auto yaml_error = [&](const YAML::Exception& e) {
+    if (unclosed()) return;
     SourcePos pos = e.mark.is_null() ? SourcePos{} : map.at_line_col(e.mark.line, e.mark.column);
     std::string hint = yaml_hint(e.msg);
     if (!e.mark.is_null() && tab_indented(text, map, e.mark.line)) hint = " (YAML does not allow tabs for indentation)";
@@ -487,6 +496,7 @@ bool parse_yaml(std::string_view text, const SourceMap& map, LocatedDoc& doc, Di
     diags.error({}, std::string("invalid YAML: ") + e.what());
     return false;
   }
+  if (unclosed()) return false;  // yaml-cpp took the rest of the file as the string
   if (root.IsNull() && root.Mark().is_null()) {
     diags.error(SourcePos{1, 1}, "the flow file is empty (it needs at least name: and steps:)");
     return false;
@@ -581,47 +591,6 @@ SourcePos value_offset_pos(const LocatedDoc& doc, const SourceMap& map, const st
 
 // ---------------------------------------------------------------------------------------------
 // Messages
-
-namespace {
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  // Optimal string alignment: insertions, deletions, substitutions, adjacent transpositions.
-  const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[n][m];
-}
-}  // namespace
-
-std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.empty() || word.size() > 200) return "";
-  const std::size_t limit = word.size() <= 2 ? 0 : word.size() <= 4 ? 1 : word.size() <= 7 ? 2 : 3;
-  std::string best;
-  std::size_t best_d = limit + 1;
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (char& ch : out)
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    return out;
-  };
-  const std::string lword = lower(word);
-  for (const auto& c : candidates) {
-    if (c == word || c.size() > 200) continue;
-    std::size_t d = lower(c) == lword ? 0 : edit_distance(word, c);
-    if (d < best_d || (d == best_d && !best.empty() && c < best)) {
-      best = c;
-      best_d = d;
-    }
-  }
-  return best_d <= limit ? best : "";
-}
 
 std::string bad_duration_message(std::string_view text) {
   return "bad duration '" + std::string(text) + "' (use 250ms, 10s, 5m, 2h, 1d or sums like 1h30m)";

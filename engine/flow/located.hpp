@@ -1,6 +1,7 @@
 #pragma once
 // Private to engine/flow: a YAML document as JSON plus the source position of every node.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 #include "common/diagnostics.hpp"
 #include "common/json.hpp"
 #include "common/json_text.hpp"  // kMaxJsonDepth: the deepest nesting of mappings and lists accepted
+#include "common/suggest.hpp"
 
 namespace spokeflow::flow::detail {
 
@@ -71,8 +73,12 @@ bool parse_yaml(std::string_view text, const SourceMap& map, LocatedDoc& doc, Di
 SourcePos value_offset_pos(const LocatedDoc& doc, const SourceMap& map, const std::string& pointer,
                            std::string_view value, std::size_t offset);
 
-// Closest candidate to `word` by edit distance, or "" when none is close enough.
-std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+// "Did you mean" (common/suggest.hpp), as the loader's messages use it.
+using spokeflow::closest_match;
+
+// Offset of the opening quote of a quoted scalar that nothing closes before the end of the text
+// (yaml-cpp reports such a quote where it gave up, at the end of the file, or not at all).
+std::optional<std::size_t> unclosed_quote(std::string_view text);
 
 // The message for a duration that does not parse.
 std::string bad_duration_message(std::string_view text);

@@ -53,6 +53,9 @@ expect_eq "sensitive input redacted in store" '[REDACTED]' "$(echo "$show" | jq 
 expect_not_contains "secret never in show" "not-for-logs-123" "$show"
 run_capture "$SF" executions show "$id"
 expect_contains "text show has tree" "loop[2].echo" "$OUT"
+expect_eq "the trigger records who ran it (issue 21)" "$(printf '%s' "{\"type\":\"cli\",\"user\":\"$(id -un)\",\"host\":\"$(hostname)\"}" | jq -cS .)" \
+  "$(echo "$show" | jq -cS .trigger)"
+expect_contains "...and executions show prints it" "\"user\":\"$(id -un)\"" "$OUT"
 
 run_capture "$SF" run "$FLOWS/fails.yaml" --json
 expect_eq "failing flow exits 1" 1 "$RC"
@@ -147,4 +150,88 @@ for c in validate run resume "executions list" "executions show" "actions list" 
   run_capture "$SF" $c --help
   expect_eq "$c --help" 0 "$RC"
 done
+
+echo "messages (issue 21)"
+run_capture "$SF" executions frob
+expect_eq "an unknown subcommand exits 2" 2 "$RC"
+expect_contains "...naming it" "unknown command 'executions frob'" "$OUT"
+expect_contains "...listing the valid ones" "list, show, cancel, retry, rerun, purge" "$OUT"
+expect_not_contains "...not 'a subcommand is required'" "A subcommand is required" "$OUT"
+run_capture "$SF" frob
+expect_eq "an unknown command exits 2" 2 "$RC"
+expect_contains "...naming it and listing the valid ones" "unknown command 'frob'; the commands of spokeflow are: validate, run," "$OUT"
+run_capture "$SF" executions
+expect_eq "a group without its command exits 2" 2 "$RC"
+expect_contains "...listing the valid ones" "spokeflow executions needs a command: list, show," "$OUT"
+run_capture "$SF" --log-level info secrets frob
+expect_contains "global options before the command are skipped" "unknown command 'secrets frob'" "$OUT"
+run_capture "$SF" executions list --bogus
+expect_contains "an unknown option is still CLI11's message" "--bogus" "$OUT"
+# A master key file readable by others: one clear error, no warning before it.
+MK="$WORK/mode644.key"
+( export SPOKEFLOW_MASTER_KEY_FILE="$MK" SPOKEFLOW_VAULT="$WORK/v644.json"; unset SPOKEFLOW_MASTER_KEY
+  "$SF" secrets init > /dev/null && echo "tok-644" | "$SF" secrets set t644 > /dev/null && chmod 644 "$MK"
+  cat > "$WORK/c644.yaml" <<YAML
+aliases:
+  web: { connection: w }
+connections:
+  w: { base_url: "http://127.0.0.1:9", credential: tok, allow_insecure_http: true }
+credentials:
+  tok: { type: bearer, token: { secret: t644 } }
+YAML
+  printf 'name: web\nsteps:\n  - id: get\n    action: core.http\n    connection: web\n    with: { method: GET, path: / }\n' > "$WORK/web.yaml"
+  rc=0; "$SF" --connections "$WORK/c644.yaml" run "$WORK/web.yaml" > "$WORK/644.out" 2>&1 || rc=$?; echo "$rc" > "$WORK/644.rc" )
+OUT=$(cat "$WORK/644.out")
+expect_eq "a 0644 key file: run exits 3" 3 "$(cat "$WORK/644.rc")"
+expect_contains "...saying the mode" "has mode 0644, readable by others" "$OUT"
+expect_eq "...once, as one error (no warning first)" 1 "$(grep -c "mode 0644" "$WORK/644.out")"
+expect_not_contains "...not 'no master key'" "no master key" "$OUT"
+run_capture "$SF" --connections "$WORK/no-such-connections.yaml" run "$WORK/web.yaml"
+expect_contains "a missing connections file is named in the step's error" "web.yaml:3:5: error: step 'get' uses alias 'web': cannot read connections file $WORK/no-such-connections.yaml" "$OUT"
+expect_not_contains "...without a '(see below)' for text printed elsewhere" "see below" "$OUT"
+printf 'aliases: 5\n' > "$WORK/bad-connections.yaml"
+run_capture "$SF" --connections "$WORK/bad-connections.yaml" run "$WORK/web.yaml"
+expect_contains "a broken connections file: the step's error says where its errors are" "has 1 error, listed under its own name" "$OUT"
+expect_contains "...and they are listed" "bad-connections.yaml:1:" "$OUT"
+expect_not_contains "...without 'see below'" "see below" "$OUT"
+
+echo "did you mean, enum values, unclosed quotes (issue 21)"
+cat > "$WORK/typos.yaml" <<'YAML'
+name: typos
+inputs:
+  user_login: { type: string }
+  kind: { type: string, default: bogus }
+vars:
+  count: 1
+steps:
+  - id: who
+    action: okta.deactivate
+    connection: okta
+    with: { user_id: "${{ inputs.user }}" }
+  - id: two
+    action: core.echo
+    with: { a: "${{ steps.wh.status }}", b: "${{ vars.cont }}" }
+YAML
+run_capture "$SPOKEFLOW" validate "$WORK/typos.yaml"
+expect_eq "a flow with typos exits 2" 2 "$RC"
+expect_contains "an action name cut short" "unknown action 'okta.deactivate'; did you mean 'okta.deactivate_user'?" "$OUT"
+expect_contains "an input name cut short" "unknown input 'user' (inputs: user_login, kind); did you mean 'user_login'?" "$OUT"
+expect_contains "a step id cut short" "unknown step 'wh'; did you mean 'who'?" "$OUT"
+expect_contains "a variable name mistyped" "unknown variable 'cont' (neither in vars: nor assigned by a set: step); did you mean 'count'?" "$OUT"
+printf 'name: e\ninputs:\n  kind: { type: string, default: bogus }\nsteps:\n  - id: boom\n    action: core.fail\n    with: { message: m, kind: "${{ inputs.kind }}" }\n' > "$WORK/enum.yaml"
+run_capture "$SF" run "$WORK/enum.yaml" --json
+expect_eq "an enum value that does not fit fails the step" 1 "$RC"
+expect_contains "...and the error shows the value given" "/kind: Failed to match against any enum values. (got 'bogus')" "$(echo "$OUT" | jq -r .error.message)"
+printf 'name: q\nsteps:\n  - id: a\n    action: core.log\n    with: { message: "hello }\n  - id: b\n    action: core.noop\n' > "$WORK/quote_flow.yaml"
+run_capture "$SF" validate "$WORK/quote_flow.yaml"
+expect_eq "an unclosed quote in a flow mapping exits 2" 2 "$RC"
+expect_contains "...reported where it opens (line 5), not at the end" "quote_flow.yaml:5:22: error: invalid YAML: this double-quoted string is never closed" "$OUT"
+printf "name: q\nsteps:\n  - id: a\n    action: core.log\n    with:\n      message: 'hello\n  - id: b\n    action: core.noop\n" > "$WORK/quote_block.yaml"
+run_capture "$SF" validate "$WORK/quote_block.yaml"
+expect_eq "an unclosed quote in block context exits 2 (yaml-cpp took the rest of the file as the string)" 2 "$RC"
+expect_contains "...reported where it opens" "quote_block.yaml:6:16: error: invalid YAML: this single-quoted string is never closed" "$OUT"
+printf 'name: ok\ndescription: |\n  it is "fine\n  to quote\nsteps:\n  - id: a   # a "comment\n    action: core.log\n    with: { message: "it'"'"'s a \\"x\\" and\n      more" }\n' > "$WORK/quotes_ok.yaml"
+run_capture "$SF" validate "$WORK/quotes_ok.yaml"
+expect_eq "quotes in block scalars, comments and multi-line strings are fine" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$OUT"
 finish

@@ -77,15 +77,15 @@ cp "$VAULT" "$WORK/vault-good.json"
 vault_reported() {
   local label=$1 what=$2
   run_stdout "$SF" validate --flows-dir "$SRC_DIR/flows" "$FLOW"
-  expect_eq "validate with $label exits 2" 2 "$RC"
+  expect_eq "validate with $label exits 3 (the environment)" 3 "$RC"
   expect_contains "validate with $label says so" "$what" "$ERR"
   expect_not_contains "validate with $label does not blame a missing master key" "no master key" "$ERR"
   run_stdout "$SF" run onboard_user --flows-dir "$SRC_DIR/flows" --input email=a@example.com --input first_name=A --input last_name=B
-  expect_eq "run with $label exits 2" 2 "$RC"
+  expect_eq "run with $label exits 3 (the environment)" 3 "$RC"
   expect_contains "run with $label says so" "$what" "$ERR"
   expect_not_contains "run with $label does not blame a missing master key" "no master key" "$ERR"
   run_stdout "$SF" connections test okta
-  expect_eq "connections test with $label exits 1" 1 "$RC"
+  expect_eq "connections test with $label exits 3 (the environment)" 3 "$RC"
   expect_contains "connections test with $label says so" "$what" "$OUT$ERR"
   expect_not_contains "connections test with $label does not blame a missing master key" "no master key" "$OUT$ERR"
 }

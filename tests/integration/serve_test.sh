@@ -135,6 +135,9 @@ call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"ann"}}'
 ID1=$(echo "$BODY" | jq -r .execution_id)
 expect_eq "accepted: 202 queued with its Location" "202 queued" "$CODE $(echo "$BODY" | jq -r .status)"
 expect_contains "...Location" "Location: /api/v1/executions/$ID1" "$HDRS"
+expect_eq "...its trigger records the token's name (issue 21)" "api op-1" \
+  "$("$SF" executions show "$ID1" --json | jq -r '"\(.trigger.type) \(.trigger.token)"')"
+expect_contains "...which executions show prints" '"token":"op-1"' "$("$SF" executions show "$ID1")"
 call POST '/api/v1/flows/hello/executions?wait=15s' "$OPERATOR" '{"inputs":{"who":"bob"}}'
 expect_eq "?wait: 200 with the outputs" "200 succeeded hello bob" \
   "$CODE $(echo "$BODY" | jq -r '"\(.status) \(.outputs.greeting)"')"

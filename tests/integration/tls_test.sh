@@ -141,13 +141,13 @@ echo "# certificates that must be refused"
 connections "$WORK/other-ca.yaml" token certs/other-ca.pem
 run_stdout "$SPOKEFLOW" --connections "$WORK/other-ca.yaml" connections test okta
 keep
-expect_eq "another CA: connections test fails" 1 "$RC"
+expect_eq "another CA: connections test fails (the environment: exit 3)" 3 "$RC"
 expect_contains "...saying the issuer is not trusted" "not issued by a CA this connection trusts" "$OUT$ERR"
 expect_contains "...and which bundle was trusted" "$WORK/certs/other-ca.pem" "$OUT$ERR"
 run_stdout "$SPOKEFLOW" --connections "$WORK/other-ca.yaml" run onboard_user --flows-dir "$SRC_DIR/flows" \
   --input email=omar@example.com --input first_name=Omar --input last_name=Other --json
 keep
-expect_eq "another CA: a flow fails" 1 "$RC"
+expect_eq "another CA: a flow fails on the environment (exit 3)" 3 "$RC"
 expect_eq "...with a network error" "network" "$(echo "$OUT" | jq -r .error.kind)"
 expect_eq "...coded tls_untrusted_issuer" "tls_untrusted_issuer" "$(echo "$OUT" | jq -r .error.code)"
 expect_eq "...and no user was created" "E0000007" "$(okta "$BASE/api/v1/users/omar@example.com" | jq -r .errorCode)"
@@ -156,20 +156,20 @@ start_sim expired
 connections "$WORK/expired.yaml" token certs/ca.pem "https://localhost:$PORT"
 run_stdout "$SPOKEFLOW" --connections "$WORK/expired.yaml" connections test okta
 keep
-expect_eq "an expired certificate: connections test fails" 1 "$RC"
+expect_eq "an expired certificate: connections test fails (the environment: exit 3)" 3 "$RC"
 expect_contains "...saying it has expired" "the server's certificate has expired" "$OUT$ERR"
 
 start_sim wrong-name
 connections "$WORK/wrong-name.yaml" token certs/ca.pem "https://localhost:$PORT"
 run_stdout "$SPOKEFLOW" --connections "$WORK/wrong-name.yaml" connections test okta
 keep
-expect_eq "a certificate for other.example: connections test fails" 1 "$RC"
+expect_eq "a certificate for other.example: connections test fails (the environment: exit 3)" 3 "$RC"
 expect_contains "...saying it is not for localhost" "the server's certificate is not for host 'localhost'" "$OUT$ERR"
 
 connections "$WORK/missing-ca.yaml" token certs/no-such-ca.pem
 run_stdout "$SPOKEFLOW" --connections "$WORK/missing-ca.yaml" connections test okta
 keep
-expect_eq "a missing CA bundle: connections test fails" 1 "$RC"
+expect_eq "a missing CA bundle: connections test fails (the environment: exit 3)" 3 "$RC"
 expect_contains "...naming the file and why" "cannot use the CA bundle '$WORK/certs/no-such-ca.pem': No such file or directory" "$OUT$ERR"
 
 echo "# no secret in anything printed"

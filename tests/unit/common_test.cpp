@@ -14,6 +14,7 @@
 #include "common/redact.hpp"
 #include "common/regex.hpp"
 #include "common/scrub.hpp"
+#include "common/suggest.hpp"
 #include "common/utf8.hpp"
 
 using namespace spokeflow;
@@ -667,4 +668,21 @@ TEST_CASE("Regex refuses what RE2 cannot run, saying so") {
     CHECK_MESSAGE(r.error().message.rfind("pattern '" + std::string(pattern) + "' cannot be used: ", 0) == 0,
                   r.error().message);
   }
+}
+
+TEST_CASE("did you mean: the closest name, else one the word begins") {
+  const std::vector<std::string> actions = {"okta.deactivate_user", "okta.deactivate_event_hook", "okta.get_user"};
+  CHECK(closest_match("okta.get_usr", actions) == "okta.get_user");
+  CHECK(closest_match("okta.deactivate", actions) == "okta.deactivate_user");  // the shortest it begins
+  CHECK(closest_match("wh", {"who", "what"}) == "who");
+  CHECK(closest_match("w", {"who"}) == "");  // one letter suggests nothing
+  CHECK(closest_match("zzz", actions) == "");
+}
+
+TEST_CASE("an enum failure shows the value given") {
+  auto schema = JsonSchema::compile(Json::parse(R"({"type": "object", "properties": {"order": {"type": "string", "enum": ["ASC", "DESC"]}}})"));
+  auto issues = schema->validate(Json{{"order", "SIDEWAYS"}});
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].pointer == "/order");
+  CHECK(issues[0].message.find("(got 'SIDEWAYS')") != std::string::npos);
 }

@@ -413,6 +413,37 @@ int main(int argc, char** argv) {
     CHECK(r.status == 200 && body_of(r).size() == 1, "logs q + limit: " + show(r));
     r = c.request("GET", "/api/v1/logs?since=not-a-date", kAuth);
     CHECK(r.status == 400, "logs since invalid: " + show(r));
+    // target is a list: target.id / target.alternateId match an event when any of its targets
+    // does (Okta documents both filters; okta.list_logs names them).
+    r = c.request("GET", "/api/v1/logs?filter=eventType+eq+%22user.lifecycle.suspend%22", kAuth);
+    const json suspended = body_of(r).is_array() && !body_of(r).empty() ? body_of(r)[0] : json::object();
+    const json first_target = suspended.value("target", json::array()).empty() ? json::object() : suspended["target"][0];
+    const std::string target_id = first_target.value("id", ""), target_alt = first_target.value("alternateId", "");
+    CHECK(!target_id.empty() && !target_alt.empty(), "the suspend event has a target: " + show(r));
+    auto has_target = [](const json& events, const std::string& field, const std::string& value) {
+      if (!events.is_array() || events.empty()) return false;
+      for (const auto& e : events) {
+        bool found = false;
+        for (const auto& t : e.value("target", json::array())) found = found || t.value(field, "") == value;
+        if (!found) return false;
+      }
+      return true;
+    };
+    auto encode = [](const std::string& v) {
+      std::string out;
+      for (char ch : v) out += ch == '@' ? std::string("%40") : ch == '+' ? std::string("%2B") : std::string(1, ch);
+      return out;
+    };
+    r = c.request("GET", "/api/v1/logs?filter=target.id+eq+%22" + target_id + "%22", kAuth);
+    CHECK(r.status == 200 && has_target(body_of(r), "id", target_id), "logs filter target.id: " + show(r));
+    r = c.request("GET", "/api/v1/logs?filter=target.alternateId+eq+%22" + encode(target_alt) + "%22", kAuth);
+    CHECK(r.status == 200 && has_target(body_of(r), "alternateId", target_alt), "logs filter target.alternateId: " + show(r));
+    r = c.request("GET", "/api/v1/logs?filter=eventType+eq+%22user.lifecycle.suspend%22+and+target.id+eq+%22" + target_id +
+                             "%22", kAuth);
+    CHECK(r.status == 200 && body_of(r).size() == 1 && body_of(r)[0]["uuid"] == suspended["uuid"],
+          "logs filter eventType and target.id: " + show(r));
+    r = c.request("GET", "/api/v1/logs?filter=target.id+eq+%2200unobody000000000x%22", kAuth);
+    CHECK(r.status == 200 && body_of(r).is_array() && body_of(r).empty(), "logs filter target.id of nobody: " + show(r));
   }
 
   // --- event hooks: verify with a real loopback GET, then deliveries

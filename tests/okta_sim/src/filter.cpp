@@ -230,6 +230,23 @@ bool compare_one(const nlohmann::ordered_json& v, const std::string& op, const n
   return false;
 }
 
+// Every value at a dotted path, going into each element of a list on the way: System Log
+// events have a list of targets, and `target.id eq "x"` matches when any target's id does.
+void values_at(const nlohmann::ordered_json& cur, std::string_view path, std::vector<const nlohmann::ordered_json*>& out) {
+  if (cur.is_array() && !path.empty()) {
+    for (const auto& e : cur) values_at(e, path, out);
+    return;
+  }
+  if (path.empty()) {
+    out.push_back(&cur);
+    return;
+  }
+  const std::size_t dot = path.find('.');
+  const std::string_view head = path.substr(0, dot);
+  const std::string_view rest = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+  if (const auto* v = json_path(cur, head)) values_at(*v, rest, out);
+}
+
 bool eval(const FilterNode& n, const nlohmann::ordered_json& obj) {
   switch (n.kind) {
     case FilterNode::Kind::And:
@@ -239,18 +256,25 @@ bool eval(const FilterNode& n, const nlohmann::ordered_json& obj) {
     case FilterNode::Kind::Not:
       return !eval(*n.left, obj);
     case FilterNode::Kind::Present: {
-      const auto* v = json_path(obj, n.attr);
-      return v && !v->is_null() && !(v->is_string() && v->get<std::string>().empty());
+      std::vector<const nlohmann::ordered_json*> found;
+      values_at(obj, n.attr, found);
+      for (const auto* v : found)
+        if (!v->is_null() && !(v->is_string() && v->get<std::string>().empty())) return true;
+      return false;
     }
     case FilterNode::Kind::Compare: {
-      const auto* v = json_path(obj, n.attr);
-      if (!v) return n.op == "ne" || (n.op == "eq" && n.value.is_null());
-      if (v->is_array()) {
-        for (const auto& e : *v)
-          if (compare_one(e, n.op, n.value)) return true;
-        return false;
+      std::vector<const nlohmann::ordered_json*> found;
+      values_at(obj, n.attr, found);
+      if (found.empty()) return n.op == "ne" || (n.op == "eq" && n.value.is_null());
+      for (const auto* v : found) {
+        if (v->is_array()) {
+          for (const auto& e : *v)
+            if (compare_one(e, n.op, n.value)) return true;
+        } else if (compare_one(*v, n.op, n.value)) {
+          return true;
+        }
       }
-      return compare_one(*v, n.op, n.value);
+      return false;
     }
   }
   return false;
