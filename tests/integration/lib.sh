@@ -67,3 +67,27 @@ expect_no_secret() {
   done < <(secret_forms "$secret" | sort -u)
   if [ -z "$found" ]; then pass "$what"; else fail "$what: a form of the secret is in$found"; fi
 }
+
+# okta-sim, started by the test in its work folder with stdout in sim.out: waits until it
+# listens and sets BASE (the test ends, with okta-sim's errors, when it does not start).
+sim_listening() {
+  wait_for 60 grep -q '^listening on ' sim.out || { echo "okta-sim did not start"; cat sim.err; exit 1; }
+  BASE=$(sed -n 's/^listening on //p' sim.out)
+}
+# sim_connections [ALIAS_OPTIONS]: a connections file whose alias `okta` calls okta-sim at $BASE
+# with the test's $TOKEN (read from SIM_TOKEN), exported as SPOKEFLOW_CONNECTIONS. ALIAS_OPTIONS
+# is YAML flow text for the alias, such as 'retry: { max_attempts: 3, initial_interval: 50ms }'.
+sim_connections() {
+  export SIM_TOKEN="$TOKEN"
+  cat > "$WORK/connections.yaml" <<YAML
+aliases:
+  okta: { connection: sim${1:+, $1} }
+connections:
+  sim: { base_url: "$BASE", credential: sim_token, allow_insecure_http: true }
+credentials:
+  sim_token: { type: okta_api_token, token: { env: SIM_TOKEN } }
+YAML
+  export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
+}
+# okta ARGS...: curl to okta-sim with the test's token.
+okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" -H "Content-Type: application/json" "$@"; }

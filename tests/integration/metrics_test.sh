@@ -28,8 +28,7 @@ cleanup() {
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-wait_for 60 grep -q listening sim.out || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-BASE=$(sed -n 's/^listening on //p' sim.out)
+sim_listening
 printf '%s\n' "$TOKEN" | "$SF" secrets set sim_token > /dev/null
 cat > connections.yaml <<YAML
 aliases:
@@ -40,7 +39,6 @@ credentials:
   sim_token: { type: okta_api_token, token: { secret: sim_token } }
 YAML
 export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
-okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" -H "Content-Type: application/json" "$@"; }
 for u in ada bob cy dee; do
   okta -X POST "$BASE/api/v1/users?activate=true" \
     -d "{\"profile\":{\"firstName\":\"$u\",\"lastName\":\"M\",\"email\":\"$u@example.com\",\"login\":\"$u@example.com\"}}" > /dev/null

@@ -20,20 +20,8 @@ YAML
 "$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --log-level error > sim.out 2> sim.err &
 SIM_PID=$!
 trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; pg_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
-for _ in $(seq 1 200); do grep -q listening sim.out 2>/dev/null && break; sleep 0.05; done
-BASE=$(sed -n 's/^listening on //p' sim.out)
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-export SIM_TOKEN="$TOKEN"
-cat > connections.yaml <<YAML
-aliases:
-  okta: { connection: sim, retry: { max_attempts: 3, initial_interval: 50ms } }
-connections:
-  sim: { base_url: "$BASE", credential: sim_token, allow_insecure_http: true }
-credentials:
-  sim_token: { type: okta_api_token, token: { env: SIM_TOKEN } }
-YAML
-export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
-okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" "$@"; }
+sim_listening
+sim_connections 'retry: { max_attempts: 3, initial_interval: 50ms }'
 unset SPOKEFLOW_STORE  # the first run names the store with --store
 
 echo "# store migrate creates a new store, then finds it current"

@@ -41,20 +41,9 @@ cleanup() {
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 1 200); do grep -q listening sim.out 2>/dev/null && break; sleep 0.05; done
-BASE=$(sed -n 's/^listening on //p' sim.out)
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-export SIM_TOKEN="$TOKEN"
+sim_listening
 # A 429 would be retried (and still show in the log): the test counts them, it does not hide them.
-cat > connections.yaml <<YAML
-aliases:
-  okta: { connection: sim, retry: { max_attempts: 6, initial_interval: 50ms } }
-connections:
-  sim: { base_url: "$BASE", credential: sim_token, allow_insecure_http: true }
-credentials:
-  sim_token: { type: okta_api_token, token: { env: SIM_TOKEN } }
-YAML
-export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
+sim_connections 'retry: { max_attempts: 6, initial_interval: 50ms }'
 if [ "${RATE_BUDGET:-}" = local ]; then
   echo "(RATE_BUDGET=local: each worker paces alone; this run is expected to FAIL)"
   export SPOKEFLOW_RATE_BUDGET=local

@@ -24,8 +24,7 @@ cleanup() {
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-wait_for 60 grep -q listening sim.out || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-BASE=$(sed -n 's/^listening on //p' sim.out)
+sim_listening
 printf '%s\n' "$TOKEN" | "$SF" secrets set sim_token > /dev/null
 cat > connections.yaml <<YAML
 aliases:

@@ -24,20 +24,8 @@ YAML
 "$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --config sim.yaml --log-level error > sim.out 2> sim.err &
 SIM_PID=$!
 trap 'kill -9 ${RUN_PID:-0} 2>/dev/null || true; kill $SIM_PID 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
-for _ in $(seq 1 400); do grep -q listening sim.out 2>/dev/null && break; sleep 0.05; done
-BASE=$(sed -n 's/^listening on //p' sim.out)
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-export SIM_TOKEN="$TOKEN"
-cat > connections.yaml <<YAML
-aliases:
-  okta: { connection: sim }
-connections:
-  sim: { base_url: "$BASE", credential: sim_token, allow_insecure_http: true }
-credentials:
-  sim_token: { type: okta_api_token, token: { env: SIM_TOKEN } }
-YAML
-export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
-okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" "$@"; }
+sim_listening
+sim_connections
 deactivations() { okta "$BASE/__sim/requests" | jq '[.[] | select(.target | contains("/lifecycle/deactivate"))] | length'; }
 active_idle() {
   okta "$BASE/api/v1/users?search=$(jq -rn '"status eq \"ACTIVE\" and profile.login sw \"idle\""|@uri')&limit=200" | jq length
