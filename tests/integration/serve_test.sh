@@ -321,7 +321,6 @@ expect_eq "verification without the secret: 401" 401 "$(cat code.txt)"
 run_capture "$SF" run hook_setup --flows-dir "$SFLOWS" --input url="$HOOK_URL" --input auth="$HOOK_SECRET" --json
 expect_eq "a flow creates the hook and okta-sim verifies it" "0 VERIFIED" "$RC $(echo "$OUT" | jq -r .outputs.verification)"
 HOOK_SETUP_OUT=$OUT
-okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" -H "Content-Type: application/json" "$@"; }
 okta -X POST "$BASE/api/v1/users?activate=false" \
   -d '{"profile":{"firstName":"Hook","lastName":"Test","email":"hook.test@example.com","login":"hook.test@example.com"}}' > user.json
 UID_=$(jq -r .id user.json)
