@@ -117,7 +117,9 @@ OrderedJson make_editor_flow_schema(const OrderedJson& structure, std::vector<Or
     OrderedJson then = {{"properties", {{"with", with}}}};
     // An action with required inputs cannot be called without `with:`.
     if (a.at("inputs").contains("required") && !a.at("inputs")["required"].empty()) then["required"] = {"with"};
-    per_action.push_back({{"if", {{"properties", {{"action", {{"const", name}}}}}, {"required", {"action"}}}}, {"then", then}});
+    // "type": "object" keeps the rule off the expression form of for_each (a string).
+    per_action.push_back(
+        {{"if", {{"type", "object"}, {"properties", {{"action", {{"const", name}}}}}, {"required", {"action"}}}}, {"then", then}});
   }
 
   OrderedJson& step = out["definitions"]["step"];
@@ -128,6 +130,14 @@ OrderedJson make_editor_flow_schema(const OrderedJson& structure, std::vector<Or
   // Shown beside each name in VS Code's completion list.
   action["enumDescriptions"] = summaries;
   step["allOf"] = per_action;
+  // for_each: {action, with} takes the same names and inputs (the loader checks it as a step's).
+  OrderedJson& for_each = step["properties"]["for_each"];
+  OrderedJson& each_action = for_each["properties"]["action"];
+  each_action.erase("pattern");
+  each_action.erase("patternErrorMessage");
+  each_action["enum"] = names;
+  each_action["enumDescriptions"] = summaries;
+  for_each["allOf"] = per_action;
   return out;
 }
 

@@ -165,6 +165,11 @@ steps:
   - id: users
     action: okta.list_users
     with: { max_items: "${{ inputs.n }}", page_size: 5 }
+  - for_each: { action: okta.list_users, with: { max_items: "${{ inputs.n }}" } }
+    as: user
+    steps:
+      - action: core.log
+        with: { message: "${{ user.id }}" }
   - try:
       - id: off
         action: okta.deactivate_user
@@ -197,17 +202,20 @@ TEST_CASE("flow.schema.json refuses the action and with: mistakes the loader ref
     const char* pointer;  // where the editor shows the error
   };
   const std::vector<Case> cases = {
-      {"unknown action name", variant("action: okta.deactivate_user", "action: okta.deactivate"), "/steps/1/try/0"},
-      {"wrong with: field type", variant("send_email: true", "send_email: yes please"), "/steps/1/try/0/with/send_email"},
+      {"unknown action name", variant("action: okta.deactivate_user", "action: okta.deactivate"), "/steps/2/try/0"},
+      {"wrong with: field type", variant("send_email: true", "send_email: yes please"), "/steps/2/try/0/with/send_email"},
       {"integer field given text", variant("page_size: 5", "page_size: five"), "/steps/0/with/page_size"},
       {"value outside an enum", variant("if_already: \"${{ inputs.mode }}\"", "if_already: maybe"),
-       "/steps/1/try/0/with/if_already"},
-      {"missing required with: input", variant("user_id: \"${{ inputs.who }}\", ", ""), "/steps/1/try/0/with"},
-      {"unknown with: field of a closed schema", variant("send_email: true", "sendEmail: true"), "/steps/1/try/0/with"},
+       "/steps/2/try/0/with/if_already"},
+      {"missing required with: input", variant("user_id: \"${{ inputs.who }}\", ", ""), "/steps/2/try/0/with"},
+      {"unknown with: field of a closed schema", variant("send_email: true", "sendEmail: true"), "/steps/2/try/0/with"},
+      {"unknown for_each action", variant("action: okta.list_users, with", "action: okta.list_user, with"), "/steps/1/for_each"},
+      {"wrong for_each with: field type", variant("with: { max_items: \"${{ inputs.n }}\" } }", "with: { max_items: many } }"),
+       "/steps/1/for_each/with/max_items"},
       {"no with: for an action with required inputs",
        variant("      - action: core.log\n        with: { message: \"not deactivated: ${{ error.message }}\", level: warn }\n",
                "      - action: core.log\n"),
-       "/steps/1/catch/0"},
+       "/steps/2/catch/0"},
   };
   for (const Case& c : cases) {
     const std::string what = c.what;
