@@ -1,4 +1,4 @@
-// Flow files: YAML -> located JSON -> flow.schema.json -> checked, immutable Flow (the checks
+// Flow files: YAML -> located JSON -> flow-structure.schema.json -> checked, immutable Flow (the checks
 // past the schema are the builder's: loader_builder.hpp).
 //
 // Every problem is collected (never only the first) with file:line:col, then sorted.
@@ -71,7 +71,7 @@ LoadResult load_flow_text(std::string_view text, const std::string& display_name
       return result;
     }
     SchemaCheck check;
-    check_schema(*JsonSchema::embedded("flow.schema.json"), doc.root, check, doc, diags);
+    check_schema(*JsonSchema::embedded("flow-structure.schema.json"), doc.root, check, doc, diags);
 
     Builder builder(doc, map, diags, actions);
     std::shared_ptr<Flow> flow = builder.build();

@@ -22,7 +22,7 @@ struct LoadResult {
 };
 
 // Parses and checks one flow. `display_name` is used in diagnostics and kept as
-// Flow::source_file. Checks: YAML syntax, UTF-8, flows/flow.schema.json (unknown keys,
+// Flow::source_file. Checks: YAML syntax, UTF-8, schemas/flow-structure.schema.json (unknown keys,
 // types), and the semantic rules (unique ids, unknown actions / inputs / steps / variables,
 // references to steps that have not run yet, bad durations, `with:` against the action's
 // input schema as far as it is known before running, `error` outside catch, ...).

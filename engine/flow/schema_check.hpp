@@ -12,7 +12,7 @@ namespace spokeflow::flow::detail {
 
 struct SchemaCheck {
   enum class Mode {
-    flow,           // the flow file against flow.schema.json
+    flow,           // the flow file against flow-structure.schema.json
     action_inputs,  // a step's `with:` against its action's input schema
   };
   Mode mode = Mode::flow;

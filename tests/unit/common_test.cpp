@@ -628,7 +628,7 @@ std::vector<std::string> texts_for(const std::string& pattern, std::mt19937_64& 
 
 TEST_CASE("RE2 gives std::regex's (ECMAScript) verdicts on the patterns the project uses") {
   // The project rule: a re-implementation is pinned to the library it replaces. Every pattern in
-  // the shipped schemas (flow.schema.json, connections.schema.json, every action's schema), the
+  // the shipped schemas (flow-structure.schema.json, connections.schema.json, every action's schema), the
   // email check of flow inputs, and the constructs RE2 reads differently (., \s, \S).
   std::set<std::string> patterns;
   for (const auto& [path, text] : embedded_schemas()) collect_patterns(Json::parse(text), patterns);

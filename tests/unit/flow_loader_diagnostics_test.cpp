@@ -415,7 +415,7 @@ TEST_CASE("load_flow_file errors") {
 }
 
 TEST_CASE("long strings checked by a schema pattern do not crash the loader (issue 16)") {
-  // flow.schema.json checks the name with a pattern; std::regex overflowed the stack on 60,000 characters.
+  // flow-structure.schema.json checks the name with a pattern; std::regex overflowed the stack on 60,000 characters.
   const std::string letters(60'000, 'a');
   auto r = load_text("name: " + letters + "\nsteps: [{action: core.noop}]\n");
   CHECK(r.ok());
@@ -423,7 +423,7 @@ TEST_CASE("long strings checked by a schema pattern do not crash the loader (iss
   REQUIRE(r.diagnostics.size() == 1);
   CHECK(r.diagnostics.items()[0].message.find("use lowercase letters, digits and _, starting with a letter") !=
         std::string::npos);
-  // A step id, an action name and a duration: the other patterns of flow.schema.json.
+  // A step id, an action name and a duration: the other patterns of flow-structure.schema.json.
   r = load_text("name: x\nsteps: [{id: " + letters + "X, action: core.noop, timeout: " + std::string(60'000, '1') +
                 "x, retry: {max_attempts: 2, on: [okta:E" + letters + "]}}, {action: core." + letters + "!}]\n");
   CHECK_FALSE(r.ok());
