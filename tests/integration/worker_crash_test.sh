@@ -135,8 +135,11 @@ expect_eq "no worker ended by itself" 0 "$self_exits"
 expect_eq "no sanitizer report or crash in the workers' logs" 0 \
   "$(cat worker.*.err | grep -c 'AddressSanitizer\|runtime error\|LeakSanitizer\|terminate called' || true)"
 if [ "$restarted" = yes ]; then
-  echo "the workers logged $(cat worker.*.err | grep -ci 'error\|warn' || true) error/warning lines; a sample:"
-  cat worker.*.err | grep -i 'error\|warn' | sed 's/^/    /' | sort | uniq -c | sort -rn | head -8 || true
+  echo "the workers logged $(cat worker.*.err | grep -ci 'error\|warn' || true) error/warning lines;" \
+    "$(cat worker.*.err | grep -c 'a commit to the store failed: stopping' || true) runs stopped on a failed commit; a sample:"
+  # Without times and execution ids, so that alike lines count together.
+  cat worker.*.err | grep -i 'error\|warn' | sed -E 's/^[0-9T:.-]+ //; s/\[[0-9A-Z]{26}\] //' | cut -c1-150 |
+    sort | uniq -c | sort -rn | head -8 || true
 fi
 
 list=$("$SF" executions list --limit 100000 --json)
