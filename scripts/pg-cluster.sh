@@ -3,6 +3,9 @@
 #   pg-cluster.sh start DIR   creates a cluster in DIR (which must not exist or be empty), starts it
 #                             on 127.0.0.1 and a free port (no unix socket at all), creates the
 #                             database `spokeflow` and prints its postgresql:// URL on stdout.
+#   pg-cluster.sh restart DIR restarts its server (pg_ctl restart -m fast: clients are cut off,
+#                             open transactions rolled back) on the same port, and returns once it
+#                             accepts connections again.
 #   pg-cluster.sh stop DIR    stops it and removes DIR.
 # The server refuses to run as root: when run as root, it runs as the `postgres` system user the
 # Debian package creates (DIR is handed to that user). The password is random, in DIR only.
@@ -19,7 +22,7 @@ if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
   exit 1
 fi
 
-usage() { echo "usage: $0 start DIR | stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start DIR | restart DIR | stop DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 CMD=$1
 DIR=$2
@@ -101,8 +104,32 @@ stop() {
   rm -rf "$DIR"
 }
 
+restart() {
+  if [ ! -f "$DIR/port" ] || [ ! -d "$DIR/data" ]; then
+    echo "pg-cluster: no cluster in $DIR" >&2
+    exit 1
+  fi
+  local port
+  port=$(cat "$DIR/port")
+  if ! as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -o "-p $port" -m fast -w -t 60 restart \
+       > /dev/null 2>&1; then
+    echo "pg-cluster: pg_ctl restart failed; the server's log:" >&2
+    tail -n 20 "$DIR/server.log" >&2 2>/dev/null || true
+    exit 1
+  fi
+  # pg_ctl -w returns once the server says it is ready; wait for a real connection too.
+  local i
+  for i in $(seq 1 300); do
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" && return 0
+    sleep 0.1
+  done
+  echo "pg-cluster: the server did not accept connections within 30 s of its restart" >&2
+  exit 1
+}
+
 case "$CMD" in
   start) start ;;
+  restart) restart ;;
   stop) stop ;;
   *) usage ;;
 esac

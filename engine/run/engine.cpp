@@ -216,6 +216,22 @@ void Engine::Impl::commit_done(std::vector<CommitWaiter> waiters, const store::C
     } catch (const std::exception& e) {
       report_store_failure(e);
     }
+    // Everything batched since the last commit is lost, whichever runs wrote it (the database
+    // restarted or went away). A run that went on would fail its step on the error, or end with
+    // a journal missing records; each run of this process stops here instead, writing nothing
+    // more, as if its lease were lost: the lease lapses and a claim resumes the execution from
+    // the journal on disk (a step whose end was lost runs again as its next attempt).
+    std::vector<std::string> roots;
+    for (const auto& [id, run] : live)
+      if (run->handle->stopped() == RunHandle::Stop::none) roots.push_back(id);
+    for (const auto& id : roots) {
+      auto it = live.find(id);
+      if (it == live.end()) continue;
+      log_with(spdlog::level::warn, execution_fields(id),
+               "a commit to the store failed: stopping this execution here; it resumes from its journal once its "
+               "lease lapses");
+      it->second->handle->stop(RunHandle::Stop::lease_lost);
+    }
   }
   for (const auto& root : result.fenced) {
     auto it = live.find(root);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include <sqlite3.h>
@@ -548,4 +549,61 @@ steps:
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("input 'email' must be an email address") != std::string::npos);
   CHECK_FALSE(engine.check_inputs(*f, Json{{"email", local + "@example.com " + local}}, false).ok());
+}
+
+namespace {
+// Reports one commit, the `fail_at`th, failed, as the PostgreSQL store does when the database
+// restarts under it (the others pass through).
+struct CommitFailsOnce final : spokeflow::test::ForwardingStore {
+  int fail_at;
+  int commits = 0;
+  CommitFailsOnce(std::unique_ptr<store::ExecutionStore> s, int at) : ForwardingStore(std::move(s)), fail_at(at) {}
+  void flush_async(std::function<void(store::CommitResult)> done) override {
+    if (++commits != fail_at) return inner->flush_async(std::move(done));
+    inner->flush_async([done = std::move(done)](store::CommitResult r) {
+      r.failure = std::make_exception_ptr(std::runtime_error("cannot connect again: the database system is starting up"));
+      done(std::move(r));
+    });
+  }
+};
+}  // namespace
+
+// Issue 19: a commit lost to a database restart failed the step waiting for it, and with it the
+// execution ("internal error: store ...: cannot connect again"). The run stops instead, writing
+// nothing more, and a later claim resumes it from the journal.
+TEST_CASE("a failed commit stops the run for a later resume; it does not fail the execution") {
+  for (int fail_at : {1, 2, 3}) {
+    CAPTURE(fail_at);
+    Fixture fx;
+    auto f = fx.load(R"(
+name: three
+steps:
+  - { id: a, action: test.count }
+  - { id: b, action: test.count }
+  - { id: c, action: test.count }
+)");
+    std::string id = fx.create(f);
+    auto failing = std::make_unique<CommitFailsOnce>(std::move(fx.store), fail_at);
+    CommitFailsOnce* st = failing.get();
+    fx.store = std::move(failing);
+    auto out = fx.run_id(id);
+    CHECK(out.status == "lost");
+    auto rec = st->get_execution(id);
+    REQUIRE(rec);
+    CHECK(rec->status == "running");  // as the journal has it; its lease lapses
+    for (const auto& run : st->step_runs(id)) CHECK(run.status != "failed");
+    // Resumed once the lease has lapsed, it ends succeeded.
+    st->fail_at = 0;
+    store::ClaimOptions o;
+    o.worker = "later";
+    o.only_id = id;
+    auto claims = st->claim(o, now_unix_ms() + 3'600'000);
+    REQUIRE(claims.size() == 1);
+    asio::io_context io;
+    run::Engine engine(io.get_executor(), fx.registry, *st, nullptr, {});
+    run::ExecutionOutcome again;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { again = co_await engine.run(claims[0]); }, asio::detached);
+    io.run();
+    CHECK(again.status == "succeeded");
+  }
 }
