@@ -195,7 +195,10 @@ void print_outcome(const run::ExecutionOutcome& o) {
     return;
   }
   if (o.status == "lost") {
-    std::cout << "execution " << o.id << ": its lease was lost to another worker, which runs it now\n";
+    // Either another worker claimed it, or a commit failed and this process stopped writing.
+    std::cout << "execution " << o.id << " stopped here: its lease was lost to another worker, or the store "
+                                          "could not record its progress (see the log); a worker or `spokeflow "
+                                          "resume` continues it from its journal once the lease lapses\n";
     return;
   }
   if (o.status == "not_claimed") {
