@@ -50,20 +50,8 @@ cleanup() {
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 1 200); do grep -q listening sim.out 2>/dev/null && break; sleep 0.05; done
-BASE=$(sed -n 's/^listening on //p' sim.out)
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-export SIM_TOKEN="$TOKEN"
-cat > connections.yaml <<YAML
-aliases:
-  okta: { connection: sim, retry: { max_attempts: 3, initial_interval: 50ms } }
-connections:
-  sim: { base_url: "$BASE", credential: sim_token, allow_insecure_http: true }
-credentials:
-  sim_token: { type: okta_api_token, token: { env: SIM_TOKEN } }
-YAML
-export SPOKEFLOW_CONNECTIONS="$WORK/connections.yaml"
-okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" "$@"; }
+sim_listening
+sim_connections 'retry: { max_attempts: 3, initial_interval: 50ms }'
 
 # Queued for the workers, four at a time.
 seq 1 "$EXECUTIONS" | xargs -P 4 -I{} "$SF" run worker_onboard --flows-dir "$FLOWS" --detach \
