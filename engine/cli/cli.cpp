@@ -40,6 +40,9 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
     if (r.flow) library.check_subflows(*r.flow, diags);
     std::vector<std::string> unchecked;
     if (r.flow) check_flow_aliases(*r.flow, rt.connect, diags, environment, false, &unchecked);
+    Diagnostics warnings(diags.file());
+    if (r.flow) check_flow_concurrency(*r.flow, rt.connect, warnings);
+    if (!json) std::cerr << format_warnings(warnings);
     any_invalid = any_invalid || !r.flow || !diags.empty();
     if (!unchecked.empty() && !json) {
       std::string names;
@@ -53,7 +56,8 @@ int cmd_validate(const GlobalOptions& g, const std::vector<std::string>& files, 
     all_ok = all_ok && ok;
     if (json) {
       report.push_back({{"file", file}, {"ok", ok}, {"flow", r.flow ? Json(r.flow->name) : Json(nullptr)},
-                        {"errors", diagnostics_json(diags)}, {"aliases_unchecked", unchecked}});
+                        {"errors", diagnostics_json(diags)}, {"warnings", diagnostics_json(warnings)},
+                        {"aliases_unchecked", unchecked}});
     } else if (ok) {
       std::cout << file << ": ok (flow " << r.flow->name << ", " << r.flow->steps.size() << " top-level steps)\n";
     } else {

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli/connect_setup.hpp"
+#include "connect/cap.hpp"
 #include "connect/probe.hpp"
 #include "common/scrub.hpp"
 
@@ -176,24 +177,31 @@ int cmd_connections_list(const std::string& path, bool json) {
   for (const auto& [name, alias] : s->config->aliases) {
     const connect::Connection* c = s->config->connection_of(alias);
     const connect::Credential* cred = c ? s->config->credential_of(*c) : nullptr;
+    const connect::CallCap cap = connect::effective_call_cap(alias, c);
     rows.push_back({{"alias", name},
                     {"connection", alias.connection},
                     {"base_url", c ? Json(c->base_url) : Json()},
                     {"credential", c ? Json(c->credential) : Json()},
                     {"credential_type", cred ? Json(std::string(connect::to_string(cred->type))) : Json()},
                     {"max_attempts", alias.retry.max_attempts},
-                    {"max_concurrency", alias.max_concurrency ? alias.max_concurrency : (c ? c->max_concurrency : 0)}});
+                    {"max_concurrency", alias.max_concurrency ? alias.max_concurrency : (c ? c->max_concurrency : 0)},
+                    // What actually bounds the alias's calls in flight, including curl's default.
+                    {"max_calls_in_flight", cap.calls},
+                    {"max_calls_in_flight_source", std::string(connect::to_string(cap.source))}});
   }
   if (json) {
     std::cout << Json{{"file", s->path}, {"aliases", rows}}.dump(2) << "\n";
     return kOk;
   }
   std::cout << "connections file: " << s->path << "\n";
-  std::printf("%-16s  %-16s  %-40s  %s\n", "ALIAS", "CONNECTION", "BASE URL", "CREDENTIAL");
-  for (const auto& r : rows)
-    std::printf("%-16s  %-16s  %-40s  %s (%s)\n", r["alias"].get<std::string>().c_str(),
-                r["connection"].get<std::string>().c_str(), r.value("base_url", "").c_str(),
+  std::printf("%-16s  %-16s  %-40s  %-18s  %s\n", "ALIAS", "CONNECTION", "BASE URL", "CALLS IN FLIGHT", "CREDENTIAL");
+  for (const auto& r : rows) {
+    const std::string cap = std::to_string(r["max_calls_in_flight"].get<int>()) + " (" +
+                            r["max_calls_in_flight_source"].get<std::string>() + ")";
+    std::printf("%-16s  %-16s  %-40s  %-18s  %s (%s)\n", r["alias"].get<std::string>().c_str(),
+                r["connection"].get<std::string>().c_str(), r.value("base_url", "").c_str(), cap.c_str(),
                 r.value("credential", "").c_str(), r.value("credential_type", "").c_str());
+  }
   return kOk;
 }
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "connect/cap.hpp"
+
 namespace spokeflow::cli {
 namespace fs = std::filesystem;
 
@@ -160,6 +162,79 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
       }
     }
   }
+}
+
+namespace {
+
+// The alias of a step that calls a connection ("" when none), as collect_aliases reads it.
+std::string alias_of(const flow::Step& step, const std::string& flow_default) {
+  std::string action = step.kind == flow::Step::Kind::action ? step.action : std::string();
+  if (action.empty() && step.kind == flow::Step::Kind::for_each) action = step.items_action;
+  if (action.empty()) return {};
+  if (!step.connection.empty()) return step.connection;
+  return action.rfind("okta.", 0) == 0 ? flow_default : std::string();
+}
+
+template <class Visit>
+void each_child_list(const flow::Step& step, Visit&& visit) {
+  for (const auto* list : {&step.steps, &step.else_steps, &step.try_steps, &step.catch_steps, &step.finally_steps})
+    visit(*list);
+  for (const auto& b : step.branches) visit(b.steps);
+}
+
+// Every step in `steps` and below that uses an alias, with it, in source order.
+void alias_uses(const flow::StepList& steps, const std::string& flow_default,
+                std::vector<std::pair<std::string, const flow::Step*>>& out) {
+  for (const auto& step : steps) {
+    if (auto alias = alias_of(step, flow_default); !alias.empty()) out.emplace_back(std::move(alias), &step);
+    each_child_list(step, [&](const flow::StepList& list) { alias_uses(list, flow_default, out); });
+  }
+}
+
+std::string label(const flow::Step& step) { return step.id.empty() ? step.path_name : step.id; }
+
+void check_loops(const flow::StepList& steps, const std::string& flow_default, const connect::ConnectionsConfig& config,
+                 Diagnostics& warnings) {
+  for (const auto& step : steps) {
+    if (step.kind == flow::Step::Kind::for_each && step.concurrency > 1) {
+      // The loop's own list action fetches its pages one after another: only the steps inside
+      // run concurrently.
+      std::vector<std::pair<std::string, const flow::Step*>> uses;
+      alias_uses(step.steps, flow_default, uses);
+      std::set<std::string> warned;
+      for (const auto& [alias_name, inner] : uses) {
+        const connect::Alias* alias = config.alias(alias_name);
+        if (!alias || !warned.insert(alias_name).second) continue;  // an unknown alias is check_flow_aliases' error
+        const connect::Connection* conn = config.connection_of(*alias);
+        const connect::CallCap cap = connect::effective_call_cap(*alias, conn);
+        if (step.concurrency <= cap.calls) continue;
+        warnings.error(step.pos, "for_each '" + label(step) + "' runs up to " + std::to_string(step.concurrency) +
+                                     " iterations at once, but its step '" + label(*inner) + "' uses alias '" +
+                                       alias_name + "', which allows " + std::to_string(cap.calls) +
+                                       " calls in flight (" + connect::describe(cap, *alias, conn) + "); " +
+                                                 connect::raise_hint(cap, *alias, conn));
+      }
+    }
+    each_child_list(step, [&](const flow::StepList& list) { check_loops(list, flow_default, config, warnings); });
+  }
+}
+
+}  // namespace
+
+void check_flow_concurrency(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& warnings) {
+  if (!setup.config) return;
+  check_loops(flow.steps, flow.connection, *setup.config, warnings);
+}
+
+std::string format_warnings(const Diagnostics& warnings) {
+  static constexpr std::string_view kError = ": error: ";
+  std::string out;
+  for (const auto& d : warnings.items()) {
+    std::string line = d.format();
+    line.replace(line.size() - d.message.size() - kError.size(), kError.size(), ": warning: ");
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace spokeflow::cli

@@ -49,4 +49,12 @@ void check_flow_aliases(const flow::Flow& flow, const ConnectSetup& setup, Diagn
                         Diagnostics& environment, bool require_file = true,
                         std::vector<std::string>* unchecked = nullptr);
 
+// Warns (in `warnings`, which should hold nothing else) for each for_each whose concurrency is
+// greater than the calls-in-flight cap (connect/cap.hpp) of an alias that a step inside it uses,
+// nested steps included, at the for_each's file:line:col. Nothing without a connections file.
+// Its items are held as errors (Diagnostics has no other kind); shown with format_warnings.
+void check_flow_concurrency(const flow::Flow& flow, const ConnectSetup& setup, Diagnostics& warnings);
+// "flows/x.yaml:5:5: warning: message" lines.
+std::string format_warnings(const Diagnostics& warnings);
+
 }  // namespace spokeflow::cli

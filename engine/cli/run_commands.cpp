@@ -92,6 +92,12 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
     else print_diagnostics(diags);
     return code;
   }
+  {
+    // Said, not refused: the run goes ahead (on stderr, so --json's stdout stays one document).
+    Diagnostics warnings(diags.file());
+    check_flow_concurrency(*loaded.flow, shell.connect, warnings);
+    std::cerr << format_warnings(warnings);
+  }
 
   Json given = Json::object();
   auto invalid = [&](const std::string& msg) {

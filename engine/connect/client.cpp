@@ -611,6 +611,7 @@ Result<std::shared_ptr<ConnectionClient>> Connections::client(std::string_view a
     opts.proxy = conn->proxy;
     if (conn->ca_bundle && !conn->ca_bundle->empty()) opts.ca_bundle = resolve_file(config_.base_dir, *conn->ca_bundle);
     // Enough connections for the concurrency the connection allows, so requests do not queue in curl.
+    // (connect/cap.hpp's effective_call_cap states the resulting cap; keep the two in step.)
     opts.max_host_connections = std::max<long>(opts.max_host_connections, conn->max_concurrency);
     http = std::make_shared<http::HttpClient>(executor_, std::move(opts));
   }

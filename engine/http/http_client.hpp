@@ -67,8 +67,12 @@ struct HttpResponse {
   std::vector<std::string> header_values(std::string_view name) const;
 };
 
+// Connections curl opens to one host at once unless told otherwise; beyond them requests queue,
+// so it bounds the calls in flight of a connection that sets no max_concurrency.
+inline constexpr long kDefaultMaxHostConnections = 16;
+
 struct HttpClientOptions {
-  long max_host_connections = 16;   // CURLMOPT_MAX_HOST_CONNECTIONS (0 = unlimited)
+  long max_host_connections = kDefaultMaxHostConnections;   // CURLMOPT_MAX_HOST_CONNECTIONS (0 = unlimited)
   long max_total_connections = 0;   // CURLMOPT_MAX_TOTAL_CONNECTIONS (0 = unlimited)
   long max_cached_connections = 64; // CURLMOPT_MAXCONNECTS: idle connections kept alive
   std::chrono::milliseconds connect_timeout{10000};
