@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -177,15 +179,42 @@ class Translator {
 
   void run(const std::vector<SchemaIssue>& issues) {
     std::set<std::pair<std::string, std::string>> seen;
+    const std::size_t before = diags_.size();
+    std::optional<std::string> deepest_wrapper;
     for (const auto& issue : issues) {
-      if (is_wrapper(issue.message)) continue;
-      if (!seen.emplace(issue.pointer, issue.message).second) continue;
       if (hidden_by_expression(issue)) continue;
+      if (is_wrapper(issue.message)) {
+        const std::string at = wrapped_pointer(issue);
+        if (!deepest_wrapper || at.size() > deepest_wrapper->size()) deepest_wrapper = at;
+        continue;
+      }
+      if (!seen.emplace(issue.pointer, issue.message).second) continue;
       translate(issue);
+    }
+    // Some failures come with wrappers only (a `not`, a `propertyNames`): the value is invalid all
+    // the same, and must not pass for want of a message.
+    if (diags_.size() == before && deepest_wrapper) {
+      const std::string& p = *deepest_wrapper;
+      const Json* s = schema_at(root_, value_, p).schema;
+      std::string why;
+      if (s && s->contains("description") && (*s)["description"].is_string())
+        why = " (" + (*s)["description"].get<std::string>() + ")";
+      diags_.error(pos(p), subject(p, s) + " does not fit its schema" + why);
     }
   }
 
  private:
+  // Where a wrapper's failure is: its pointer, or the member it names ("... associated with
+  // property name 'headers'." at "" is about "/headers").
+  static std::string wrapped_pointer(const SchemaIssue& issue) {
+    static constexpr std::string_view kMember = "Failed to validate against schema associated with property name '";
+    const std::string& m = issue.message;
+    if (!starts_with(m, std::string(kMember))) return issue.pointer;
+    const std::size_t end = m.rfind('\'');
+    if (end == std::string::npos || end < kMember.size()) return issue.pointer;
+    return child_pointer(issue.pointer, m.substr(kMember.size(), end - kMember.size()));
+  }
+
   static bool is_wrapper(const std::string& m) {
     return starts_with(m, "Failed to validate against schema associated with") ||
            starts_with(m, "Failed to validate item #") || starts_with(m, "Failed to validate against child schema") ||

@@ -15,6 +15,25 @@ expect_contains "duplicate id reported" "bad_many.yaml:5:" "$OUT"
 expect_contains "unknown action reported" "core.nope" "$OUT"
 expect_contains "broken expression reported" "bad_many.yaml:9:" "$OUT"
 expect_contains "bad duration reported" "5 minutes" "$OUT"
+# A credential written into core.http's headers is refused before anything runs (it was
+# refused only when the step ran), in any letter case.
+cat > "$WORK/literal_auth.yaml" <<'YAML'
+name: literal_auth
+steps:
+  - id: call
+    action: core.http
+    connection: api
+    with:
+      path: /api/v1/users/me
+      headers:
+        X-Trace: "1"
+        authorization: "SSWS not-a-real-token"
+YAML
+run_capture "$SF" validate "$WORK/literal_auth.yaml"
+expect_eq "a literal Authorization header in core.http exits 2" 2 "$RC"
+expect_contains "...naming the step's with: field" "literal_auth.yaml:" "$OUT"
+expect_contains "...saying which headers are refused" "Authorization, Proxy-Authorization" "$OUT"
+expect_not_contains "...never the value" "not-a-real-token" "$OUT"
 run_capture "$SF" validate "$FLOWS/bad_utf8.yaml"
 expect_eq "non-UTF-8 exits 2" 2 "$RC"
 expect_contains "non-UTF-8 position" "bad_utf8.yaml:5:" "$OUT"
