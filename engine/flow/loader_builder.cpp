@@ -133,7 +133,14 @@ void Builder::collect_ids(const Json& steps, const std::string& ptr, const std::
     const Json& step = steps[i];
     const std::string sp = child_pointer(ptr, i);
     if (!step.is_object()) continue;
-    if (auto id = step.find("id"); id != step.end() && id->is_string()) record_id(id->get<std::string>(), sp, false, containers);
+    if (auto id = step.find("id"); id != step.end() && id->is_string()) {
+      // Only a plain action step has its action's outputs (a for_each over an action collects).
+      std::string action;
+      if (auto a = step.find("action"); a != step.end() && a->is_string() && !step.contains("for_each") &&
+                                        !step.contains("until") && !step.contains("steps"))
+        action = a->get<std::string>();
+      record_id(id->get<std::string>(), sp, false, containers, std::move(action));
+    }
     if (auto set = step.find("set"); set != step.end() && set->is_object())
       for (const auto& [k, _] : set->items()) var_names_.insert(k);
     if (step.contains("for_each")) {
@@ -172,9 +179,10 @@ std::string Builder::step_label(const Json& step, const std::string& sp) const {
   return " at line " + std::to_string(doc_.pos(sp).line);
 }
 
-void Builder::record_id(const std::string& id, const std::string& ptr, bool branch, const std::vector<std::string>& containers) {
+void Builder::record_id(const std::string& id, const std::string& ptr, bool branch, const std::vector<std::string>& containers,
+                        std::string action) {
   SourcePos pos = doc_.pos(child_pointer(ptr, "id"));
-  auto [it, inserted] = ids_.emplace(id, IdInfo{ptr, pos, branch, containers});
+  auto [it, inserted] = ids_.emplace(id, IdInfo{ptr, pos, branch, containers, std::move(action)});
   if (!inserted) {
     diags_.error(pos, std::string("duplicate ") + (branch ? "branch" : "step") + " id '" + id +
                           "' (first used at line " + std::to_string(it->second.pos.line) + ")");
@@ -330,8 +338,29 @@ void Builder::check_reference(const expr::Reference& ref, SourcePos at, const Ex
       if (std::find(kFields.begin(), kFields.end(), field) == kFields.end())
         diags_.error(at, "steps." + ref.path[0] + " has no field '" + field + "' (use status, outputs or error)" +
                              did_you_mean(field, kFields));
+      else if (field == "outputs" && ref.path.size() >= 3)
+        check_output_field(ref.path[0], ref.path[2], at);
     }
   }
+}
+
+// An action whose output schema is closed has only the outputs it lists: another name would be
+// null at run time, and fail far from the typo.
+void Builder::check_output_field(const std::string& id, const std::string& field, SourcePos at) {
+  auto it = ids_.find(id);
+  if (it == ids_.end() || it->second.action.empty()) return;
+  const Action* action = actions_.find(it->second.action);
+  if (!action) return;  // the step reports its unknown action
+  const Json& schema = action->info().output_schema;
+  if (!schema.is_object()) return;
+  auto closed = schema.find("additionalProperties");
+  auto props = schema.find("properties");
+  if (closed == schema.end() || *closed != false || props == schema.end() || !props->is_object()) return;
+  if (props->contains(field)) return;
+  std::vector<std::string> names;
+  for (const auto& [name, _] : props->items()) names.push_back(name);
+  diags_.error(at, "step '" + id + "' (" + it->second.action + ") has no output '" + field + "' (its outputs: " +
+                       join(names) + ")" + did_you_mean(field, names));
 }
 
 bool Builder::check_step_reference(const std::string& id, SourcePos at, const ExprScope& scope) {

@@ -70,6 +70,7 @@ struct IdInfo {
   SourcePos pos;
   bool branch = false;
   std::vector<std::string> containers;  // loops / branches it sits in, outermost first
+  std::string action;                   // an action step's action, whose outputs it has
 };
 
 class Builder {
@@ -85,7 +86,8 @@ class Builder {
 
   void collect_ids(const Json& steps, const std::string& ptr, const std::vector<std::string>& containers);
   std::string step_label(const Json& step, const std::string& sp) const;
-  void record_id(const std::string& id, const std::string& ptr, bool branch, const std::vector<std::string>& containers);
+  void record_id(const std::string& id, const std::string& ptr, bool branch, const std::vector<std::string>& containers,
+                 std::string action = {});
 
   // ------------------------------------------------------------------------------------------
   // Values and expressions
@@ -112,6 +114,7 @@ class Builder {
   std::vector<std::string> roots_available(const ExprScope& scope) const;
   void check_reference(const expr::Reference& ref, SourcePos at, const ExprScope& scope);
   bool check_step_reference(const std::string& id, SourcePos at, const ExprScope& scope);
+  void check_output_field(const std::string& id, const std::string& field, SourcePos at);
 
   // Values read as written (aliases): an expression there would silently stay text.
   void check_plain(const Json& v, const std::string& ptr);

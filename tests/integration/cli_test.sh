@@ -34,6 +34,26 @@ expect_eq "a literal Authorization header in core.http exits 2" 2 "$RC"
 expect_contains "...naming the step's with: field" "literal_auth.yaml:" "$OUT"
 expect_contains "...saying which headers are refused" "Authorization, Proxy-Authorization" "$OUT"
 expect_not_contains "...never the value" "not-a-real-token" "$OUT"
+# A mistyped output field of an action whose outputs are a closed set (it was null at run time,
+# and failed on the next step's input check).
+cat > "$WORK/output_typo.yaml" <<'YAML'
+name: output_typo
+inputs:
+  login: { type: string }
+steps:
+  - id: who
+    action: okta.get_user
+    with:
+      user_id: ${{ inputs.login }}
+  - id: stop
+    action: okta.suspend_user
+    with:
+      user_id: ${{ steps.who.outputs.userid }}
+YAML
+run_capture "$SF" validate "$WORK/output_typo.yaml"
+expect_eq "an output the action does not have exits 2" 2 "$RC"
+expect_contains "...at the expression, with a suggestion" "output_typo.yaml:12:20: error: step 'who' (okta.get_user) has no output 'userid'" "$OUT"
+expect_contains "...did you mean" "did you mean 'user_id'" "$OUT"
 run_capture "$SF" validate "$FLOWS/bad_utf8.yaml"
 expect_eq "non-UTF-8 exits 2" 2 "$RC"
 expect_contains "non-UTF-8 position" "bad_utf8.yaml:5:" "$OUT"
