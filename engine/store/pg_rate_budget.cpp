@@ -186,8 +186,11 @@ void PgRateBudget::serve() {
       }
     }
     // What answers said first: a take after them sees it.
-    for (const auto& [key, l] : learnt)
+    for (const auto& entry : learnt) {  // not a structured binding: clang 15 refuses capturing one
+      const auto& key = entry.first;
+      const auto& l = entry.second;
       attempt([&] { pg::learn_window(conn_, key.first, key.second, l.limit, l.remaining, l.reset_ms); });
+    }
     if (!take) continue;
     std::optional<RateTake> result;
     if (!attempt([&] { result = pg::take_permits(conn_, take->org, take->bucket, take->want, take->now_ms); }))
