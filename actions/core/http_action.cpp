@@ -5,6 +5,7 @@
 
 #include "common/duration.hpp"
 #include "common/url_encode.hpp"
+#include "common/text.hpp"
 #include "common/utf8.hpp"
 #include "connect/client.hpp"
 #include "core.hpp"
@@ -13,11 +14,6 @@ namespace spokeflow::actions {
 namespace asio = boost::asio;
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string query_value(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -49,12 +45,12 @@ Result<connect::ApiRequest> build_request(const Json& in) {
   std::string content_type;
   if (auto h = in.find("headers"); h != in.end()) {
     for (const auto& [k, v] : h->items()) {
-      const std::string name = lower(k);
+      const std::string name = ascii_lower(k);
       if (name == "authorization" || name == "proxy-authorization" || name == "cookie" || name == "dpop" ||
           name == "host")
         return invalid("header '" + k + "' cannot be set by a step: the connection's credential authenticates, " +
                        "and requests go to the connection's own host");
-      if (name == "content-type") content_type = lower(v.get<std::string>());
+      if (name == "content-type") content_type = ascii_lower(v.get<std::string>());
       req.headers.emplace_back(k, v.get<std::string>());
     }
   }
@@ -105,7 +101,7 @@ class HttpAction final : public Action {
 
     Json headers = Json::object();
     for (const auto& [name, value] : res->headers) {
-      std::string key = lower(name);
+      std::string key = ascii_lower(name);
       if (key == "set-cookie") continue;  // session material has no place in a record
       if (find_invalid_utf8(value)) continue;
       auto it = headers.find(key);

@@ -2,17 +2,12 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
+
 namespace spokeflow {
 namespace {
 // Words and names longer than this get no suggestion: the distance is quadratic.
 constexpr std::size_t kMaxLength = 200;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  return out;
-}
 }  // namespace
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -36,10 +31,10 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   const std::size_t limit = word.size() <= 2 ? 0 : word.size() <= 4 ? 1 : word.size() <= 7 ? 2 : 3;
   std::string best;
   std::size_t best_d = limit + 1;
-  const std::string lword = lower(word);
+  const std::string lword = ascii_lower(word);
   for (const auto& c : candidates) {
     if (c == word || c.size() > kMaxLength) continue;
-    std::size_t d = lower(c) == lword ? 0 : edit_distance(word, c);
+    std::size_t d = ascii_lower(c) == lword ? 0 : edit_distance(word, c);
     if (d < best_d || (d == best_d && !best.empty() && c < best)) {
       best = c;
       best_d = d;
@@ -50,10 +45,15 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   best.clear();
   if (word.size() < 2) return best;
   for (const auto& c : candidates) {
-    if (c.size() <= word.size() || c.size() > kMaxLength || lower(c).compare(0, lword.size(), lword) != 0) continue;
+    if (c.size() <= word.size() || c.size() > kMaxLength || ascii_lower(c).compare(0, lword.size(), lword) != 0) continue;
     if (best.empty() || c.size() < best.size() || (c.size() == best.size() && c < best)) best = c;
   }
   return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string match = closest_match(word, candidates);
+  return match.empty() ? std::string() : "; did you mean '" + match + "'?";
 }
 
 }  // namespace spokeflow

@@ -15,4 +15,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // wh -> who) is taken, the shortest first.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+// "; did you mean 'x'?" for the closest match, or "" when there is none: to end a message with.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
 }  // namespace spokeflow

@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "common/scrub.hpp"
+#include "common/text.hpp"
 #include "connect/jose.hpp"
 
 namespace spokeflow::connect {
@@ -72,15 +73,6 @@ const std::string* param(const Params& params, std::string_view key) {
 
 // RFC 9449 `htu`: the request URL without query and fragment.
 std::string without_query(std::string_view url) { return std::string(url.substr(0, url.find_first_of("?#"))); }
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 bool icontains(std::string_view haystack, std::string_view needle) {
   auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),

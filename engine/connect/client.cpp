@@ -17,6 +17,7 @@
 
 #include "common/json_text.hpp"
 #include "common/scrub.hpp"
+#include "connect/cap.hpp"
 
 namespace spokeflow::connect {
 namespace asio = boost::asio;
@@ -626,9 +627,11 @@ Result<std::shared_ptr<ConnectionClient>> Connections::client(std::string_view a
     governor = std::make_shared<http::RateGovernor>(executor_, conn->max_concurrency);
     if (budget_for_) governor->share_budget(budget_for_(org_key(conn->base_url)));
   }
+  // An alias whose own max_concurrency is its cap gets a governor of its own under the
+  // connection's (effective_call_cap: the one account of the cap, shown by `connections list`).
   std::shared_ptr<http::RateGovernor> alias_governor = governor;
-  if (alias->max_concurrency > 0 && (conn->max_concurrency <= 0 || alias->max_concurrency < conn->max_concurrency))
-    alias_governor = std::make_shared<http::RateGovernor>(governor, alias->max_concurrency);
+  if (const CallCap cap = effective_call_cap(*alias, conn); cap.source == CallCap::Source::alias)
+    alias_governor = std::make_shared<http::RateGovernor>(governor, cap.calls);
 
   auto client = std::make_shared<ConnectionClient>(executor_, alias->name, *conn, alias->retry, auth_it->second, http,
                                                    std::move(alias_governor));

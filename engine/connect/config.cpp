@@ -18,6 +18,8 @@
 
 #include "common/duration.hpp"
 #include "common/json_schema.hpp"
+#include "common/suggest.hpp"
+#include "common/text.hpp"
 #include "common/utf8.hpp"
 #include "connect/vault.hpp"
 #include "flow/located.hpp"
@@ -32,26 +34,6 @@ constexpr std::size_t kMaxConnectionsFileBytes = 4u << 20;
 
 // Fields that hold a secret reference, in every credential type.
 constexpr std::string_view kSecretFields[] = {"token", "client_secret", "private_key", "refresh_token", "password"};
-
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string match = closest_match(word, candidates);
-  return match.empty() ? std::string() : "; did you mean '" + match + "'?";
-}
 
 bool valid_entry_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -90,7 +72,7 @@ bool host_char(char c) {
 std::optional<std::string> parse_url(const std::string& text, Url& out) {
   const auto sep = text.find("://");
   if (sep == std::string::npos || sep == 0) return "must be an absolute URL such as https://example.okta.com";
-  out.scheme = lower(text.substr(0, sep));
+  out.scheme = ascii_lower(text.substr(0, sep));
   if (out.scheme != "https" && out.scheme != "http")
     return "must start with https:// (got '" + text.substr(0, sep) + "://')";
   std::string rest = text.substr(sep + 3);
@@ -122,14 +104,14 @@ std::optional<std::string> parse_url(const std::string& text, Url& out) {
       return "has an invalid host '" + out.host + "'";
   }
   if (out.host.empty()) return "has no host";
-  out.host = lower(out.host);
+  out.host = ascii_lower(out.host);
   if (!port.empty() || authority.back() == ':') {
     if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
         std::stoi(port) < 1 || std::stoi(port) > 65535)
       return "has an invalid port '" + port + "'";
   }
   while (!path.empty() && path.back() == '/') path.pop_back();
-  out.normalized = out.scheme + "://" + lower(authority) + path;
+  out.normalized = out.scheme + "://" + ascii_lower(authority) + path;
   return std::nullopt;
 }
 
@@ -310,7 +292,7 @@ class Builder {
 
   void check_proxy(const std::string& proxy, const std::string& p) {
     const auto sep = proxy.find("://");
-    const std::string scheme = sep == std::string::npos ? std::string() : lower(proxy.substr(0, sep));
+    const std::string scheme = sep == std::string::npos ? std::string() : ascii_lower(proxy.substr(0, sep));
     static const std::set<std::string> kSchemes = {"http", "https", "socks4", "socks4a", "socks5", "socks5h"};
     if (!kSchemes.count(scheme)) {
       diags_.error(doc_.pos(p), "proxy must be a URL such as http://proxy:3128 (schemes: http, https, socks4, "

@@ -122,22 +122,20 @@ OrderedJson make_editor_flow_schema(const OrderedJson& structure, std::vector<Or
         {{"if", {{"type", "object"}, {"properties", {{"action", {{"const", name}}}}}, {"required", {"action"}}}}, {"then", then}});
   }
 
+  // `action:` takes the catalog's names (described beside each in VS Code's completion list),
+  // and the object holding it gets the per-action rules.
+  auto name_actions = [&](OrderedJson& holder) {
+    OrderedJson& action = holder["properties"]["action"];
+    action.erase("pattern");
+    action.erase("patternErrorMessage");
+    action["enum"] = names;
+    action["enumDescriptions"] = summaries;
+    holder["allOf"] = per_action;
+  };
   OrderedJson& step = out["definitions"]["step"];
-  OrderedJson& action = step["properties"]["action"];
-  action.erase("pattern");
-  action.erase("patternErrorMessage");
-  action["enum"] = names;
-  // Shown beside each name in VS Code's completion list.
-  action["enumDescriptions"] = summaries;
-  step["allOf"] = per_action;
+  name_actions(step);
   // for_each: {action, with} takes the same names and inputs (the loader checks it as a step's).
-  OrderedJson& for_each = step["properties"]["for_each"];
-  OrderedJson& each_action = for_each["properties"]["action"];
-  each_action.erase("pattern");
-  each_action.erase("patternErrorMessage");
-  each_action["enum"] = names;
-  each_action["enumDescriptions"] = summaries;
-  for_each["allOf"] = per_action;
+  name_actions(step["properties"]["for_each"]);
   return out;
 }
 

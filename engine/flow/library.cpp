@@ -22,8 +22,6 @@
 
 namespace spokeflow::flow {
 
-using building::did_you_mean;
-using building::join;
 using building::matches_type;
 using namespace detail;
 

@@ -19,20 +19,6 @@
 
 namespace spokeflow::flow::building {
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string match = closest_match(word, candidates);
-  return match.empty() ? std::string() : "; did you mean '" + match + "'?";
-}
-
 bool contains_expression(const Json& v) { return v.is_string() && v.get_ref<const std::string&>().find("${{") != std::string::npos; }
 
 bool matches_type(const Json& v, std::string_view type) {
@@ -206,7 +192,11 @@ void Builder::parse_error(const std::string& ptr, std::string_view text, const e
 }
 
 std::optional<expr::Template> Builder::parse_template(const std::string& text, const std::string& ptr, const ExprScope& scope) {
-  auto parsed = expr::Template::parse(text);
+  return checked(expr::Template::parse(text), ptr, text, scope);
+}
+
+std::optional<expr::Template> Builder::checked(std::variant<expr::Template, expr::ParseError> parsed,
+                                               const std::string& ptr, std::string_view text, const ExprScope& scope) {
   if (auto* err = std::get_if<expr::ParseError>(&parsed)) {
     parse_error(ptr, text, *err);
     return std::nullopt;
@@ -225,14 +215,7 @@ std::optional<expr::Template> Builder::condition_at(const Json& obj, std::string
   if (it->is_boolean()) text = it->get<bool>() ? "true" : "false";
   else if (it->is_string()) text = it->get<std::string>();
   else return std::nullopt;  // the schema reports the type
-  auto parsed = expr::Template::parse_condition(text);
-  if (auto* err = std::get_if<expr::ParseError>(&parsed)) {
-    parse_error(ptr, text, *err);
-    return std::nullopt;
-  }
-  auto& t = std::get<expr::Template>(parsed);
-  check_references(t, ptr, text, scope);
-  return std::move(t);
+  return checked(expr::Template::parse_condition(text), ptr, text, scope);
 }
 
 ValueTemplate::Node Builder::template_node(const Json& v, const std::string& ptr, const ExprScope& scope) {

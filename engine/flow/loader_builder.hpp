@@ -23,10 +23,13 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/diagnostics.hpp"
 #include "common/duration.hpp"
+#include "common/suggest.hpp"
+#include "common/text.hpp"
 #include "flow/loader.hpp"
 #include "flow/located.hpp"
 
@@ -34,9 +37,6 @@ namespace spokeflow::flow::building {
 
 using namespace detail;
 
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");
-// "; did you mean 'x'?" for the closest candidate, or "".
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 bool contains_expression(const Json& v);
 // Whether a constant fits a declared input type (an integral double counts as an integer).
 bool matches_type(const Json& v, std::string_view type);
@@ -100,6 +100,9 @@ class Builder {
 
   // A string value that holds `${{`: parsed, its references checked.
   std::optional<expr::Template> parse_template(const std::string& text, const std::string& ptr, const ExprScope& scope);
+  // A parsed template with its references checked, or its parse error reported.
+  std::optional<expr::Template> checked(std::variant<expr::Template, expr::ParseError> parsed, const std::string& ptr,
+                                        std::string_view text, const ExprScope& scope);
 
   // `if:`, `until:`, `for_each:`: a bare expression or one `${{ }}`; YAML booleans are fine.
   std::optional<expr::Template> condition_at(const Json& obj, std::string_view key, const std::string& obj_ptr,

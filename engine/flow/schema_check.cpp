@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace spokeflow::flow::detail {
 namespace {
 
@@ -21,15 +23,6 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 
 bool is_index(std::string_view token) {
   return !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
 }
 
 std::string join_and(const std::vector<std::string>& items) {

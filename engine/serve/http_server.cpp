@@ -16,6 +16,7 @@
 
 #include "common/ids.hpp"
 #include "common/log_fields.hpp"
+#include "common/text.hpp"
 
 namespace spokeflow::serve {
 namespace asio = boost::asio;
@@ -32,12 +33,6 @@ bool sane_request_id(std::string_view v) {
   for (char c : v)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
   return true;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // What every answer carries, a refusal of a malformed request too.
@@ -194,7 +189,7 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
     const auto q = req.target.find('?');
     req.path = req.target.substr(0, q);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    for (const auto& f : msg) req.headers.emplace(lower(f.name_string()), std::string(f.value()));
+    for (const auto& f : msg) req.headers.emplace(ascii_lower(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
     req.peer = peer;
     const std::string* given_id = req.header("x-request-id");

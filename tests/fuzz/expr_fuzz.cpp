@@ -8,22 +8,13 @@
 #include "common/json_text.hpp"
 #include "expr/expr.hpp"
 #include "fuzz_support.hpp"
+#include "json_scope.hpp"
 
 using namespace spokeflow;
 
 namespace {
 
-class JsonScope : public expr::Scope {
- public:
-  explicit JsonScope(Json roots) : roots_(std::move(roots)) {}
-  const Json* lookup(std::string_view root) const override {
-    auto it = roots_.find(root);
-    return it == roots_.end() ? nullptr : &*it;
-  }
-
- private:
-  Json roots_;
-};
+using test::JsonScope;
 
 const JsonScope& scope() {
   static const JsonScope s(Json::parse(R"({

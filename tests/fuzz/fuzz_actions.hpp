@@ -4,20 +4,10 @@
 
 #include "action/action.hpp"
 #include "common/embedded_schemas.hpp"
+#include "schema_only_action.hpp"
 
 namespace spokeflow::fuzz {
-
-// Stands in for a shipped action: the loader reads only an action's name and input schema, so
-// the targets need neither connections nor an HTTP client.
-class SchemaOnlyAction : public Action {
- public:
-  explicit SchemaOnlyAction(ActionInfo info) : info_(std::move(info)) {}
-  const ActionInfo& info() const override { return info_; }
-  boost::asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override { co_return ctx.inputs; }
-
- private:
-  ActionInfo info_;
-};
+using test::SchemaOnlyAction;
 
 // Every action whose schema is under schemas/actions/, as `validate` and `run` know them.
 inline const ActionRegistry& shipped_actions() {

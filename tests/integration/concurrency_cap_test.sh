@@ -7,8 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 TOKEN="sim-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export SPOKEFLOW_MASTER_KEY_FILE="$WORK/no-such-key-file"
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error > "$WORK/sim.out" 2> "$WORK/sim.err" &
-SIM_PID=$!
+start_sim
 trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 cd "$WORK"
 sim_listening

@@ -121,12 +121,9 @@ schema:
   custom:
     tags: { type: array }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed "$WORK/seed.yaml" --log-level error > "$WORK/sim.out" 2> "$WORK/sim.err" &
-SIM_PID=$!
+start_sim --seed "$WORK/seed.yaml"
 trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
-for _ in $(seq 1 1200); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.05; done  # up to a minute: ASan on a slow machine
-BASE=$(sed -n 's/^listening on //p' "$WORK/sim.out")
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat "$WORK/sim.err"; exit 1; }
+sim_listening
 { printf '{"profile": {"login": "deep@example.com", "email": "deep@example.com", "firstName": "D", "lastName": "P", "tags": '
   nested 300; printf '}}'; } > deep_user.json
 created=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: SSWS $TOKEN" -H "Content-Type: application/json" \

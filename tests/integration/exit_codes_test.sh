@@ -16,12 +16,9 @@ admin: { login: admin@example.com, firstName: Ada, lastName: Admin }
 users:
   - { login: alice@example.com, firstName: Alice, lastName: Smith, password: Alice-Passw0rd }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed "$WORK/seed.yaml" --log-level error > "$WORK/sim.out" 2> "$WORK/sim.err" &
-SIM_PID=$!
+start_sim --seed "$WORK/seed.yaml"
 trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.05; done
-BASE=$(sed -n 's/^listening on //p' "$WORK/sim.out")
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat "$WORK/sim.err"; exit 1; }
+sim_listening
 
 printf '%s\n' "$TOKEN" | "$SF" secrets set sim_token > /dev/null
 printf '%s\n' "wrong-$TOKEN" | "$SF" secrets set wrong_token > /dev/null

@@ -68,11 +68,17 @@ expect_no_secret() {
   if [ -z "$found" ]; then pass "$what"; else fail "$what: a form of the secret is in$found"; fi
 }
 
-# okta-sim, started by the test in its work folder with stdout in sim.out: waits until it
-# listens and sets BASE (the test ends, with okta-sim's errors, when it does not start).
+# start_sim [OKTA_SIM_ARGS...]: okta-sim on a free loopback port with the test's $TOKEN, its
+# output in $WORK/sim.out and sim.err; sets SIM_PID (the test stops it on exit).
+start_sim() {
+  "$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error "$@" > "$WORK/sim.out" 2> "$WORK/sim.err" &
+  SIM_PID=$!
+}
+# Waits until okta-sim (output in $WORK/sim.out) listens and sets BASE; the test ends, with
+# okta-sim's errors, when it does not start.
 sim_listening() {
-  wait_for 60 grep -q '^listening on ' sim.out || { echo "okta-sim did not start"; cat sim.err; exit 1; }
-  BASE=$(sed -n 's/^listening on //p' sim.out)
+  wait_for 60 grep -q '^listening on ' "$WORK/sim.out" || { echo "okta-sim did not start"; cat "$WORK/sim.err"; exit 1; }
+  BASE=$(sed -n 's/^listening on //p' "$WORK/sim.out")
 }
 # sim_connections [ALIAS_OPTIONS]: a connections file whose alias `okta` calls okta-sim at $BASE
 # with the test's $TOKEN (read from SIM_TOKEN), exported as SPOKEFLOW_CONNECTIONS. ALIAS_OPTIONS

@@ -16,8 +16,7 @@ export HOOK_AUTH="hook-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' 
 export SPOKEFLOW_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export SPOKEFLOW_VAULT="$WORK/vault.json"
 
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim
 SERVE_PID=
 TEXT_PID=
 cleanup() {

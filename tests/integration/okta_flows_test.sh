@@ -26,14 +26,10 @@ apps:
   - { label: CRM, url: "https://crm.example.com", users: [dave@example.com, alice@example.com] }
 YAML
 
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed "$WORK/seed.yaml" --log-level error > "$WORK/sim.out" 2> "$WORK/sim.err" &
-SIM_PID=$!
+start_sim --seed "$WORK/seed.yaml"
 trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do grep -q listening "$WORK/sim.out" 2>/dev/null && break; sleep 0.05; done
-BASE=$(sed -n 's/^listening on //p' "$WORK/sim.out")
-[ -n "$BASE" ] || { echo "okta-sim did not start"; cat "$WORK/sim.err"; exit 1; }
+sim_listening
 
-okta() { curl -s -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" "$@"; }
 user_json() { okta "$BASE/api/v1/users/$1"; }
 user_status() { user_json "$1" | jq -r .status; }
 user_group_names() { okta "$BASE/api/v1/users/$1/groups" | jq -r '[.[].profile.name] | sort | join(",")'; }
@@ -112,7 +108,7 @@ SENSITIVE+=("$ACTIVATION2")
 # A user who is already ACTIVE can have no activation link: the flow fails and says why.
 OLGA='{"profile":{"login":"olga@example.com","email":"olga@example.com","firstName":"Olga","lastName":"Old"},
        "credentials":{"password":{"value":"Str0ng-Secret-9"}}}'
-okta -X POST -H "Content-Type: application/json" "$BASE/api/v1/users?activate=true" -d "$OLGA" > /dev/null
+okta -X POST "$BASE/api/v1/users?activate=true" -d "$OLGA" > /dev/null
 expect_eq "olga is ACTIVE" "ACTIVE" "$(user_status olga@example.com)"
 sf run onboard_user --input email=olga@example.com --input first_name=Olga --input last_name=Old --json
 expect_eq "onboard_user of an ACTIVE user fails rather than succeed without a link" 1 "$RC"
@@ -157,7 +153,7 @@ expect_eq "all four groups read" 4 "$(echo "$OUT" | jq -r .outputs.count)"
 SINCE=$(echo "$OUT" | jq -r .outputs.next_since)
 sleep 1.1
 SALES=$(okta "$BASE/api/v1/groups?q=Sales" | jq -r '.[0].id')
-okta -X PUT -H "Content-Type: application/json" -d '{"profile":{"name":"Sales","description":"changed"}}' "$BASE/api/v1/groups/$SALES" > /dev/null
+okta -X PUT -d '{"profile":{"name":"Sales","description":"changed"}}' "$BASE/api/v1/groups/$SALES" > /dev/null
 sf run sync_groups --input since="$SINCE" --json
 expect_eq "sync_groups (delta) exits 0" 0 "$RC"
 expect_eq "only the changed group is read" "Sales" "$(echo "$OUT" | jq -r '[.outputs.groups[].name] | join(",")')"

@@ -17,8 +17,7 @@ users:
   - { login: crew2@example.com, firstName: Crew, lastName: Two, groups: [Crew] }
   - { login: crew3@example.com, firstName: Crew, lastName: Three, groups: [Crew] }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim --seed seed.yaml
 trap 'kill $SIM_PID 2>/dev/null || true; wait $SIM_PID 2>/dev/null || true; pg_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 sim_listening
 sim_connections 'retry: { max_attempts: 3, initial_interval: 50ms }'

@@ -30,8 +30,7 @@ YAML
 cat > sim.yaml <<YAML
 rate_limits: { window_seconds: $WINDOW, concurrency: 500, default: 100000, buckets: { users: 100000, user_get: $LIMIT, user: 100000, groups: 100000, default: 100000 } }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --config sim.yaml --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim --seed seed.yaml --config sim.yaml
 WORKERS=()
 cleanup() {
   for p in "${WORKERS[@]}"; do kill -9 "$p" 2>/dev/null || true; done

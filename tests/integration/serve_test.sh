@@ -14,8 +14,7 @@ HOOK_SECRET="hook-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export HOOK_AUTH="$HOOK_SECRET"
 
 
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim
 SERVE_PID=
 cleanup() {
   [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null

@@ -40,8 +40,7 @@ export SPOKEFLOW_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n
 export SPOKEFLOW_VAULT="$WORK/vault.json"
 
 # okta-sim itself on plain HTTP (the API the flows call), trusting the CA for hooks at https URLs.
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --log-level error --hook-ca "$CERTS/ca.pem" > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim --hook-ca "$CERTS/ca.pem"
 SERVE_PID=
 cleanup() {
   [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null

@@ -18,8 +18,7 @@ admin: { login: admin@example.com, firstName: Ada, lastName: Admin }
 users:
   - { login: friend@example.com, firstName: Old, lastName: Friend }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim --seed seed.yaml
 WORKER_PID=
 cleanup() {
   [ -z "$WORKER_PID" ] || { kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true; }

@@ -21,8 +21,7 @@ cat > sim.yaml <<'YAML'
 rate_limits: { window_seconds: 60, concurrency: 500, default: 100000, buckets: { users: 100000, user_get: 100000, user: 100000, default: 100000 } }
 faults: { latency_ms: 20 }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --config sim.yaml --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim --seed seed.yaml --config sim.yaml
 trap 'kill -9 ${RUN_PID:-0} 2>/dev/null || true; kill $SIM_PID 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 sim_listening
 sim_connections

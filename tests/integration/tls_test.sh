@@ -58,8 +58,8 @@ YAML
 } > "$WORK/seed.yaml"
 
 SIM_PIDS=()
-# start_sim CERT: starts okta-sim over TLS with CERTS/CERT.pem; sets PORT
-start_sim() {
+# start_tls_sim CERT: starts okta-sim over TLS with CERTS/CERT.pem; sets PORT
+start_tls_sim() {
   local out="$WORK/sim-$1.out"
   "$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed "$WORK/seed.yaml" --log-level error \
     --tls-cert "$CERTS/$1.pem" --tls-key "$CERTS/$1.key" > "$out" 2> "$WORK/sim-$1.err" &
@@ -70,7 +70,7 @@ start_sim() {
 }
 trap 'for p in "${SIM_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
-start_sim good
+start_tls_sim good
 BASE="https://localhost:$PORT"
 okta() { curl -s --cacert "$CERTS/ca.pem" -H "Authorization: SSWS $TOKEN" -H "Accept: application/json" "$@"; }
 user_status() { okta "$BASE/api/v1/users/$1" | jq -r .status; }
@@ -152,14 +152,14 @@ expect_eq "...with a network error" "network" "$(echo "$OUT" | jq -r .error.kind
 expect_eq "...coded tls_untrusted_issuer" "tls_untrusted_issuer" "$(echo "$OUT" | jq -r .error.code)"
 expect_eq "...and no user was created" "E0000007" "$(okta "$BASE/api/v1/users/omar@example.com" | jq -r .errorCode)"
 
-start_sim expired
+start_tls_sim expired
 connections "$WORK/expired.yaml" token certs/ca.pem "https://localhost:$PORT"
 run_stdout "$SPOKEFLOW" --connections "$WORK/expired.yaml" connections test okta
 keep
 expect_eq "an expired certificate: connections test fails (the environment: exit 3)" 3 "$RC"
 expect_contains "...saying it has expired" "the server's certificate has expired" "$OUT$ERR"
 
-start_sim wrong-name
+start_tls_sim wrong-name
 connections "$WORK/wrong-name.yaml" token certs/ca.pem "https://localhost:$PORT"
 run_stdout "$SPOKEFLOW" --connections "$WORK/wrong-name.yaml" connections test okta
 keep

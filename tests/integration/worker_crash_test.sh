@@ -39,8 +39,7 @@ cat > sim.yaml <<'YAML'
 rate_limits: { window_seconds: 60, concurrency: 500, default: 100000, buckets: { users: 100000, user_get: 100000, user: 100000, groups: 100000, default: 100000 } }
 faults: { latency_ms: 150, latency_jitter_ms: 50 }
 YAML
-"$OKTA_SIM" --port 0 --api-token "$TOKEN" --seed seed.yaml --config sim.yaml --log-level error > sim.out 2> sim.err &
-SIM_PID=$!
+start_sim --seed seed.yaml --config sim.yaml
 WORKERS=()
 cleanup() {
   for p in "${WORKERS[@]}"; do kill -9 "$p" 2>/dev/null || true; done

@@ -14,19 +14,8 @@
 #include "connect/config.hpp"
 #include "connect/secrets.hpp"
 #include "connect/vault.hpp"
+#include "doctest_lines.hpp"
 #include "test_util.hpp"
-
-// Failed comparisons of diagnostic lists print every line.
-namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-  static String convert(const std::vector<std::string>& lines) {
-    std::string out = "\n";
-    for (const auto& l : lines) out += "  " + l + "\n";
-    return String(out.c_str());
-  }
-};
-}  // namespace doctest
 
 using namespace spokeflow;
 using namespace spokeflow::connect;

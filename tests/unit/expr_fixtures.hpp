@@ -8,21 +8,12 @@
 #include <variant>
 
 #include "expr/expr.hpp"
+#include "json_scope.hpp"
 
 namespace spokeflow::test::expr_fixtures {
 using namespace spokeflow::expr;
 
-class JsonScope : public Scope {
- public:
-  explicit JsonScope(Json roots) : roots_(std::move(roots)) {}
-  const Json* lookup(std::string_view root) const override {
-    auto it = roots_.find(std::string(root));
-    return it == roots_.end() ? nullptr : &*it;
-  }
-
- private:
-  Json roots_;
-};
+using test::JsonScope;
 
 inline const JsonScope& scope() {
   static const JsonScope s(Json::parse(R"({

@@ -4,39 +4,18 @@
 // the line an author reads.
 #include <doctest/doctest.h>
 
-#include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "action/action.hpp"
+#include "doctest_lines.hpp"
 #include "flow/loader.hpp"
-
-// Failed comparisons of diagnostic lists print every line.
-namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-  static String convert(const std::vector<std::string>& lines) {
-    std::string out = "\n";
-    for (const auto& l : lines) out += "  " + l + "\n";
-    return String(out.c_str());
-  }
-};
-}  // namespace doctest
+#include "schema_only_action.hpp"
 
 namespace spokeflow::test::flow_fixtures {
 using namespace spokeflow::flow;
-
-// Stands in for a core action: the loader only reads its name and input schema.
-class SchemaOnlyAction : public Action {
- public:
-  explicit SchemaOnlyAction(ActionInfo info) : info_(std::move(info)) {}
-  const ActionInfo& info() const override { return info_; }
-  boost::asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override { co_return ctx.inputs; }
-
- private:
-  ActionInfo info_;
-};
+using test::SchemaOnlyAction;
 
 inline const ActionRegistry& core_actions() {
   static const ActionRegistry registry = [] {

@@ -11,28 +11,14 @@
 #include "flow/loader.hpp"
 #include "flow/model.hpp"
 #include "flow_loader_fixtures.hpp"
+#include "json_scope.hpp"
 
 using namespace spokeflow;
 using namespace spokeflow::flow;
 using namespace spokeflow::test::flow_fixtures;
 using namespace std::string_literals;
 
-namespace {
-
-// A scope from a JSON object: {"inputs": ..., "steps": ...}.
-class JsonScope : public expr::Scope {
- public:
-  explicit JsonScope(Json roots) : roots_(std::move(roots)) {}
-  const Json* lookup(std::string_view root) const override {
-    auto it = roots_.find(std::string(root));
-    return it == roots_.end() ? nullptr : &*it;
-  }
-
- private:
-  Json roots_;
-};
-
-}  // namespace
+using test::JsonScope;
 
 TEST_CASE("a valid flow loads into the model") {
   LoadResult r = load_fixture("good.yaml");
