@@ -185,9 +185,7 @@ Response Sim::group_item(const Request& req, const std::vector<std::string>& seg
     return r;
   }
   if (sub == "roles") return roles(req, g->id, true, seg, 5);
-  std::string p;
-  for (const auto& s : seg) p += "/" + s;
-  return error(404, "E0000007", "Not found: Resource not found: " + p);
+  return no_such_path(seg);
 }
 
 // ---------------------------------------------------------------- apps
@@ -528,9 +526,7 @@ Response Sim::app_item(const Request& req, const std::vector<std::string>& seg, 
       return method_not_allowed();
     }
   }
-  std::string p;
-  for (const auto& s : seg) p += "/" + s;
-  return error(404, "E0000007", "Not found: Resource not found: " + p);
+  return no_such_path(seg);
 }
 
 // The Okta Terraform provider sets and reads an OIDC app's ID token issuer through this internal
@@ -539,13 +535,8 @@ Response Sim::app_item(const Request& req, const std::vector<std::string>& seg, 
 // which is where the app itself reports it. Apps that are not OIDC and other modes are not recorded:
 // they get the simulator's guess (404 like an unknown app, 400 E0000001).
 Response Sim::internal_api(const Request& req, const std::vector<std::string>& seg) {
-  auto unknown_path = [&] {
-    std::string p;
-    for (const auto& s : seg) p += "/" + s;
-    return error(404, "E0000007", "Not found: Resource not found: " + p);
-  };
   if (seg.size() != 8 || seg[3] != "apps" || seg[5] != "settings" || seg[6] != "oauth" || seg[7] != "idToken")
-    return unknown_path();
+    return no_such_path(seg);
   App* a = find_app(seg[4]);
   if (!a || a->body.value("signOnMode", "") != "OPENID_CONNECT") return not_found(seg[4], "AppInstance");
   json& settings = a->body["settings"];

@@ -662,9 +662,7 @@ Response Sim::schema(const Request& req, const std::vector<std::string>& seg) {
     r.set_json(schema_json());
     return r;
   }
-  std::string p;
-  for (const auto& s : seg) p += "/" + s;
-  return error(404, "E0000007", "Not found: Resource not found: " + p);
+  return no_such_path(seg);
 }
 
 // ---------------------------------------------------------------- sessions
@@ -674,9 +672,7 @@ Response Sim::sessions(const Request& req, const std::vector<std::string>& seg) 
     if (req.method != "GET" && req.method != "DELETE") return method_not_allowed();
     return not_found(seg[3], "AppSession");
   }
-  std::string p;
-  for (const auto& s : seg) p += "/" + s;
-  return error(404, "E0000007", "Not found: Resource not found: " + p);
+  return no_such_path(seg);
 }
 
 }  // namespace oktasim

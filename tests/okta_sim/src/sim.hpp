@@ -266,6 +266,8 @@ class Sim {
   Response not_found(const std::string& what, const std::string& type);
   Response validation(const std::string& summary_arg, const std::vector<std::string>& causes);
   Response method_not_allowed();
+  // Okta's 404 for a path no route answers, naming the path.
+  Response no_such_path(const std::vector<std::string>& seg);
 
   // --- users
   Response users_collection(const Request& req, const Query& q);

@@ -87,6 +87,12 @@ Response Sim::method_not_allowed() {
   return error(405, "E0000022", "The endpoint does not support the provided HTTP method");
 }
 
+Response Sim::no_such_path(const std::vector<std::string>& seg) {
+  std::string p;
+  for (const auto& s : seg) p += "/" + s;
+  return error(404, "E0000007", "Not found: Resource not found: " + (p.empty() ? std::string("/") : p));
+}
+
 // ---------------------------------------------------------------- rate limits
 
 std::string Sim::bucket_for(const std::string& method, const std::vector<std::string>& seg) const {
@@ -359,9 +365,7 @@ Response Sim::dispatch(const Request& req, const std::vector<std::string>& seg, 
     if (r == "policies") return policies(req, seg, q);
     if (r == "internal") return internal_api(req, seg);
   }
-  std::string p;
-  for (const auto& s : seg) p += "/" + s;
-  return error(404, "E0000007", "Not found: Resource not found: " + (p.empty() ? std::string("/") : p));
+  return no_such_path(seg);
 }
 
 // ---------------------------------------------------------------- events

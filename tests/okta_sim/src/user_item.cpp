@@ -104,9 +104,7 @@ Response Sim::user_item(const Request& req, const std::vector<std::string>& seg,
       return method_not_allowed();
     }
   }
-  std::string p;
-  for (const auto& s : seg) p += "/" + s;
-  return error(404, "E0000007", "Not found: Resource not found: " + p);
+  return no_such_path(seg);
 }
 
 }  // namespace oktasim
