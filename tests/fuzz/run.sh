@@ -35,6 +35,8 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILE
   -DSPOKEFLOW_TCMALLOC=OFF "${launcher[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
 echo "fuzz: configured and built in ${SECONDS}s"
+# FUZZ_BUILD_ONLY=1: stop here (scripts/test.sh builds while the ASan tests run, and fuzzes later).
+[ -z "${FUZZ_BUILD_ONLY:-}" ] || exit 0
 
 # A leak, an ASan or UBSan report, a broken property (abort), 25 s on one input (no input takes
 # a second now) or more than 2 GiB of memory is a failure.
