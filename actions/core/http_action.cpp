@@ -96,6 +96,7 @@ class HttpAction final : public Action {
     if (!client.ok()) co_return client.error();
     auto req = build_request(ctx.inputs);
     if (!req.ok()) co_return req.error();
+    req->activity = ctx.calls;
     auto res = co_await (*client)->call(std::move(*req));
     if (!res.ok()) co_return res.error();
 

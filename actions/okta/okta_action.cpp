@@ -83,6 +83,7 @@ std::string filter_literal(std::string_view text) {
 }
 
 asio::awaitable<Result<connect::ApiResponse>> Call::send(connect::ApiRequest request) {
+  request.activity = ctx_.calls;
   auto r = co_await client_.call(std::move(request));
   if (r.ok()) {
     request_id_ = r->request_id;

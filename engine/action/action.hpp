@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/call_activity.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/json_schema.hpp"
@@ -42,6 +43,7 @@ struct ActionContext {
   std::string_view connection;      // the alias the step uses ("okta" by default for okta.*)
   boost::asio::any_io_executor executor;
   std::string_view flow = {};       // the flow the step belongs to (for log lines)
+  CallActivity* calls = nullptr;    // where HTTP clients note their own retries and waits (may be null)
 };
 
 class Action {

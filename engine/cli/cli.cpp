@@ -186,9 +186,16 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   runc->add_option("--input", ro.inputs, "An input as NAME=VALUE (repeatable)");
   runc->add_option("--inputs-file", ro.inputs_file, "A JSON file with an object of inputs");
   runc->add_flag("--json", ro.json, "Print one JSON document with the result");
-  runc->add_flag("-q,--quiet", ro.quiet, "Do not print each step as it finishes");
+  runc->add_flag("-q,--quiet", ro.quiet, "Do not print steps as they finish");
+  runc->add_flag("-v,--verbose", ro.verbose,
+                 "A line per finished step, also inside loops (on a terminal, loops show a live progress line instead)");
+  runc->add_flag("--events", ro.events,
+                 "JSON lines on stdout: each step event, each loop's start and end, then the outcome (event \"end\")");
   runc->add_flag("--resume-others", ro.resume_others, "Also run the executions other processes left runnable");
   runc->add_flag("--detach", ro.detach, "Only queue the execution and print its id: a worker runs it");
+  runc->add_flag("--reveal", ro.reveal,
+                 "Print the execution's sensitive outputs (its own and its steps') in clear once it ends, to a "
+                 "terminal only (needs the master key); the store keeps them sealed");
   add_queue_options(runc, ro.queue, false);
 
   auto* resume = app.add_subcommand("resume", "Run every execution that is runnable now (queued, left by a stopped "
@@ -240,6 +247,11 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
   show->add_flag("--json", json, "Machine-readable output");
   bool reveal = false;
   show->add_flag("--reveal", reveal, "Show sensitive values in clear, from their sealed copies (needs the master key)");
+  StepSelection selection;
+  show->add_flag("--failed", selection.failed_only, "Only the failed step runs, under the steps that hold them");
+  show->add_option("--step", selection.step, "Only this step (every attempt) and what ran inside it, such as each_user[3].add");
+  show->add_flag("--all-iterations", selection.all_iterations,
+                 "Every iteration of a loop, not a summary (count, failed, slowest) and its failed iterations");
   QueueOptions exec_q;
   bool exec_quiet = false;
   auto* cancel = execs->add_subcommand("cancel", "Cancel an execution: its finally steps run, it is recorded cancelled");
@@ -373,7 +385,7 @@ int run(int argc, char** argv, const std::function<void(ActionRegistry&)>& extra
     else if (*flist) code = cmd_flows_list(g, flows_dir, json, extra);
     else if (*schedlist) code = cmd_schedules_list(g, so, extra);
     else if (*list) code = cmd_list(g, filter, json);
-    else if (*show) code = cmd_show(g, exec_id, json, reveal);
+    else if (*show) code = cmd_show(g, exec_id, json, reveal, selection);
     else if (*cancel) code = cmd_cancel(g, exec_q, exec_id, json, extra);
     else if (*retry) code = cmd_retry(g, exec_q, exec_id, json, exec_quiet, extra);
     else if (*purge) code = cmd_purge(g, purge_o);

@@ -6,10 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
-#include <functional>
 #include <iostream>
-#include <map>
-#include <set>
 #include <thread>
 
 #include "common/ids.hpp"
@@ -59,7 +56,8 @@ Json step_json(const store::StepRun& s) {
           {"error", s.error},
           {"started_at", s.started_at ? Json(format_timestamp(s.started_at)) : Json(nullptr)},
           {"finished_at", s.finished_at ? Json(format_timestamp(s.finished_at)) : Json(nullptr)},
-          {"duration_ms", s.finished_at && s.started_at ? Json(s.finished_at - s.started_at) : Json(nullptr)}};
+          {"duration_ms", s.finished_at && s.started_at ? Json(s.finished_at - s.started_at) : Json(nullptr)},
+          {"client", s.client}};
 }
 
 bool json_has_redacted(const Json& v) {
@@ -106,6 +104,7 @@ int run_here(const GlobalOptions& g, Shell& shell, const std::string& id, bool j
         if (!rt.worker().cancel(id)) rt.worker().drain(Millis(0));
       });
   (void)g;
+  if (shell.printer) shell.printer->end(nullptr);
   if (json) {
     std::cout << outcome_json(outcome).dump(2) << "\n";
   } else {
@@ -117,7 +116,7 @@ int run_here(const GlobalOptions& g, Shell& shell, const std::string& id, bool j
 
 }  // namespace
 
-int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal) {
+int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal, const StepSelection& sel) {
   auto st = open_store_or_report(g);
   if (!st) return kExitEnvironment;
   auto rec = st->get_execution(id);
@@ -126,6 +125,10 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reve
     return kExitInvalid;
   }
   auto steps = st->step_runs(id);
+  if (!sel.step.empty() && select_runs(steps, StepSelection{false, sel.step, true}).empty()) {
+    std::cerr << "error: " << unknown_step_message(steps, sel.step) << "\n";
+    return kExitInvalid;
+  }
   if (reveal) {
     // The owner asked for the sensitive values (an activation link to hand over, say): they
     // come from the sealed copies, with the master key; nothing else ever shows them.
@@ -143,7 +146,7 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reve
   if (json) {
     Json j = execution_json(*rec, true);
     j["steps"] = Json::array();
-    for (const auto& s : steps) j["steps"].push_back(step_json(s));
+    for (const auto* s : select_runs(steps, sel)) j["steps"].push_back(step_json(*s));
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
@@ -156,48 +159,11 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reve
   if (!rec->lease_owner.empty())
     std::cout << "  lease:    " << rec->lease_owner << " until " << format_timestamp(rec->lease_until) << "\n";
   if (!rec->parent_id.empty()) std::cout << "  parent:   " << rec->parent_id << " (step " << rec->parent_step << ")\n";
-  std::cout << "  inputs:   " << indent_json(run::without_sealed(rec->inputs), "  ") << "\n";
-  if (!rec->outputs.is_null()) std::cout << "  outputs:  " << indent_json(run::without_sealed(rec->outputs), "  ") << "\n";
-  if (!rec->error.is_null()) std::cout << "  error:    " << indent_json(rec->error, "  ") << "\n";
+  std::cout << "  inputs:   " << readable_json(run::without_sealed(rec->inputs), 12, 4) << "\n";
+  if (!rec->outputs.is_null()) std::cout << "  outputs:  " << readable_json(run::without_sealed(rec->outputs), 12, 4) << "\n";
+  if (!rec->error.is_null()) std::cout << "  error:    " << readable_json(rec->error, 12, 4) << "\n";
   std::cout << "steps:\n";
-  // A tree: each run sits under the nearest enclosing step that has a record
-  // (`each_user[3].add` under `each_user`, `t.catch.log` under `t`), in start order.
-  std::map<std::string, std::vector<const store::StepRun*>> children;
-  std::set<std::string> paths;
-  for (const auto& st : steps) paths.insert(st.path);
-  auto parent_of = [&](const std::string& path) {
-    std::string p = path;
-    while (true) {
-      auto cut = p.find_last_of(".[@");
-      if (cut == std::string::npos || cut == 0) return std::string();
-      p = p.substr(0, cut);
-      if (paths.count(p)) return p;
-    }
-  };
-  for (const auto& st : steps) children[parent_of(st.path)].push_back(&st);
-  for (auto& [_, list] : children)
-    std::stable_sort(list.begin(), list.end(), [](auto* a, auto* b) {
-      if (a->path == b->path) return a->attempt < b->attempt;
-      return a->started_at < b->started_at;
-    });
-  std::function<void(const std::string&, int)> print_level = [&](const std::string& parent, int depth) {
-    auto it = children.find(parent);
-    if (it == children.end()) return;
-    const auto& list = it->second;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const store::StepRun* st = list[i];
-      std::string pad(2 + 2 * depth, ' ');
-      std::string dur = st->finished_at && st->started_at ? ms_text(st->finished_at - st->started_at) : "-";
-      std::cout << pad << status_mark(st->status) << " " << st->path << "  " << st->kind << "  attempt " << st->attempt
-                << "  " << dur << "\n";
-      if (!st->inputs.is_null()) std::cout << pad << "    inputs:  " << st->inputs.dump() << "\n";
-      if (!st->outputs.is_null()) std::cout << pad << "    outputs: " << run::without_sealed(st->outputs).dump() << "\n";
-      if (!st->error.is_null()) std::cout << pad << "    error:   " << st->error.dump() << "\n";
-      // The children of a step are printed once, after its last attempt.
-      if (i + 1 == list.size() || list[i + 1]->path != st->path) print_level(st->path, depth + 1);
-    }
-  };
-  print_level("", 0);
+  print_step_tree(std::cout, steps, sel);
   return kExitOk;
 }
 
@@ -224,7 +190,7 @@ int cmd_list(const GlobalOptions& g, const store::ExecutionFilter& f, bool json)
 
 int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (int rc = shell.start(g, q, false, false, false); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, StepOutput::none, false, false); rc != kExitOk) return rc;
   auto res = shell.runtime->store().request_cancel(id, now_unix_ms());
   if (!res.found) {
     std::cerr << "error: no execution with id '" << id << "' in the store\n";
@@ -253,7 +219,7 @@ int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string&
 int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, bool quiet,
               const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (int rc = shell.start(g, q, !json && !quiet, false, false); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, choose_step_output(false, json || quiet, false, stdout_is_terminal()), false, false); rc != kExitOk) return rc;
   auto rec = shell.runtime->store().get_execution(id);
   if (!rec) {
     std::cerr << "error: no execution with id '" << id << "' in the store\n";
@@ -277,7 +243,7 @@ int cmd_retry(const GlobalOptions& g, const QueueOptions& q, const std::string& 
 int cmd_rerun(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool same_version, bool json,
               bool quiet, const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (int rc = shell.start(g, q, !json && !quiet, false, false); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, choose_step_output(false, json || quiet, false, stdout_is_terminal()), false, false); rc != kExitOk) return rc;
   runtime::Runtime& rt = *shell.runtime;
   auto rec = rt.store().get_execution(id);
   if (!rec) {

@@ -2,12 +2,13 @@
 // `spokeflow executions ...`: list, show, cancel, retry, rerun, purge.
 #include <string>
 
+#include "cli/execution_view.hpp"
 #include "cli/shell.hpp"
 
 namespace spokeflow::cli {
 
 int cmd_list(const GlobalOptions& g, const store::ExecutionFilter& f, bool json);
-int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal);
+int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reveal, const StepSelection& sel);
 // Cancels an execution: at once when it had not started; else its `finally` steps run (here
 // when no worker holds it, by its worker otherwise) and it is recorded cancelled.
 int cmd_cancel(const GlobalOptions& g, const QueueOptions& q, const std::string& id, bool json, const ExtraActions& extra);

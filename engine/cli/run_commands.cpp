@@ -11,10 +11,13 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 #include "common/ids.hpp"
 #include "common/json_text.hpp"
 #include "common/utf8.hpp"
+#include "common/scrub.hpp"
+#include "connect/vault.hpp"
 #include "flow/loader.hpp"
 
 namespace spokeflow::cli {
@@ -57,6 +60,33 @@ std::optional<Millis> grace_of(const QueueOptions& q) {
   auto d = parse_duration(q.drain_grace);
   if (!d) std::cerr << "error: --drain-grace '" << q.drain_grace << "' is not a duration\n";
   return d;
+}
+
+// The sealed copies of an execution's sensitive outputs, opened: {"outputs": ..., "steps":
+// {path: outputs}} with only what was sealed; null when nothing was (or it could not be read,
+// which is said on stderr).
+Json reveal_outputs(const GlobalOptions& g, const std::string& id, const connect::MasterKey& key) {
+  auto st = open_store_or_report(g);
+  if (!st) return nullptr;
+  auto rec = st->get_execution(id);
+  if (!rec) return nullptr;
+  const run::UnsealFn unseal = unsealer(key);
+  Json out = Json::object();
+  bool all = true;
+  auto open = [&](Json value, const std::string& aad) -> Json {
+    if (!value.is_object() || !value.contains(run::kSealedKey)) return nullptr;
+    if (!run::open_sealed(value, aad, unseal)) {
+      all = false;
+      return nullptr;
+    }
+    // A connection's own credential never shows, even here.
+    return SecretScrubber::instance().scrub(std::move(value));
+  };
+  if (Json v = open(rec->outputs, id + "/outputs"); !v.is_null()) out["outputs"] = std::move(v);
+  for (const auto& s : st->step_runs(id))
+    if (Json v = open(s.outputs, id + "/" + s.path); !v.is_null()) out["steps"][s.path] = std::move(v);
+  if (!all) std::cerr << "warning: some sealed values could not be opened with this master key\n";
+  return out.empty() ? Json() : out;
 }
 
 asio::awaitable<void> run_mine(runtime::Worker& worker, std::string id, std::optional<run::Engine::Fresh> fresh,
@@ -105,6 +135,18 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
     else std::cerr << "error: " << msg << "\n";
     return kExitInvalid;
   };
+  std::optional<connect::MasterKey> reveal_key;
+  if (o.reveal) {
+    // A helpdesk person's temporary password is for their eyes: never a pipe or a log file.
+    if (o.detach) return invalid("--reveal needs the run to end here; it cannot go with --detach");
+    if (!isatty(STDOUT_FILENO)) return invalid("--reveal prints sensitive values to a terminal only, and stdout is not one");
+    auto key = connect::MasterKey::from_environment();
+    if (!key.ok()) {
+      std::cerr << "error: --reveal needs the master key: " << key.error().message << "\n";
+      return kExitEnvironment;
+    }
+    reveal_key = std::move(*key);
+  }
   if (!o.inputs_file.empty()) {
     std::string err;
     std::string text = read_file_capped(o.inputs_file, kMaxInputsFileBytes, err);
@@ -127,7 +169,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   // other processes left runnable, as a worker would.
   QueueOptions q = o.queue;
   q.exit_when_idle = true;  // with --resume-others: the others are run until none is left
-  if (int rc = shell.start(g, q, !o.json && !o.quiet, o.resume_others, false); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, choose_step_output(o.events, o.json || o.quiet, o.verbose, stdout_is_terminal()), o.resume_others, false); rc != kExitOk) return rc;
   auto grace = grace_of(o.queue);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;
@@ -150,7 +192,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
         }
         id = started->id;
         if (o.detach) co_return;
-        if (!o.json) std::cout << "execution " << id << " started (flow " << loaded.flow->name << ")\n" << std::flush;
+        if (!o.json && !o.events) std::cout << "execution " << id << " started (flow " << loaded.flow->name << ")\n" << std::flush;
         if (!o.resume_others) {
           outcome = co_await rt.worker().run_one(id, std::move(started->fresh));
           co_return;
@@ -181,8 +223,22 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
     else std::cout << "execution " << id << " queued (flow " << loaded.flow->name << "): a worker runs it\n";
     return kExitOk;
   }
+  Json revealed;
+  if (reveal_key && !id.empty()) revealed = reveal_outputs(g, id, *reveal_key);
+  if (o.events) {
+    Json end = outcome_json(outcome);
+    if (!revealed.is_null()) end["revealed"] = revealed;
+    if (!others.empty()) {
+      end["resumed"] = Json::array();
+      for (const auto& r : others) end["resumed"].push_back(outcome_json(r));
+    }
+    shell.printer->end(&end);
+    return exit_for(outcome);
+  }
+  if (shell.printer) shell.printer->end(nullptr);
   if (o.json) {
     Json j = outcome_json(outcome);
+    if (!revealed.is_null()) j["revealed"] = revealed;
     if (!others.empty()) {
       j["resumed"] = Json::array();
       for (const auto& r : others) j["resumed"].push_back(outcome_json(r));
@@ -191,6 +247,9 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   } else {
     for (const auto& r : others) std::cout << "resumed execution " << r.id << " (" << r.flow << ") " << r.status << "\n";
     print_outcome(outcome);
+    if (!revealed.is_null())
+      std::cout << "sensitive outputs in clear (shown this once; the store keeps them sealed):\n  "
+                << indent_json(revealed, "  ") << "\n";
   }
   return exit_for(outcome);
 }
@@ -202,7 +261,7 @@ int cmd_resume(const GlobalOptions& g, const QueueOptions& given, bool json, boo
   QueueOptions q = given;
   q.exit_when_idle = true;
   // Waits stay in the process: with no worker running, a parked execution would sleep past its time.
-  if (int rc = shell.start(g, q, !json && !quiet, true, false); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, choose_step_output(false, json || quiet, false, stdout_is_terminal()), true, false); rc != kExitOk) return rc;
   auto grace = grace_of(q);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;
@@ -211,6 +270,7 @@ int cmd_resume(const GlobalOptions& g, const QueueOptions& given, bool json, boo
   run_loop(
       shell, [&]() -> asio::awaitable<void> { co_await rt.worker().run(); },
       [&](int) { rt.worker().drain(*grace); }, [&](int) { rt.worker().drain(Millis(0)); });
+  if (shell.printer) shell.printer->end(nullptr);
   int code = kExitOk;
   Json report = Json::array();
   for (const auto& oc : outcomes) {
@@ -227,7 +287,7 @@ int cmd_resume(const GlobalOptions& g, const QueueOptions& given, bool json, boo
 
 int cmd_worker(const GlobalOptions& g, const QueueOptions& q, bool quiet, const ExtraActions& extra) {
   Shell shell(g, extra);
-  if (int rc = shell.start(g, q, !quiet, true, true); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, quiet ? StepOutput::none : StepOutput::lines, true, true); rc != kExitOk) return rc;
   auto grace = grace_of(q);
   if (!grace) return kExitInvalid;
   runtime::Runtime& rt = *shell.runtime;

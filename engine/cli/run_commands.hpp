@@ -13,8 +13,11 @@ struct RunOptions {
   std::string inputs_file;
   bool json = false;
   bool quiet = false;
+  bool verbose = false;        // a line per step even on a terminal
+  bool events = false;         // JSON lines of step and loop events, then the outcome
   bool resume_others = false;  // also run what other processes left runnable
   bool detach = false;         // only enqueue: a worker runs it
+  bool reveal = false;         // print its sensitive outputs in clear at the end (a terminal only)
   QueueOptions queue;
 };
 

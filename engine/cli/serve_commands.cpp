@@ -68,7 +68,7 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
   q.concurrency = config.concurrency;
   q.lease = config.lease;
   q.park_after = config.park_after;
-  if (int rc = shell.start(g, q, false, true, true); rc != kExitOk) return rc;
+  if (int rc = shell.start(g, q, StepOutput::none, true, true); rc != kExitOk) return rc;
   runtime::Runtime& rt = *shell.runtime;
   rt.on_enqueued = [&metrics](const flow::Flow& f, const Json& trigger) { metrics.execution_started(f.name, trigger); };
   if (shell.connect.connections) shell.connect.connections->set_observer(&metrics);

@@ -69,7 +69,7 @@ std::optional<Millis> duration_option(const std::string& name, const std::string
 }
 }  // namespace
 
-int Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park) {
+int Shell::start(const GlobalOptions& g, const QueueOptions& q, StepOutput steps, bool claim_others, bool park) {
   runtime::RuntimeOptions o;
   o.flows_dir = flows_dir_or_default(q.flows_dir);
   auto lease = duration_option("--lease", q.lease);
@@ -94,18 +94,10 @@ int Shell::start(const GlobalOptions& g, const QueueOptions& q, bool print_steps
   if (!connect.vault_problem.empty())
     spdlog::warn("vault unavailable ({}): sensitive values are recorded redacted, without a sealed copy",
                  connect.vault_problem);
-  if (print_steps) {
-    o.engine.on_step = [](const run::StepEvent& ev) {
-      std::string line = "  " + status_mark(ev.status) + " " + std::string(ev.path) + "  (" + std::string(ev.kind);
-      if (ev.attempt > 1) line += ", attempt " + std::to_string(ev.attempt);
-      line += ev.replayed ? ", from journal" : ", " + ms_text(ev.duration_ms);
-      line += ")";
-      if (ev.error) {
-        Error e = Error::from_json(*ev.error);
-        line += "  " + std::string(to_string(e.kind)) + (e.code.empty() ? "" : " " + e.code) + ": " + e.message;
-      }
-      std::cout << SecretScrubber::instance().scrub(line) << "\n";
-    };
+  if (steps != StepOutput::none) {
+    printer = std::make_unique<StepPrinter>(std::cout, steps, steps == StepOutput::progress ? terminal_width() : 100);
+    o.engine.on_step = [p = printer.get()](const run::StepEvent& ev) { p->step(ev); };
+    o.engine.on_loop = [p = printer.get()](const run::LoopProgress& lp) { p->loop(lp); };
   }
   if (q.on_step) {
     o.engine.on_step = [print = std::move(o.engine.on_step), also = q.on_step](const run::StepEvent& ev) {

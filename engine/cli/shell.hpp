@@ -9,6 +9,7 @@
 
 #include "action/action.hpp"
 #include "cli/connect_setup.hpp"
+#include "cli/step_output.hpp"
 #include "common/diagnostics.hpp"
 #include "run/engine.hpp"
 #include "runtime/runtime.hpp"
@@ -61,13 +62,14 @@ struct Shell {
   boost::asio::io_context io{1};
   ConnectSetup connect;
   ActionRegistry actions;
+  std::unique_ptr<StepPrinter> printer;  // null when steps are not printed
   std::unique_ptr<runtime::Runtime> runtime;
 
   Shell(const GlobalOptions& g, const ExtraActions& extra);
   // Opens the store and builds the runtime: kExitOk, or (said on stderr) kExitInvalid for a
-  // malformed option, kExitEnvironment for a store that cannot be opened. `print_steps`: a line
-  // per finished step on stdout.
-  int start(const GlobalOptions& g, const QueueOptions& q, bool print_steps, bool claim_others, bool park);
+  // malformed option, kExitEnvironment for a store that cannot be opened. `steps`: what is
+  // printed on stdout while executions run.
+  int start(const GlobalOptions& g, const QueueOptions& q, StepOutput steps, bool claim_others, bool park);
 };
 
 // Runs `work` on the shell's loop until it is done. SIGTERM calls on_term, SIGINT on_int (each

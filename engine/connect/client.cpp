@@ -406,7 +406,9 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
     bool auth_resent = false;
     bool sent = false;  // the request may have reached the server
     for (;;) {
+      const auto asked = Clock::now();
       http::RateGovernor::Permit permit = co_await env.governor->acquire(bucket);
+      if (req.activity) req.activity->rate_wait_ms += std::chrono::duration_cast<milliseconds>(Clock::now() - asked).count();
       auto auth_headers = co_await env.auth->headers(req.method, url);
       if (!auth_headers.ok()) {
         res = auth_headers.error();  // the API request itself was never sent
@@ -524,6 +526,9 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
                                   : backoff(env.retry, attempt, rng);
     spdlog::debug("{} {} {}: attempt {} failed ({}), retrying in {} ms", env.alias, req.method, path, attempt,
                   to_string(failure->kind), wait.count());
+    if (req.activity)
+      req.activity->retried(req.method, path, attempt, failure->http_status, to_string(failure->kind), failure->code,
+                            wait.count());
     const bool slept = co_await sleep_for(env.executor, wait);
     if (!slept) co_return cancelled_error(env, req.method, path);
   }

@@ -25,6 +25,7 @@
 #include "connect/auth.hpp"
 #include "connect/config.hpp"
 #include "connect/secrets.hpp"
+#include "common/call_activity.hpp"
 #include "http/call_observer.hpp"
 #include "http/http_client.hpp"
 #include "http/rate_governor.hpp"
@@ -48,6 +49,8 @@ struct ApiRequest {
   // nothing more (the caller converges on the answer): the client may resend it after a
   // network error, a timeout or a 5xx although its method (POST, PATCH) is not idempotent.
   bool safe_to_repeat = false;
+  // Told of the retries and waits of this call (the step run's record); null: no one.
+  CallActivity* activity = nullptr;
 };
 
 struct ApiResponse {

@@ -49,6 +49,9 @@ class ValueTemplate {
   bool empty() const { return root_.kind == Node::Kind::literal && root_.literal.is_null(); }
   // Every expression in the tree with its position, for static checks.
   std::vector<std::pair<const expr::Template*, SourcePos>> expressions() const;
+  // The node that made the value at a JSON pointer ("/profile/email"): the node itself, or the
+  // expression that produced the object or list it lies in. Null when the pointer leads nowhere.
+  const Node* node_at(std::string_view pointer) const;
 
  private:
   Node root_;

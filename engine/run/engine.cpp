@@ -136,6 +136,62 @@ std::string schema_message(const std::string& what, const std::vector<SchemaIssu
   return msg;
 }
 
+namespace {
+
+// The "type" the schema asks for at a value's JSON pointer ("" when it cannot tell).
+std::string schema_type_at(const Json& schema, std::string_view pointer) {
+  const Json* node = &schema;
+  std::size_t at = 0;
+  while (at < pointer.size()) {
+    std::size_t end = pointer.find('/', at + 1);
+    if (end == std::string_view::npos) end = pointer.size();
+    const std::string token(pointer.substr(at + 1, end - at - 1));
+    at = end;
+    if (node->contains("properties") && (*node)["properties"].contains(token)) node = &(*node)["properties"][token];
+    else if (node->contains("items") && (*node)["items"].is_object()) node = &(*node)["items"];
+    else return {};
+  }
+  if (!node->contains("type")) return {};
+  const Json& t = (*node)["type"];
+  if (t.is_string()) return t.get<std::string>();
+  std::string out;
+  if (t.is_array())
+    for (const auto& one : t)
+      if (one.is_string()) out += (out.empty() ? "" : " or ") + one.get<std::string>();
+  return out;
+}
+
+}  // namespace
+
+std::string input_issues_message(const ActionInfo& info, const flow::ValueTemplate& with, const Json& shown_inputs,
+                                 const std::vector<SchemaIssue>& issues) {
+  std::string msg = "inputs of " + info.name + " do not fit its schema:";
+  for (std::size_t i = 0; i < issues.size(); ++i) {
+    const SchemaIssue& issue = issues[i];
+    msg += (i ? "; " : " ") + (issue.pointer.empty() ? std::string("/") : issue.pointer) + " ";
+    const Json* value = nullptr;
+    try {
+      const Json::json_pointer ptr(issue.pointer);
+      if (shown_inputs.contains(ptr)) value = &shown_inputs.at(ptr);
+    } catch (const std::exception&) {
+    }
+    if (value && !issue.pointer.empty()) {
+      std::string text = value->dump(-1, ' ', false, Json::error_handler_t::replace);
+      if (text.size() > 80) text = text.substr(0, 77) + "...";
+      msg += "is " + text;
+      if (const auto* node = with.node_at(issue.pointer); node && node->kind == flow::ValueTemplate::Node::Kind::expression)
+        msg += " (from " + node->expression.source() + " at line " + std::to_string(node->pos.line) + ")";
+      msg += ": ";
+    }
+    msg += issue.message;
+    // A type mismatch says the type wanted (valijson's message does not).
+    if (value && issue.message.find("'type' constraint") != std::string::npos)
+      if (std::string wants = schema_type_at(info.input_schema, issue.pointer); !wants.empty())
+        msg += " (it must be " + wants + ")";
+  }
+  return msg;
+}
+
 bool is_finished_status(const std::string& s) { return s == "succeeded" || s == "failed" || s == "skipped"; }
 
 Error cancelled_error() { return Error::make(ErrorKind::cancelled, "cancelled"); }
@@ -297,6 +353,7 @@ void Engine::Impl::journal(ExecState& ex, const Step& step, const std::string& p
   run.inputs = inputs;
   if (result) {
     if (result->error) run.error = result->error->to_json();
+    run.client = result->client;
     const Json& out = result->outputs;
     const Action* a = step.kind == Step::Kind::action && result->status == "succeeded" ? actions.find(step.action) : nullptr;
     if (a && a->info().outputs_sensitive) run.outputs = redact_by_schema(out, a->info().output_schema);
@@ -309,12 +366,14 @@ void Engine::Impl::journal(ExecState& ex, const Step& step, const std::string& p
     run.inputs = scrubber.scrub(std::move(run.inputs));
     run.outputs = scrubber.scrub(std::move(run.outputs));
     run.error = scrubber.scrub(std::move(run.error));
+    run.client = scrubber.scrub(std::move(run.client));
   }
   if (result && result->status == "succeeded")
     run.outputs = sealed_copy(result->outputs, std::move(run.outputs), ex.id + "/" + path);
   // The record goes to the store; the event is made of what stays here.
   const bool report = result && options.on_step;
   Json err = report ? run.error : Json();
+  Json client = report ? run.client : Json();
   std::string kind = report ? run.kind : std::string();
   store.record_step(std::move(run), ex.root->fence, store::Durability::batched);
   schedule_commit();
@@ -322,12 +381,14 @@ void Engine::Impl::journal(ExecState& ex, const Step& step, const std::string& p
     StepEvent ev;
     ev.execution_id = ex.id;
     ev.flow = ex.flow->name;
+    ev.outer_path = ex.outer_path;
     ev.path = path;
     ev.kind = kind;
     ev.status = status;
     ev.attempt = attempt;
     ev.duration_ms = finished - started;
     ev.error = err.is_null() ? nullptr : &err;
+    ev.client = client.is_null() ? nullptr : &client;
     options.on_step(ev);
   }
 }
@@ -350,12 +411,14 @@ void Engine::Impl::report_replayed(ExecState& ex, const store::StepRun& r) {
   StepEvent ev;
   ev.execution_id = ex.id;
   ev.flow = ex.flow->name;
+  ev.outer_path = ex.outer_path;
   ev.path = r.path;
   ev.kind = r.kind;
   ev.status = r.status;
   ev.attempt = r.attempt;
   ev.duration_ms = r.finished_at - r.started_at;
   ev.error = r.error.is_null() ? nullptr : &r.error;
+  ev.client = r.client.is_null() ? nullptr : &r.client;
   ev.replayed = true;
   options.on_step(ev);
 }
@@ -439,8 +502,10 @@ awaitable<ExecutionOutcome> Engine::Impl::run_root(store::Claim claim, std::shar
 
   // The run itself is a coroutine of its own, bound to the handle: cancel() and stop() reach
   // whatever it awaits, wherever in the step tree.
+  std::string root_path;  // a root is not inside anything
   ExecutionOutcome inner = co_await asio::co_spawn(
-      executor, run_execution(std::move(rec), flow, std::move(clear_inputs), std::move(journal), root, nullptr),
+      executor, run_execution(std::move(rec), flow, std::move(clear_inputs), std::move(journal), root, nullptr,
+                              std::move(root_path)),
       asio::bind_cancellation_slot(handle->signal_.slot(), use_awaitable));
   outcome.status = inner.status;
   outcome.outputs = std::move(inner.outputs);
@@ -489,7 +554,7 @@ awaitable<ExecutionOutcome> Engine::Impl::run_root(store::Claim claim, std::shar
 awaitable<ExecutionOutcome> Engine::Impl::run_execution(store::ExecutionRecord rec, flow::FlowPtr flow,
                                                         std::optional<Json> clear_inputs,
                                                         std::vector<store::StepRun> runs, RootRun& root,
-                                                        const Json* event) {
+                                                        const Json* event, std::string outer_path) {
   ExecutionOutcome outcome;
   outcome.id = rec.id;
   outcome.flow = rec.flow_name;
@@ -497,6 +562,7 @@ awaitable<ExecutionOutcome> Engine::Impl::run_execution(store::ExecutionRecord r
   auto state = std::make_unique<ExecState>();
   ExecState& ex = *state;
   ex.id = id;
+  ex.outer_path = std::move(outer_path);
   ex.flow = flow;
   ex.root = &root;
   if (clear_inputs) {

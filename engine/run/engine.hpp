@@ -22,20 +22,38 @@
 namespace spokeflow::run {
 
 // Reported after each step run is journaled (for progress output; the store is the record).
+// `outer_path` + "/" + `path` is the step's full path as a person reads it.
 struct StepEvent {
   std::string_view execution_id;
   std::string_view flow;
+  std::string_view outer_path;  // a subflow's: the calling step's path in its root ("" for a root)
   std::string_view path;
   std::string_view kind;
   std::string_view status;     // succeeded failed skipped
   int attempt = 1;
   std::int64_t duration_ms = 0;
   const Json* error = nullptr;   // when failed
+  const Json* client = nullptr;  // the HTTP client's own retries and waits, when it had any
   bool replayed = false;         // taken from the journal on resume, not run again
+};
+
+// Reported when a for_each starts, after each of its iterations and when it ends (for a
+// progress line; iterations' steps are reported as StepEvents all the same).
+struct LoopProgress {
+  std::string_view execution_id;
+  std::string_view flow;
+  std::string_view outer_path;  // as in StepEvent
+  std::string_view path;
+  std::size_t done = 0;         // iterations ended, replayed ones included
+  std::size_t failed = 0;       // of those, failed ones
+  std::size_t total = 0;        // items known so far
+  bool total_known = true;      // false while a streamed source has pages to come
+  bool finished = false;        // the loop itself has ended
 };
 
 struct EngineOptions {
   std::function<void(const StepEvent&)> on_step;  // may be empty
+  std::function<void(const LoopProgress&)> on_loop;  // may be empty
   // Seal values that records show as [REDACTED] (sensitive inputs and outputs), kept beside the
   // redacted copy under the key "$sealed", so that a resumed execution gets them back in clear.
   // Both empty: such values are only redacted, and a resume sees "[REDACTED]".

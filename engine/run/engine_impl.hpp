@@ -36,6 +36,7 @@ struct StepResult {
   Json outputs;
   std::optional<Error> error;
   bool ended = false;  // an `end` step ran inside
+  Json client;         // CallActivity::to_json() of an action's HTTP calls, null when they did nothing of note
 };
 
 class Frame;
@@ -58,6 +59,9 @@ struct RootRun {
 
 struct ExecState {
   std::string id;
+  // Where a subflow's execution was called from, in its root's terms ("each[3].call", or
+  // "a.call/b.call" two levels down); "" for a root. Only for what events show.
+  std::string outer_path;
   flow::FlowPtr flow;
   RootRun* root = nullptr;
   Json inputs;          // as the steps see them (clear)
@@ -138,6 +142,11 @@ class Frame final : public expr::Scope {
 
 std::string kind_name(const Step& s);
 std::string schema_message(const std::string& what, const std::vector<SchemaIssue>& issues);
+// Inputs that do not fit an action's schema, each issue with the value given, the `with:`
+// expression that produced it and the type wanted: "/user_id is null (from ${{ steps.who.outputs.userid }}
+// at line 14): Value type not permitted by 'type' constraint (it must be string)".
+std::string input_issues_message(const ActionInfo& info, const flow::ValueTemplate& with, const Json& shown_inputs,
+                                 const std::vector<SchemaIssue>& issues);
 bool is_finished_status(const std::string& s);
 Error cancelled_error();
 bool valid_email(const std::string& s);
@@ -166,7 +175,7 @@ struct Engine::Impl {
                                        std::optional<Json> clear_inputs, std::optional<store::ExecutionRecord> fresh);
   // Runs one execution (a root or a subflow's child) whose record is `rec`.
   awaitable<ExecutionOutcome> run_execution(store::ExecutionRecord rec, flow::FlowPtr flow, std::optional<Json> clear_inputs,
-                                            std::vector<store::StepRun> journal, RootRun& root, const Json* event);
+                                            std::vector<store::StepRun> journal, RootRun& root, const Json* event, std::string outer_path);
   Result<flow::FlowPtr> stored_flow(const store::ExecutionRecord& rec);
 
   bool commit_posted = false;
@@ -224,6 +233,7 @@ struct Engine::Impl {
   awaitable<StepResult> run_for_each(const Step& step, Frame& frame, const std::string& prefix, Json& record_inputs);
   awaitable<void> run_pool(const Step& step, Frame& frame, const std::string& prefix, LoopState& st);
   awaitable<void> loop_worker(const Step& step, Frame& frame, const std::string& prefix, LoopState& st);
+  void report_loop(const ExecState& ex, const std::string& path, const LoopState& st, bool finished);
   awaitable<void> fetch_page(const Step& step, Frame& frame, const std::string& prefix, const Json& base_inputs,
                              int page, Json cursor, PageFetch& out);
 

@@ -22,6 +22,9 @@ struct Engine::Impl::LoopState {
   std::size_t base = 0;         // index of items[0] among all items (pages before it)
   std::size_t next = 0;
   std::size_t failed = 0;
+  std::size_t done = 0;         // iterations ended
+  std::size_t total = 0;        // items known so far
+  bool total_known = true;
   Json results;
   std::optional<Error> first_error;
   bool ended = false;
@@ -50,7 +53,9 @@ awaitable<StepResult> Engine::Impl::run_for_each(const Step& step, Frame& frame,
                             prefix);
     total = items.size();
     st.items = &items;
+    st.total = total;
     st.results.get_ref<Json::array_t&>().resize(items.size());
+    report_loop(frame.ex(), prefix, st, false);
     co_await run_pool(step, frame, prefix, st);
   } else {
     // A list action streamed page by page: only the page being worked on (and the next one,
@@ -75,7 +80,10 @@ awaitable<StepResult> Engine::Impl::run_for_each(const Step& step, Frame& frame,
       st.base = total;
       st.next = 0;
       total += items.size();
+      st.total = total;
+      st.total_known = cursor.is_null();
       st.results.get_ref<Json::array_t&>().resize(total);
+      report_loop(frame.ex(), prefix, st, false);
       fetch = PageFetch{};
       if (cursor.is_null()) {
         co_await run_pool(step, frame, prefix, st);
@@ -95,6 +103,9 @@ awaitable<StepResult> Engine::Impl::run_for_each(const Step& step, Frame& frame,
     }
   }
   record_inputs = {{"count", total}};
+  st.total = total;
+  st.total_known = true;
+  report_loop(frame.ex(), prefix, st, true);
 
   StepResult r;
   r.outputs = {{"count", total}, {"failed", st.failed}, {"results", std::move(st.results)}};
@@ -146,12 +157,11 @@ awaitable<void> Engine::Impl::loop_worker(const Step& step, Frame& frame, const 
     BlockOutcome o = co_await run_block(step.steps, iter, iter_prefix);
     if (o.flow == Flow::stopped) break;
     if (o.flow == Flow::ended) st.ended = true;
+    ++st.done;
     if (o.flow == Flow::failed) {
       ++st.failed;
       if (!st.first_error) st.first_error = o.error;
-      continue;
-    }
-    if (step.collect) {
+    } else if (step.collect) {
       auto v = step.collect->evaluate(iter);
       if (v.ok()) {
         st.results[i] = std::move(*v);
@@ -160,7 +170,23 @@ awaitable<void> Engine::Impl::loop_worker(const Step& step, Frame& frame, const 
         if (!st.first_error) st.first_error = v.error();
       }
     }
+    report_loop(ex, prefix, st, false);
   }
+}
+
+void Engine::Impl::report_loop(const ExecState& ex, const std::string& path, const LoopState& st, bool finished) {
+  if (!options.on_loop || ex.root->stopped()) return;
+  LoopProgress p;
+  p.execution_id = ex.id;
+  p.flow = ex.flow->name;
+  p.outer_path = ex.outer_path;
+  p.path = path;
+  p.done = st.done;
+  p.failed = st.failed;
+  p.total = st.total;
+  p.total_known = st.total_known;
+  p.finished = finished;
+  options.on_loop(p);
 }
 
 // One page of a `for_each: {action, with}` source. Protocol: the action takes `stream: true`

@@ -346,7 +346,7 @@ awaitable<StepResult> Engine::Impl::run_action(const Step& step, Frame& frame, c
   if (info.inputs_sensitive) register_sensitive(root, inputs, info.input_schema);
   record_inputs = info.inputs_sensitive ? redact_by_schema(inputs, info.input_schema) : inputs;
   if (auto issues = info.inputs_checker->validate(inputs); !issues.empty())
-    co_return fail_result(Error::make(ErrorKind::validation, schema_message("inputs of " + info.name, issues)), path);
+    co_return fail_result(Error::make(ErrorKind::validation, input_issues_message(info, step.with, record_inputs, issues)), path);
 
   // In progress from its start record on: a run does not park while it waits for that commit.
   std::optional<ActiveLeaf> active;
@@ -363,8 +363,14 @@ awaitable<StepResult> Engine::Impl::run_action(const Step& step, Frame& frame, c
                                                                                          : step.connection;
   ActionContext ctx{inputs, ex.id, path, attempt, connection, co_await asio::this_coro::executor};
   ctx.flow = ex.flow->name;
+  CallActivity calls;
+  ctx.calls = &calls;
   Result<Json> out = co_await action->invoke(ctx);
-  if (!out.ok()) co_return fail_result(std::move(out).error(), path);
+  if (!out.ok()) {
+    StepResult failed = fail_result(std::move(out).error(), path);
+    if (!calls.empty()) failed.client = calls.to_json();
+    co_return failed;
+  }
   if (auto issues = info.outputs_checker->validate(*out); !issues.empty())
     co_return fail_result(Error::make(ErrorKind::internal, schema_message("outputs of " + info.name, issues)), path);
   if (json_larger_than(*out, store::kMaxValueBytes))
@@ -376,6 +382,7 @@ awaitable<StepResult> Engine::Impl::run_action(const Step& step, Frame& frame, c
   if (info.outputs_sensitive) register_sensitive(root, *out, info.output_schema);
   StepResult r;
   r.outputs = std::move(*out);
+  if (!calls.empty()) r.client = calls.to_json();
   co_return r;
 }
 

@@ -114,8 +114,10 @@ awaitable<StepResult> Engine::Impl::run_subflow(const Step& step, Frame& frame, 
       co_return r;
     }
   }
-  ExecutionOutcome outcome =
-      co_await run_execution(std::move(child), child_flow, std::move(clear_inputs), std::move(child_runs), root, &ex.event);
+  // (A local, not a temporary in the call: GCC 12 frees such a temporary twice in a coroutine.)
+  std::string outer_path = ex.outer_path.empty() ? path : ex.outer_path + "/" + path;
+  ExecutionOutcome outcome = co_await run_execution(std::move(child), child_flow, std::move(clear_inputs),
+                                                    std::move(child_runs), root, &ex.event, std::move(outer_path));
   if (outcome.status == "stopped") co_return cancelled_result(path);
   StepResult r;
   r.outputs = std::move(outcome.outputs);

@@ -102,6 +102,7 @@ Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store
     row["started_at"] = s.started_at ? Json(format_timestamp(s.started_at)) : Json();
     row["finished_at"] = s.finished_at ? Json(format_timestamp(s.finished_at)) : Json();
     if (s.started_at && s.finished_at) row["duration_ms"] = s.finished_at - s.started_at;
+    if (!s.client.is_null()) row["client"] = s.client;
     out.push_back(std::move(row));
   }
   j["steps"] = std::move(out);

@@ -118,10 +118,13 @@ constexpr const char* kRetention = R"sql(
 CREATE INDEX executions_by_flow_hash ON executions(flow_hash);
 CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE execution_id IS NOT NULL;
 )sql";
+// 4: step runs keep what their HTTP client did on its own (retries, waits), as SQLite's schema 7.
+constexpr const char* kClientActivity = "ALTER TABLE step_runs ADD COLUMN client TEXT;";
 constexpr Migration kMigrations[] = {
     {1, kTables},
     {2, kRetention},
     {3, kRateBudget},
+    {4, kClientActivity},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

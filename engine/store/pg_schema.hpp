@@ -11,7 +11,8 @@ namespace spokeflow::store::pg {
 // 2: the indexes retention needs (SQLite's schema 6): executions by flow source, schedule
 //    fires by execution.
 // 3: rate_budget, the Okta rate budget the processes share (pg_rate_budget.hpp).
-inline constexpr int kSchemaVersion = 3;
+// 4: step_runs.client, what the HTTP client did on its own (SQLite's schema 7).
+inline constexpr int kSchemaVersion = 4;
 
 // Brings the store's tables in the connection's schema (the first of its search_path) to
 // kSchemaVersion, in one transaction under an advisory lock (processes starting together

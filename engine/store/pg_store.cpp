@@ -314,13 +314,14 @@ class PgStore final : public ExecutionStore {
     fenced_write(fence, durability, [&] {
       Params p;
       p.add(r.execution_id).add(r.path).add(static_cast<std::int64_t>(r.attempt)).add(r.kind).add(r.status)
-          .add_json(r.inputs).add_json(r.outputs).add_json(r.error).add_time(r.started_at).add_time(r.finished_at);
+          .add_json(r.inputs).add_json(r.outputs).add_json(r.error).add_time(r.started_at).add_time(r.finished_at)
+          .add_json(r.client);
       conn_.run("upsert_step",
                 "INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, "
-                "finished_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                "finished_at, client) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
                 "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status = excluded.status, "
                 "inputs = excluded.inputs, outputs = excluded.outputs, error = excluded.error, "
-                "started_at = excluded.started_at, finished_at = excluded.finished_at",
+                "started_at = excluded.started_at, finished_at = excluded.finished_at, client = excluded.client",
                 p);
     });
   }
@@ -385,7 +386,7 @@ class PgStore final : public ExecutionStore {
       Params p;
       p.add(execution_id);
       Result r = conn_.run("step_runs",
-                           "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at "
+                           "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at, client "
                            "FROM step_runs WHERE execution_id = $1 ORDER BY seq",
                            p);
       std::vector<StepRun> out;
@@ -401,6 +402,7 @@ class PgStore final : public ExecutionStore {
         s.error = r.json(i, 6);
         s.started_at = r.integer(i, 7);
         s.finished_at = r.integer(i, 8);
+        s.client = r.json(i, 9);
         out.push_back(std::move(s));
       }
       return out;

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS step_runs(
   error TEXT,
   started_at INTEGER,
   finished_at INTEGER,
+  client TEXT,  -- the HTTP client's own retries and waits (schema 7)
   UNIQUE(execution_id, path, attempt)
 );
 CREATE TABLE IF NOT EXISTS api_tokens(
@@ -153,6 +154,8 @@ int create_or_migrate(sqlite3* db, const std::string& path, bool migrate) {
       if (rebuild) exec(db, kMoveOld);
       exec(db, kTables);
       if (rebuild) exec(db, kCopyOld);
+      // Schema 7: step runs record their HTTP client's retries and waits.
+      if (has_tables && !rebuild && version < 7) exec(db, "ALTER TABLE step_runs ADD COLUMN client TEXT");
       exec(db, "PRAGMA user_version=" + std::to_string(kSchemaVersion));
     }
     exec(db, "COMMIT");

@@ -17,7 +17,8 @@ namespace spokeflow::store::sqlite {
 // 5: the service's API tokens (hashes only), Okta event hook deliveries and schedule fires.
 // 6: retention: executions by flow source (deleting a source no execution uses checks its
 //    foreign key through it) and schedule fires by execution.
-inline constexpr int kSchemaVersion = 6;
+// 7: step runs keep what their HTTP client did on its own (retries, waits): `client`.
+inline constexpr int kSchemaVersion = 7;
 
 // Brings the store at `db` (opened, WAL set) to kSchemaVersion in one transaction: a new store
 // is created; an older one is migrated when `migrate`, else refused (std::runtime_error saying

@@ -72,10 +72,11 @@ class SqliteStore final : public ExecutionStore {
     reopen_child_ = std::make_unique<Statement>(d,
         "UPDATE executions SET status='running', outputs=NULL, error=NULL, finished_at=NULL WHERE id=?1");
     upsert_step_ = std::make_unique<Statement>(d,
-        "INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+        "INSERT INTO step_runs(execution_id, path, attempt, kind, status, inputs, outputs, error, started_at, finished_at, "
+        "client) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
         "ON CONFLICT(execution_id, path, attempt) DO UPDATE SET status=excluded.status, inputs=excluded.inputs, "
-        "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at");
+        "outputs=excluded.outputs, error=excluded.error, started_at=excluded.started_at, finished_at=excluded.finished_at, "
+        "client=excluded.client");
     begin_ = std::make_unique<Statement>(d, "BEGIN IMMEDIATE");
     commit_ = std::make_unique<Statement>(d, "COMMIT");
     get_exec_ = std::make_unique<Statement>(d, kSelectExec " WHERE e.id = ?1");
@@ -313,6 +314,7 @@ class SqliteStore final : public ExecutionStore {
       bind_json(s, 6, r.inputs);
       bind_json(s, 7, r.outputs);
       bind_json(s, 8, r.error);
+      bind_json(s, 11, r.client);
       s.bind_time(9, r.started_at).bind_time(10, r.finished_at).run();
     });
   }
@@ -395,7 +397,7 @@ class SqliteStore final : public ExecutionStore {
 
   std::vector<StepRun> step_runs(const std::string& execution_id) override {
     Statement s(db_.get(),
-                "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at FROM step_runs "
+                "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at, client FROM step_runs "
                 "WHERE execution_id = ?1 ORDER BY seq");
     s.bind(1, execution_id);
     std::vector<StepRun> out;
@@ -411,6 +413,7 @@ class SqliteStore final : public ExecutionStore {
       r.error = s.json(6);
       r.started_at = s.integer(7);
       r.finished_at = s.integer(8);
+      r.client = s.json(9);
       out.push_back(std::move(r));
     }
     return out;

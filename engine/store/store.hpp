@@ -67,6 +67,8 @@ struct StepRun {
   Json inputs;                 // evaluated `with:`, sensitive fields redacted
   Json outputs;
   Json error;
+  // What the HTTP client did on its own (CallActivity: retries, waits); null when nothing.
+  Json client;
   std::int64_t started_at = 0;
   std::int64_t finished_at = 0;
 };

@@ -260,7 +260,7 @@ expect_contains "a variable name mistyped" "unknown variable 'cont' (neither in 
 printf 'name: e\ninputs:\n  kind: { type: string, default: bogus }\nsteps:\n  - id: boom\n    action: core.fail\n    with: { message: m, kind: "${{ inputs.kind }}" }\n' > "$WORK/enum.yaml"
 run_capture "$SF" run "$WORK/enum.yaml" --json
 expect_eq "an enum value that does not fit fails the step" 1 "$RC"
-expect_contains "...and the error shows the value given" "/kind: Failed to match against any enum values. (got 'bogus')" "$(echo "$OUT" | jq -r .error.message)"
+expect_contains "...and the error shows the value given" "/kind is \"bogus\" (from \${{ inputs.kind }} at line 7): Failed to match against any enum values. (got 'bogus')" "$(echo "$OUT" | jq -r .error.message)"
 printf 'name: q\nsteps:\n  - id: a\n    action: core.log\n    with: { message: "hello }\n  - id: b\n    action: core.noop\n' > "$WORK/quote_flow.yaml"
 run_capture "$SF" validate "$WORK/quote_flow.yaml"
 expect_eq "an unclosed quote in a flow mapping exits 2" 2 "$RC"

@@ -271,24 +271,36 @@ TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one le
   CHECK_NOTHROW(store::open_pg_store(fresh.location, false));  // nothing to migrate: created
 }
 
-TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating adds retention's indexes and the rate budget") {
+TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating adds retention's indexes, the rate budget "
+          "and the step runs' client column") {
   PgBackend b;
   {
     auto st = store::open_pg_store(b.location);
     st->enqueue(make_exec());
   }
   store::pg::Conn admin(b.location);
-  // As schema 1 made it: without schema 2's two indexes and schema 3's rate_budget.
+  // As schema 1 made it: without schema 2's two indexes, schema 3's rate_budget and schema 4's column.
   admin.exec("DROP INDEX executions_by_flow_hash; DROP INDEX schedule_fires_by_execution; DROP TABLE rate_budget; "
-             "UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
+             "ALTER TABLE step_runs DROP COLUMN client; UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
   CHECK_THROWS_WITH(store::open_pg_store(b.location, false), doctest::Contains("run `spokeflow store migrate` first"));
   auto change = store::migrate_store(b.location);
   CHECK(change.from == 1);
-  CHECK(change.to == 3);
+  CHECK(change.to == 4);
   CHECK(admin.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN "
                    "('executions_by_flow_hash', 'schedule_fires_by_execution')")
             .integer(0, 0) == 2);
   CHECK(admin.exec("SELECT count(*) FROM rate_budget").integer(0, 0) == 0);
   auto st = store::open_pg_store(b.location, false);
   CHECK(st->list_executions({}).size() == 1);
+  const auto id = st->list_executions({})[0].id;
+  store::StepRun run;
+  run.execution_id = id;
+  run.path = "a";
+  run.kind = "okta.get_user";
+  run.status = "succeeded";
+  run.client = {{"retries", 1}, {"retry_wait_ms", 200}};
+  st->record_step(run, {});
+  auto runs = st->step_runs(id);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].client["retries"] == 1);
 }

@@ -575,12 +575,51 @@ TEST_CASE("a store written with schema 1 is migrated with its rows") {
                                     "(SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'executions_by_%')",
                                -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(s, 0) == 6);
+    CHECK(sqlite3_column_int(s, 0) == store::sqlite::kSchemaVersion);
     CHECK(sqlite3_column_int(s, 1) == 0);
     CHECK(sqlite3_column_int(s, 2) == 4);  // by flow, by status, by dedupe key, by flow source
     sqlite3_finalize(s);
     sqlite3_close(raw);
   }
+}
+
+TEST_CASE("a store of schema 6 gains the step runs' client column, its rows kept") {
+  TempDir dir;
+  std::string db = (dir.path / "six.db").string();
+  auto rec = make_exec("six");
+  {
+    auto st = store::open_sqlite_store(db);
+    st->enqueue(rec);
+    store::StepRun r;
+    r.execution_id = rec.id;
+    r.path = "a";
+    r.status = "succeeded";
+    r.kind = "core.echo";
+    r.outputs = {{"x", 1}};
+    st->record_step(r, {});
+  }
+  {
+    // Schema 6 as shipped: step_runs without `client`.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw, "ALTER TABLE step_runs DROP COLUMN client; PRAGMA user_version=6;", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  CHECK_THROWS_AS(store::open_sqlite_store(db, false), std::runtime_error);
+  auto st = store::open_sqlite_store(db);
+  auto runs = st->step_runs(rec.id);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].outputs["x"] == 1);
+  CHECK(runs[0].client.is_null());
+  store::StepRun again = runs[0];
+  again.attempt = 2;
+  again.client = {{"retries", 2}, {"retry_wait_ms", 1500}};
+  st->record_step(again, {});
+  runs = st->step_runs(rec.id);
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[1].client["retries"] == 2);
+  CHECK(runs[1].client["retry_wait_ms"] == 1500);
 }
 
 TEST_CASE("stores written with schemas 2 and 3 are migrated with their rows; the index by parent is gone") {
