@@ -225,32 +225,24 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
   }
   Json revealed;
   if (reveal_key && !id.empty()) revealed = reveal_outputs(g, id, *reveal_key);
-  if (o.events) {
-    Json end = outcome_json(outcome);
-    if (!revealed.is_null()) end["revealed"] = revealed;
-    if (!others.empty()) {
-      end["resumed"] = Json::array();
-      for (const auto& r : others) end["resumed"].push_back(outcome_json(r));
-    }
-    shell.printer->end(&end);
-    return exit_for(outcome);
-  }
-  if (shell.printer) shell.printer->end(nullptr);
-  if (o.json) {
+  if (o.events || o.json) {
     Json j = outcome_json(outcome);
     if (!revealed.is_null()) j["revealed"] = revealed;
     if (!others.empty()) {
       j["resumed"] = Json::array();
       for (const auto& r : others) j["resumed"].push_back(outcome_json(r));
     }
-    std::cout << j.dump(2) << "\n";
-  } else {
-    for (const auto& r : others) std::cout << "resumed execution " << r.id << " (" << r.flow << ") " << r.status << "\n";
-    print_outcome(outcome);
-    if (!revealed.is_null())
-      std::cout << "sensitive outputs in clear (shown this once; the store keeps them sealed):\n  "
-                << indent_json(revealed, "  ") << "\n";
+    // --events ends its lines with the outcome (event "end"); --json prints it alone.
+    if (o.events) shell.printer->end(&j);
+    else std::cout << j.dump(2) << "\n";
+    return exit_for(outcome);
   }
+  if (shell.printer) shell.printer->end(nullptr);
+  for (const auto& r : others) std::cout << "resumed execution " << r.id << " (" << r.flow << ") " << r.status << "\n";
+  print_outcome(outcome);
+  if (!revealed.is_null())
+    std::cout << "sensitive outputs in clear (shown this once; the store keeps them sealed):\n  "
+              << indent_json(revealed, "  ") << "\n";
   return exit_for(outcome);
 }
 

@@ -80,6 +80,7 @@ void StepPrinter::step(const run::StepEvent& ev) {
 }
 
 void StepPrinter::loop(const run::LoopProgress& p, Clock::time_point now) {
+  if (mode_ != StepOutput::events && mode_ != StepOutput::progress) return;
   const std::string path = full_path(p.outer_path, p.path);
   if (mode_ == StepOutput::events) {
     // Start and end only: the iterations' steps are events of their own.
@@ -93,7 +94,7 @@ void StepPrinter::loop(const run::LoopProgress& p, Clock::time_point now) {
     out_ << j.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
     return;
   }
-  if (mode_ != StepOutput::progress || in_iteration(path)) return;
+  if (in_iteration(path)) return;  // the outer loop's line stands for it
   const std::string key = std::string(p.execution_id) + " " + path;
   if (p.finished) {
     loops_.erase(key);
