@@ -77,6 +77,13 @@ run::UnsealFn unsealer(connect::MasterKey key) {
   };
 }
 
+bool open_sealed_record(store::ExecutionRecord& rec, std::vector<store::StepRun>& steps, const run::UnsealFn& unseal) {
+  bool all = run::open_sealed(rec.inputs, rec.id + "/inputs", unseal);
+  all = run::open_sealed(rec.outputs, rec.id + "/outputs", unseal) && all;
+  for (auto& s : steps) all = run::open_sealed(s.outputs, rec.id + "/" + s.path, unseal) && all;
+  return all;
+}
+
 namespace {
 
 struct AliasUse {

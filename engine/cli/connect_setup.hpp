@@ -37,6 +37,9 @@ struct ConnectSetup {
 
 // Opens sealed record values with `key` (what run::open_sealed needs).
 run::UnsealFn unsealer(connect::MasterKey key);
+// Opens in place the sealed copies of an execution's inputs, outputs and step outputs (values
+// without one stay as they are); false when one does not open with this key.
+bool open_sealed_record(store::ExecutionRecord& rec, std::vector<store::StepRun>& steps, const run::UnsealFn& unseal);
 
 // Every alias the flow's steps use (okta.* default to the flow's `connection`, core.http needs
 // one), each with the position of the first step naming it. Checks each exists and that its

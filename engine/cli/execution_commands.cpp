@@ -137,10 +137,7 @@ int cmd_show(const GlobalOptions& g, const std::string& id, bool json, bool reve
       std::cerr << "error: --reveal needs the master key: " << key.error().message << "\n";
       return kExitEnvironment;
     }
-    const run::UnsealFn unseal = unsealer(*key);
-    bool all = run::open_sealed(rec->inputs, id + "/inputs", unseal) && run::open_sealed(rec->outputs, id + "/outputs", unseal);
-    for (auto& s : steps) all = run::open_sealed(s.outputs, id + "/" + s.path, unseal) && all;
-    if (!all) std::cerr << "warning: some sealed values could not be opened with this master key\n";
+    if (!open_sealed_record(*rec, steps, unsealer(*key))) std::cerr << "warning: some sealed values could not be opened with this master key\n";
     std::cerr << "warning: showing sensitive values in clear\n";
   }
   if (json) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli/shell.hpp"
+#include "common/json_text.hpp"
 #include "common/text.hpp"
 #include "common/suggest.hpp"
 #include "run/engine.hpp"
@@ -20,8 +21,6 @@ namespace {
 constexpr std::size_t kIterationsShownInFull = 5;
 constexpr std::size_t kFailedIterationsShown = 20;
 
-std::string flat(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 bool failed_status(const std::string& s) { return s == "failed" || s == "interrupted"; }
 
 // `path` is `step` or inside it (`step.x`, `step[3].y`, `step@page2`).
@@ -30,15 +29,19 @@ bool within(const std::string& path, const std::string& step) {
   return path.size() == step.size() || path[step.size()] == '.' || path[step.size()] == '[' || path[step.size()] == '@';
 }
 
+// `path` one level up (`each[3].add` -> `each[3]` -> `each`); false at the top.
+bool step_out(std::string& path) {
+  const auto cut = path.find_last_of(".[@");
+  if (cut == std::string::npos || cut == 0) return false;
+  path.resize(cut);
+  return true;
+}
+
 // The nearest enclosing path among `known` ("" when none): `each[3].add` -> `each`.
-std::string parent_in(const std::string& path, const std::set<std::string>& known) {
-  std::string p = path;
-  for (;;) {
-    auto cut = p.find_last_of(".[@");
-    if (cut == std::string::npos || cut == 0) return {};
-    p.resize(cut);
-    if (known.count(p)) return p;
-  }
+std::string parent_in(std::string path, const std::set<std::string>& known) {
+  while (step_out(path))
+    if (known.count(path)) return path;
+  return {};
 }
 
 // "2 retries (429 rate_limited, then 503 server), 1.50s waited before them; 300ms waiting for the rate limit"
@@ -214,14 +217,14 @@ class TreePrinter {
 }  // namespace
 
 std::string readable_json(const Json& value, std::size_t column, std::size_t indent, std::size_t width) {
-  std::string one_line = flat(value);
+  std::string one_line = dump_json(value);
   if (!value.is_structured() || value.empty() || column + one_line.size() <= width) return one_line;
   const bool object = value.is_object();
   const std::string pad(indent, ' ');
   std::string out = object ? "{\n" : "[\n";
   std::size_t i = 0;
   for (auto it = value.begin(); it != value.end(); ++it, ++i) {
-    std::string head = object ? flat(Json(it.key())) + ": " : std::string();
+    std::string head = object ? dump_json(Json(it.key())) + ": " : std::string();
     out += pad + head + readable_json(*it, indent + head.size(), indent + 2, width);
     out += i + 1 < value.size() ? ",\n" : "\n";
   }
@@ -259,10 +262,7 @@ void print_step_tree(std::ostream& out, const std::vector<store::StepRun>& runs,
     }
     std::set<std::string> context;
     for (const auto* r : kept)
-      for (std::string p = r->path;;) {
-        auto cut = p.find_last_of(".[@");
-        if (cut == std::string::npos || cut == 0) break;
-        p.resize(cut);
+      for (std::string p = r->path; step_out(p);) {
         if (!sel.step.empty() && !within(p, sel.step)) break;
         if (last.count(p) && !context.insert(p).second) break;  // the rest of the way is known
       }

@@ -63,29 +63,25 @@ std::optional<Millis> grace_of(const QueueOptions& q) {
 }
 
 // The sealed copies of an execution's sensitive outputs, opened: {"outputs": ..., "steps":
-// {path: outputs}} with only what was sealed; null when nothing was (or it could not be read,
-// which is said on stderr).
-Json reveal_outputs(const GlobalOptions& g, const std::string& id, const connect::MasterKey& key) {
-  auto st = open_store_or_report(g);
-  if (!st) return nullptr;
-  auto rec = st->get_execution(id);
+// {path: outputs}} with only what was sealed; null when nothing was (a key that does not open
+// them is said on stderr).
+Json reveal_outputs(store::ExecutionStore& store, const std::string& id, const connect::MasterKey& key) {
+  auto rec = store.get_execution(id);
   if (!rec) return nullptr;
-  const run::UnsealFn unseal = unsealer(key);
+  auto steps = store.step_runs(id);
+  auto sealed = [](const Json& v) { return v.is_object() && v.contains(run::kSealedKey); };
+  const bool outputs_sealed = sealed(rec->outputs);
+  std::vector<bool> step_sealed;
+  for (const auto& s : steps) step_sealed.push_back(sealed(s.outputs));
+  if (!open_sealed_record(*rec, steps, unsealer(key)))
+    std::cerr << "warning: some sealed values could not be opened with this master key\n";
+  // What did not open keeps its sealed copy: it is left out. A connection's own credential never
+  // shows, even here.
   Json out = Json::object();
-  bool all = true;
-  auto open = [&](Json value, const std::string& aad) -> Json {
-    if (!value.is_object() || !value.contains(run::kSealedKey)) return nullptr;
-    if (!run::open_sealed(value, aad, unseal)) {
-      all = false;
-      return nullptr;
-    }
-    // A connection's own credential never shows, even here.
-    return SecretScrubber::instance().scrub(std::move(value));
-  };
-  if (Json v = open(rec->outputs, id + "/outputs"); !v.is_null()) out["outputs"] = std::move(v);
-  for (const auto& s : st->step_runs(id))
-    if (Json v = open(s.outputs, id + "/" + s.path); !v.is_null()) out["steps"][s.path] = std::move(v);
-  if (!all) std::cerr << "warning: some sealed values could not be opened with this master key\n";
+  if (outputs_sealed && !sealed(rec->outputs)) out["outputs"] = SecretScrubber::instance().scrub(std::move(rec->outputs));
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (step_sealed[i] && !sealed(steps[i].outputs))
+      out["steps"][steps[i].path] = SecretScrubber::instance().scrub(std::move(steps[i].outputs));
   return out.empty() ? Json() : out;
 }
 
@@ -224,7 +220,7 @@ int cmd_run(const GlobalOptions& g, const RunOptions& o, const ExtraActions& ext
     return kExitOk;
   }
   Json revealed;
-  if (reveal_key && !id.empty()) revealed = reveal_outputs(g, id, *reveal_key);
+  if (reveal_key && !id.empty()) revealed = reveal_outputs(rt.store(), id, *reveal_key);
   if (o.events || o.json) {
     Json j = outcome_json(outcome);
     if (!revealed.is_null()) j["revealed"] = revealed;

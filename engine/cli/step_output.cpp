@@ -8,8 +8,9 @@
 #include <ostream>
 
 #include "cli/shell.hpp"
-#include "common/text.hpp"
+#include "common/json_text.hpp"
 #include "common/scrub.hpp"
+#include "common/text.hpp"
 
 namespace spokeflow::cli {
 
@@ -59,7 +60,7 @@ void StepPrinter::step(const run::StepEvent& ev) {
               {"path", path},             {"kind", ev.kind},                 {"status", ev.status},
               {"attempt", ev.attempt},    {"duration_ms", ev.duration_ms},   {"replayed", ev.replayed},
               {"error", ev.error ? *ev.error : Json()}, {"client", ev.client ? *ev.client : Json()}};
-    out_ << SecretScrubber::instance().scrub(j.dump(-1, ' ', false, Json::error_handler_t::replace)) << "\n" << std::flush;
+    out_ << SecretScrubber::instance().scrub(dump_json(j)) << "\n" << std::flush;
     return;
   }
   // On a terminal the loop's line stands for its iterations: only their failures are printed.
@@ -82,20 +83,20 @@ void StepPrinter::step(const run::StepEvent& ev) {
 void StepPrinter::loop(const run::LoopProgress& p, Clock::time_point now) {
   if (mode_ != StepOutput::events && mode_ != StepOutput::progress) return;
   const std::string path = full_path(p.outer_path, p.path);
+  const std::string key = std::string(p.execution_id) + " " + path;
   if (mode_ == StepOutput::events) {
     // Start and end only: the iterations' steps are events of their own.
-    const bool first = p.done == 0 && !loops_.count(std::string(p.execution_id) + " " + path);
+    const bool first = p.done == 0 && !loops_.count(key);
     if (!first && !p.finished) return;
-    if (first) loops_[std::string(p.execution_id) + " " + path] = Loop{};
-    if (p.finished) loops_.erase(std::string(p.execution_id) + " " + path);
+    if (first) loops_[key] = Loop{};
+    if (p.finished) loops_.erase(key);
     Json j = {{"event", "loop"}, {"execution_id", p.execution_id}, {"flow", p.flow}, {"path", path},
               {"done", p.done}, {"failed", p.failed}, {"total", p.total}, {"total_known", p.total_known},
               {"finished", p.finished}};
-    out_ << j.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
+    out_ << dump_json(j) << "\n" << std::flush;
     return;
   }
   if (in_iteration(path)) return;  // the outer loop's line stands for it
-  const std::string key = std::string(p.execution_id) + " " + path;
   if (p.finished) {
     loops_.erase(key);
     redraw(now, true);
@@ -160,7 +161,7 @@ void StepPrinter::end(const Json* outcome) {
   if (mode_ == StepOutput::events && outcome) {
     Json j = *outcome;
     j["event"] = "end";
-    out_ << j.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
+    out_ << dump_json(j) << "\n" << std::flush;
     return;
   }
   if (drawn_) out_ << "\r\x1b[2K" << std::flush;

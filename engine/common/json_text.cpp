@@ -213,6 +213,12 @@ std::string dump_json(const Json& value) {
   return out;
 }
 
+std::vector<std::string> pointer_tokens(const std::string& pointer) {
+  std::vector<std::string> tokens;
+  for (Json::json_pointer p(pointer); !p.empty(); p.pop_back()) tokens.push_back(p.back());
+  return {tokens.rbegin(), tokens.rend()};
+}
+
 std::string too_deep_message(std::size_t limit) {
   return "values are nested more than " + std::to_string(limit) + " levels deep";
 }

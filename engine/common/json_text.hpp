@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -42,5 +43,9 @@ Result<Json> parse_json(std::string_view text, std::size_t max_depth = kMaxJsonD
 // that are not UTF-8 become U+FFFD), byte for byte, in about a third of the time for the
 // plain-ASCII strings records are mostly made of.
 std::string dump_json(const Json& value);
+
+// The reference tokens of an RFC 6901 JSON pointer ("/a~1b/0" -> "a/b", "0"), unescaped; throws
+// nlohmann's parse_error for a malformed one.
+std::vector<std::string> pointer_tokens(const std::string& pointer);
 
 }  // namespace spokeflow

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "common/json_text.hpp"
+
 namespace spokeflow::flow {
 
 ValueTemplate::Node::Node() = default;
@@ -111,29 +113,22 @@ Result<Json> ValueTemplate::evaluate(const expr::Scope& scope) const {
   return evaluate_node(root_, scope);
 }
 
-const ValueTemplate::Node* ValueTemplate::node_at(std::string_view pointer) const {
+const ValueTemplate::Node* ValueTemplate::node_at(const std::string& pointer) const {
+  std::vector<std::string> tokens;
+  try {
+    tokens = pointer_tokens(pointer);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
   const Node* node = &root_;
-  std::size_t at = 0;
-  while (at < pointer.size() && node->kind != Node::Kind::expression && node->kind != Node::Kind::literal) {
-    if (pointer[at] != '/') return nullptr;
-    std::size_t end = pointer.find('/', at + 1);
-    if (end == std::string_view::npos) end = pointer.size();
-    // RFC 6901: ~1 is '/', ~0 is '~'.
-    std::string token;
-    for (std::size_t i = at + 1; i < end; ++i) {
-      if (pointer[i] == '~' && i + 1 < end && (pointer[i + 1] == '0' || pointer[i + 1] == '1')) {
-        token += pointer[i + 1] == '0' ? '~' : '/';
-        ++i;
-      } else {
-        token += pointer[i];
-      }
-    }
-    at = end;
+  for (const std::string& token : tokens) {
+    // An expression or a literal made everything below it.
+    if (node->kind == Node::Kind::expression || node->kind == Node::Kind::literal) break;
     const Node* next = nullptr;
     if (node->kind == Node::Kind::object) {
       for (const auto& [key, member] : node->members)
         if (key == token) next = &member;
-    } else if (!token.empty() && token.find_first_not_of("0123456789") == std::string::npos && token.size() < 10) {
+    } else if (!token.empty() && token.size() < 10 && token.find_first_not_of("0123456789") == std::string::npos) {
       const std::size_t index = std::stoul(token);
       if (index < node->items.size()) next = &node->items[index];
     }

@@ -51,7 +51,7 @@ class ValueTemplate {
   std::vector<std::pair<const expr::Template*, SourcePos>> expressions() const;
   // The node that made the value at a JSON pointer ("/profile/email"): the node itself, or the
   // expression that produced the object or list it lies in. Null when the pointer leads nowhere.
-  const Node* node_at(std::string_view pointer) const;
+  const Node* node_at(const std::string& pointer) const;
 
  private:
   Node root_;

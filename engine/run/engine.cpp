@@ -13,6 +13,7 @@
 #include <random>
 
 #include "common/ids.hpp"
+#include "common/json_text.hpp"
 #include "common/log_fields.hpp"
 #include "common/redact.hpp"
 #include "run/engine_impl.hpp"
@@ -139,14 +140,9 @@ std::string schema_message(const std::string& what, const std::vector<SchemaIssu
 namespace {
 
 // The "type" the schema asks for at a value's JSON pointer ("" when it cannot tell).
-std::string schema_type_at(const Json& schema, std::string_view pointer) {
+std::string schema_type_at(const Json& schema, const std::string& pointer) {
   const Json* node = &schema;
-  std::size_t at = 0;
-  while (at < pointer.size()) {
-    std::size_t end = pointer.find('/', at + 1);
-    if (end == std::string_view::npos) end = pointer.size();
-    const std::string token(pointer.substr(at + 1, end - at - 1));
-    at = end;
+  for (const std::string& token : pointer_tokens(pointer)) {
     if (node->contains("properties") && (*node)["properties"].contains(token)) node = &(*node)["properties"][token];
     else if (node->contains("items") && (*node)["items"].is_object()) node = &(*node)["items"];
     else return {};
@@ -176,7 +172,7 @@ std::string input_issues_message(const ActionInfo& info, const flow::ValueTempla
     } catch (const std::exception&) {
     }
     if (value && !issue.pointer.empty()) {
-      std::string text = value->dump(-1, ' ', false, Json::error_handler_t::replace);
+      std::string text = dump_json(*value);
       if (text.size() > 80) text = text.substr(0, 77) + "...";
       msg += "is " + text;
       if (const auto* node = with.node_at(issue.pointer); node && node->kind == flow::ValueTemplate::Node::Kind::expression)

@@ -73,7 +73,7 @@ ID=$(printf '%s\n' "$OUT" | sed -n 's/^execution \([0-9A-Z]*\) succeeded$/\1/p')
 echo "-- a terminal: a progress line for the loop, its failures in full"
 tty "$SF" run loop --flows-dir flows
 expect_eq "succeeds on a terminal" 0 "$RC"
-expect_contains "the loop's line with its count" "each " "$OUT"
+expect_contains "the loop's line with its count" "  each 0/30" "$OUT"
 expect_contains "the progress line is rewritten in place" $'\e[2K' "$OUT"
 expect_contains "a failed iteration step is printed in full" "FAILED  each[7].maybe_fail" "$OUT"
 expect_not_contains "iteration steps that went well are not" "each[3].pick" "$OUT"
