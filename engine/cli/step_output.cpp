@@ -25,9 +25,6 @@ std::string seconds_text(double s) {
   return std::to_string(static_cast<long long>(s / 3600 + 0.5)) + "h";
 }
 
-// Inside a loop's iteration (its own steps, or a subflow called from one).
-bool in_iteration(const std::string& full) { return full.find('[') != std::string::npos; }
-
 }  // namespace
 
 StepOutput choose_step_output(bool events, bool quiet_or_json, bool verbose, bool stdout_is_terminal) {
@@ -64,7 +61,7 @@ void StepPrinter::step(const run::StepEvent& ev) {
     return;
   }
   // On a terminal the loop's line stands for its iterations: only their failures are printed.
-  if (mode_ == StepOutput::progress && in_iteration(path) && ev.status != "failed") return;
+  if (mode_ == StepOutput::progress && ev.status != "failed" && inside_shown_loop(path)) return;
   std::string text = "  " + status_mark(ev.status) + " " + path + "  (" + std::string(ev.kind);
   if (ev.attempt > 1) text += ", attempt " + std::to_string(ev.attempt);
   text += ev.replayed ? ", from journal" : ", " + ms_text(ev.duration_ms);
@@ -96,7 +93,7 @@ void StepPrinter::loop(const run::LoopProgress& p, Clock::time_point now) {
     out_ << dump_json(j) << "\n" << std::flush;
     return;
   }
-  if (in_iteration(path)) return;  // the outer loop's line stands for it
+  if (!loops_.count(key) && inside_shown_loop(path)) return;  // the outer loop's line stands for it
   if (p.finished) {
     loops_.erase(key);
     redraw(now, true);
@@ -113,6 +110,14 @@ void StepPrinter::loop(const run::LoopProgress& p, Clock::time_point now) {
   l.total = p.total;
   l.total_known = p.total_known;
   redraw(now, fresh);
+}
+
+bool StepPrinter::inside_shown_loop(const std::string& full) const {
+  // In an iteration of a loop on the line: its own steps, its nested loops, subflows called from it.
+  for (const auto& [_, l] : loops_)
+    if (full.size() > l.path.size() && full.compare(0, l.path.size(), l.path) == 0 && full[l.path.size()] == '[')
+      return true;
+  return false;
 }
 
 std::string StepPrinter::progress_text(Clock::time_point now) const {

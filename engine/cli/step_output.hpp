@@ -46,6 +46,8 @@ class StepPrinter {
     Clock::time_point started;
   };
   void line(const std::string& text);
+  // `full` lies in an iteration of a loop the progress line shows.
+  bool inside_shown_loop(const std::string& full) const;
   void redraw(Clock::time_point now, bool force);
 
   std::ostream& out_;

@@ -52,6 +52,20 @@ steps:
     action: core.wait
     with: { duration: "${{ inputs.d }}" }
 YAML
+cat > flows/branches.yaml <<'YAML'
+name: branches
+steps:
+  - id: both
+    parallel:
+      - steps:
+          - id: left
+            action: core.echo
+            with: { side: left }
+      - steps:
+          - id: right
+            action: core.echo
+            with: { side: right }
+YAML
 # tty CMD...: CMD with a terminal as its stdout (script(1)); its output in OUT, CRs dropped.
 tty() {
   local cmd
@@ -82,6 +96,10 @@ expect_contains "the outcome" "succeeded" "$OUT"
 tty "$SF" run loop --flows-dir flows --verbose
 expect_contains "--verbose: a line per step on a terminal too" "each[3].pick" "$OUT"
 expect_not_contains "--verbose: no progress line" $'\e[2K' "$OUT"
+
+tty "$SF" run branches --flows-dir flows
+expect_contains "a terminal: the steps of a parallel branch without an id are printed (no loop stands for them)" \
+  "ok      both[1].right" "$OUT"
 
 echo "-- --events: JSON lines"
 run_stdout "$SF" run loop --flows-dir flows --events
