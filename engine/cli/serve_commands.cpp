@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -21,6 +22,7 @@
 #include "serve/scheduler.hpp"
 #include "serve/tls.hpp"
 #include "serve/tokens.hpp"
+#include "serve/web_ui.hpp"
 
 namespace spokeflow::cli {
 namespace asio = boost::asio;
@@ -115,6 +117,14 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
   else if (!shell.connect.connections) admin_options.connections_problem = "no connections file was found";
   serve::AdminApi admin(rt, catalog, std::move(admin_options));
   api.set_admin(&admin);
+  serve::WebUiOptions ui_options;
+  ui_options.secure_cookie = tls != nullptr;
+  if (const char* dir = std::getenv("SPOKEFLOW_UI_DIR"); dir && *dir) {
+    ui_options.dev_dir = dir;
+    spdlog::warn("serving the web view's pages from {} (SPOKEFLOW_UI_DIR), not the binary's", ui_options.dev_dir);
+  }
+  serve::WebUi web_ui(rt.store(), std::move(ui_options));
+  api.set_web_ui(&web_ui);
   rt.worker().on_outcome = [&api, &metrics](const run::ExecutionOutcome& o) {
     api.execution_stopped(o.id);
     metrics.execution_finished(o.flow, o.status);

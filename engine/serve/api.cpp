@@ -16,6 +16,7 @@
 #include "serve/admin_api.hpp"
 #include "serve/hooks.hpp"
 #include "serve/metrics.hpp"
+#include "serve/web_ui.hpp"
 #include "store/async.hpp"
 
 namespace spokeflow::serve {
@@ -206,7 +207,10 @@ void Api::execution_stopped(const std::string& id) {
 awaitable<Caller> Api::authenticate(const HttpRequest& req) {
   Caller none;
   const std::string* auth = req.header("authorization");
-  if (!auth) co_return none;
+  if (!auth) {
+    if (web_ui_) co_return co_await web_ui_->authenticate(req);
+    co_return none;
+  }
   static constexpr std::string_view kBearer = "Bearer ";
   if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0) {
     none.problem = "the Authorization header must be 'Bearer <token>'";
@@ -261,6 +265,7 @@ awaitable<HttpResponse> Api::route(const HttpRequest& req, const std::vector<std
     r.body = co_await metrics_->scrape(runtime_.store());
     co_return r;
   }
+  if (n >= 1 && seg[0] == "ui" && web_ui_) co_return co_await web_ui_->handle(req, seg);
   if (n < 2 || seg[0] != "api" || seg[1] != "v1") co_return not_found("no such route: " + req.path);
   if (n == 3 && seg[2] == "openapi.json") {
     if (m != "GET") co_return method_not_allowed("GET");
@@ -272,6 +277,9 @@ awaitable<HttpResponse> Api::route(const HttpRequest& req, const std::vector<std
   const Caller caller = co_await authenticate(req);
   if (caller.role == Role::none) co_return unauthorized(caller);
   req.token_name = caller.token_name;
+  // A browser sends its cookie with any request, even one another site's page makes it send.
+  if (!WebUi::csrf_ok(req, caller))
+    co_return error_response(403, "csrf", "a signed-in browser's change must carry its session's X-CSRF-Token");
   auto needs = [&](Role role) { return forbidden(caller, role); };
 
   if (admin_) {
@@ -458,6 +466,8 @@ awaitable<HttpResponse> Api::list_executions(const HttpRequest& req) {
   f.status = query_param(req.query, "status").value_or("");
   f.trigger_type = query_param(req.query, "trigger").value_or("");
   f.before_id = query_param(req.query, "cursor").value_or("");
+  f.search = query_param(req.query, "q").value_or("");
+  if (f.search.size() > 200) co_return error_response(400, "validation", "'q' may be at most 200 characters");
   if (!f.before_id.empty() && !is_sortable_id(f.before_id))
     co_return error_response(400, "validation", "'cursor' is not a cursor this API gave");
   static const std::set<std::string> kStatuses = {"queued", "running", "waiting", "succeeded", "failed", "cancelled"};

@@ -20,6 +20,7 @@ namespace spokeflow::serve {
 class HookReceiver;
 class Metrics;
 class AdminApi;
+class WebUi;
 
 struct ApiOptions {
   Millis max_wait{60'000};          // the longest ?wait= a caller may ask for
@@ -36,6 +37,9 @@ class Api {
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   // Tokens, reveal, connections, deliveries and schedules (admin_api.hpp).
   void set_admin(AdminApi* admin) { admin_ = admin; }
+  // The web view's pages and browser sessions under /ui/ (web_ui.hpp); a session's cookie then
+  // stands for its token on every route.
+  void set_web_ui(WebUi* ui) { web_ui_ = ui; }
   boost::asio::awaitable<HttpResponse> handle(const HttpRequest& request);
   // Wakes the callers waiting (?wait=) for this execution: the worker calls it as each ends.
   void execution_stopped(const std::string& id);
@@ -68,6 +72,7 @@ class Api {
   HookReceiver* hooks_ = nullptr;
   Metrics* metrics_ = nullptr;
   AdminApi* admin_ = nullptr;
+  WebUi* web_ui_ = nullptr;
   std::multimap<std::string, std::weak_ptr<boost::asio::steady_timer>> waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -26,6 +26,9 @@ struct Caller {
   Role role = Role::none;
   std::string token_name;
   std::string problem;  // why the token was refused ("" when no token was presented)
+  // Presented by a browser session's cookie (web_ui.hpp): its changes must carry `csrf`.
+  bool session = false;
+  std::string csrf;
 };
 
 // Judges a presented token against its stored record at `now_ms`.

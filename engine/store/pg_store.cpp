@@ -372,6 +372,12 @@ class PgStore final : public ExecutionStore {
       sql += " AND e.created_at < " + next();
       p.add(f.created_until);
     }
+    if (!f.search.empty()) {
+      const std::string q = next();
+      sql += " AND (e.id ILIKE " + q + " || '%' OR EXISTS (SELECT 1 FROM jsonb_path_query(e.inputs::jsonb - '$sealed', "
+             "'strict $.** ? (@.type() == \"string\")') AS v(x) WHERE (v.x #>> '{}') ILIKE '%' || " + q + " || '%'))";
+      p.add(like_escaped(f.search));
+    }
     sql += " ORDER BY e.id DESC LIMIT $3";
     return read([&] {
       Result r = conn_.exec(sql, p);

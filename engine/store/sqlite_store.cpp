@@ -339,6 +339,9 @@ class SqliteStore final : public ExecutionStore {
     if (!f.trigger_type.empty()) sql += " AND json_extract(e.trigger, '$.type') = ?5";
     if (f.created_since > 0) sql += " AND e.created_at >= ?6";
     if (f.created_until > 0) sql += " AND e.created_at < ?7";
+    if (!f.search.empty())
+      sql += " AND (e.id LIKE ?8 || '%' ESCAPE '\\' OR EXISTS (SELECT 1 FROM json_tree(e.inputs) t WHERE t.type = 'text'"
+             " AND t.fullkey NOT LIKE '$.\"$sealed\"%' AND t.value LIKE '%' || ?8 || '%' ESCAPE '\\'))";
     sql += " ORDER BY e.id DESC LIMIT ?3";
     Statement s(db_.get(), sql.c_str());
     s.bind(1, f.flow).bind(2, f.status).bind(3, static_cast<std::int64_t>(f.limit));
@@ -346,6 +349,7 @@ class SqliteStore final : public ExecutionStore {
     if (!f.trigger_type.empty()) s.bind(5, f.trigger_type);
     if (f.created_since > 0) s.bind(6, f.created_since);
     if (f.created_until > 0) s.bind(7, f.created_until);
+    if (!f.search.empty()) s.bind(8, like_escaped(f.search));
     std::vector<ExecutionRecord> out;
     while (s.next()) out.push_back(read_exec(s));
     return out;

@@ -22,6 +22,16 @@ SchemaChange migrate_store(const std::string& location) {
   return pg::is_url(location) ? migrate_pg_store(location) : migrate_sqlite_store(location);
 }
 
+std::string like_escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 Error strikes_error(std::int64_t strikes) {
   Error e = Error::make(ErrorKind::internal, "the execution stopped the process running it " + std::to_string(strikes) +
                                                  " times in a row without finishing a step; it was failed so that the "

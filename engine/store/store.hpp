@@ -83,6 +83,9 @@ struct ExecutionFilter {
   std::int64_t created_until = 0;  // Unix ms, exclusive; 0 = no bound
   std::string before_id;       // a cursor: only executions with an id below this one (newest first)
   bool light = false;          // leave out the flow source (lists never need it)
+  // "" = any; else executions whose id starts with it or one of whose input values (strings at
+  // any depth, never the sealed copies of sensitive ones) holds it, ASCII case ignored.
+  std::string search;
 };
 
 // One scheduled fire of a flow's schedule trigger, recorded once per (flow, trigger, instant):
@@ -335,6 +338,8 @@ std::unique_ptr<ExecutionStore> open_pg_store(const std::string& url, bool migra
 // The error of an execution failed for its strikes (it stopped every process that ran it), and
 // the one its unfinished subflow executions get: the same words from every store.
 Error strikes_error(std::int64_t strikes);
+// `text` for a LIKE pattern with backslash as the escape: its % _ and \ match only themselves.
+std::string like_escaped(std::string_view text);
 Error abandoned_child_error(const std::string& root, const Error& why);
 
 std::unique_ptr<ExecutionStore> open_store(const std::string& location, bool migrate = true);

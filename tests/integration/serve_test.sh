@@ -241,6 +241,7 @@ while IFS=' ' read -r method path; do
   [[ "$path" == /api/v1/tokens/* ]] && p=${path//\{name\}/gone-1}
   p=${p//\{alias\}/okta}
   p=${p//\{id\}/$ID1}
+  p=${p//\{file\}/app.js}
   M=$(echo "$method" | tr a-z A-Z)
   [[ "$path" == */events ]] && { code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$API$p" || true); } \
     || code=$(curl -s -o /dev/null -w '%{http_code}' -X "$M" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' --data-binary '{}' "$API$p")
@@ -280,6 +281,11 @@ GET /api/v1/hook-deliveries viewer /api/v1/hook-deliveries - 200
 GET /api/v1/schedules viewer /api/v1/schedules - 200
 GET /hooks/okta/{name} hook /hooks/okta/okta - -
 POST /hooks/okta/{name} hook /hooks/okta/okta {} -
+GET /ui none /ui - 200
+GET /ui/{file} none /ui/app.js - 200
+GET /ui/session none /ui/session - 401
+POST /ui/session none /ui/session {"token":"sft_not-a-token"} 401
+POST /ui/session/sign-out none /ui/session/sign-out - 401
 EOF
 )
 documented=$(jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] |
@@ -484,6 +490,81 @@ burst_done() { [ "$("$SF" executions list --flow on_sign_in --status succeeded -
 wait_for 300 burst_done || true
 expect_eq "1,000 executions, none lost (3 before them)" 1003 \
   "$("$SF" executions list --flow on_sign_in --limit 100000 --json | jq '[.[] | select(.status == "succeeded")] | length')"
+
+echo "# the web view: its pages, browser sessions, CSRF, search"
+call GET /ui/ ""
+expect_eq "the page is served to anyone (it holds no data)" "200" "$CODE"
+expect_contains "...as HTML" "text/html" "$HDRS"
+expect_contains "...with a policy that allows only its own files" "Content-Security-Policy: default-src 'self'; script-src 'self'" "$HDRS"
+expect_contains "...and no framing" "frame-ancestors 'none'" "$HDRS"
+ETAG=$(echo "$HDRS" | tr -d '\r' | sed -n 's/^ETag: //p')
+call GET /ui/ "" "" -H "If-None-Match: $ETAG"
+expect_eq "an unchanged page: 304" 304 "$CODE"
+for bad in /ui/..%2fserve.yaml /ui/%2e%2e /ui/App.js /ui/.hidden /ui/a/b /ui/nonexistent.js; do
+  call GET "$bad" ""
+  expect_eq "no file outside the page files: $bad" 404 "$CODE"
+done
+# sign_in TOKEN: the session cookie in COOKIE, its csrf in CSRF
+sign_in() {
+  call POST /ui/session "" "{\"token\": \"$1\"}"
+  COOKIE=$(echo "$HDRS" | tr -d '\r' | sed -n 's/^Set-Cookie: \(spokeflow_session=[^;]*\);.*/\1/p')
+  CSRF=$(echo "$BODY" | jq -r '.csrf // empty')
+}
+sign_in "sft_not-a-token"
+expect_eq "signing in with an unknown token: 401, no cookie" "401 auth " "$CODE $(echo "$BODY" | jq -r .error.kind) $COOKIE"
+sign_in "$REVOKED"
+expect_contains "...a revoked one says so" "revoked" "$(echo "$BODY" | jq -r .error.message)"
+call POST /ui/session "" '{"tok": 1}'
+expect_eq "a malformed sign-in: 400" 400 "$CODE"
+sign_in "$VIEWER"
+expect_eq "a viewer signs in" "200 viewer-1 viewer" "$CODE $(echo "$BODY" | jq -r '"\(.name) \(.role)"')"
+expect_contains "...the cookie is HttpOnly and SameSite=Strict" "Path=/; HttpOnly; SameSite=Strict" "$HDRS"
+expect_not_contains "...not Secure over plain HTTP (it would never come back)" "Secure" "$(echo "$HDRS" | grep -i '^set-cookie')"
+expect_not_contains "...and holds a session id, not the token" "${VIEWER#sft_}" "$COOKIE"
+expect_contains "...never cached" "Cache-Control: no-store" "$HDRS"
+VIEWER_COOKIE=$COOKIE VIEWER_CSRF=$CSRF
+call GET /ui/session "" "" -H "Cookie: $VIEWER_COOKIE"
+expect_eq "the session is known" "200 viewer $VIEWER_CSRF" "$CODE $(echo "$BODY" | jq -r '"\(.role) \(.csrf)"')"
+call GET "/api/v1/executions?limit=1" "" "" -H "Cookie: $VIEWER_COOKIE"
+expect_eq "the cookie stands for the token on the API" 200 "$CODE"
+expect_contains "...and the access log names the token" '"token":"viewer-1"' "$(tail -5 serve.err)"
+call POST /api/v1/flows/hello/executions "" '{"inputs":{"who":"viewer-ui"}}' -H "Cookie: $VIEWER_COOKIE" -H "X-CSRF-Token: $VIEWER_CSRF"
+expect_eq "a viewer's session may not start executions" "403 forbidden" "$CODE $(echo "$BODY" | jq -r .error.kind)"
+sign_in "$OPERATOR"
+OP_COOKIE=$COOKIE OP_CSRF=$CSRF
+before=$(execution_count)
+call POST /api/v1/flows/hello/executions "" '{"inputs":{"who":"forged"}}' -H "Cookie: $OP_COOKIE"
+expect_eq "a change made with the cookie alone (what another site's page can make a browser send): 403" \
+  "403 csrf" "$CODE $(echo "$BODY" | jq -r .error.kind)"
+call POST /api/v1/flows/hello/executions "" '{"inputs":{"who":"forged"}}' -H "Cookie: $OP_COOKIE" -H "X-CSRF-Token: $VIEWER_CSRF"
+expect_eq "...or with another session's CSRF token: 403" 403 "$CODE"
+expect_eq "...and nothing was started" "$before" "$(execution_count)"
+call POST "/api/v1/flows/hello/executions?wait=20s" "" '{"inputs":{"who":"Ursula Interface"}}' -H "Cookie: $OP_COOKIE" -H "X-CSRF-Token: $OP_CSRF"
+expect_eq "with its CSRF token, an operator's session starts one" "200 succeeded" "$CODE $(echo "$BODY" | jq -r .status)"
+UI_ID=$(echo "$BODY" | jq -r .execution_id)
+call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"bearer"}}' -H "Cookie: spokeflow_session=bogus"
+expect_eq "a token in Authorization needs no CSRF token (no browser sends one on its own)" 202 "$CODE"
+call GET "/api/v1/executions?q=ursula%20INTER" "$VIEWER"
+expect_eq "search by an input value (case ignored)" "200 $UI_ID" "$CODE $(echo "$BODY" | jq -r '[.executions[].id] | join(",")')"
+call GET "/api/v1/executions?q=${UI_ID:0:20}" "$VIEWER"
+expect_eq "search by the start of an id" "$UI_ID" "$(echo "$BODY" | jq -r '[.executions[].id] | join(",")')"
+call GET "/api/v1/executions?q=$(head -c 201 /dev/zero | tr '\0' 'a')" "$VIEWER"
+expect_eq "a search over 200 characters: 400" 400 "$CODE"
+call POST /ui/session/sign-out "" "" -H "Cookie: $OP_COOKIE"
+expect_eq "signing out needs the CSRF token too" 403 "$CODE"
+call POST /ui/session/sign-out "" "" -H "Cookie: $OP_COOKIE" -H "X-CSRF-Token: $OP_CSRF"
+expect_eq "signed out" 204 "$CODE"
+expect_contains "...the cookie is cleared" "Max-Age=0" "$HDRS"
+call GET "/api/v1/executions?limit=1" "" "" -H "Cookie: $OP_COOKIE"
+expect_eq "...and the old cookie is refused" 401 "$CODE"
+"$SF" tokens create ui-short --role viewer > ui_short.txt
+sign_in "$(tail -1 ui_short.txt)"
+expect_eq "a second viewer signs in" 200 "$CODE"
+"$SF" tokens revoke ui-short > /dev/null
+call GET /ui/session "" "" -H "Cookie: $COOKIE"
+expect_eq "revoking the token ends its sessions at once" 401 "$CODE"
+expect_contains "...saying why" "revoked" "$(echo "$BODY" | jq -r .error.message)"
+expect_no_secret "no session's token in the service's output" "$OPERATOR" serve.out serve.err
 
 echo "# limits: a malformed request or a large body gets a 4xx and disturbs nothing"
 printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/${API##*:}; cat >&3; cat <&3" > garbage.txt || true

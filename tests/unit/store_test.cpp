@@ -144,6 +144,41 @@ TEST_CASE_TEMPLATE("listing filters, order, children and source dedup", B, test:
   CHECK(claims[0].id == b.id);
 }
 
+TEST_CASE_TEMPLATE("search: an id's start or an input value, never a sealed copy; LIKE's wildcards are plain", B,
+                   test::SqliteBackend, test::PgBackend) {
+  B backend;
+  auto st = backend.open();
+  auto ada = make_exec("a");
+  ada.inputs = {{"email", "Ada.Lovelace@example.com"}, {"profile", {{"dept", "R&D"}, {"tags", {"x", "100%_sure"}}}}};
+  st->enqueue(ada);
+  auto grace = make_exec("a");
+  // A sensitive input: shown redacted, its clear value only inside the sealed copy.
+  grace.inputs = {{"email", "grace@example.com"}, {"password", "[REDACTED]"}, {"$sealed", "v1.cipher-hopper"}};
+  st->enqueue(grace);
+  auto ids = [&](const std::string& q) {
+    store::ExecutionFilter f;
+    f.search = q;
+    std::vector<std::string> out;
+    for (const auto& r : st->list_executions(f)) out.push_back(r.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  CHECK(ids("lovelace") == V{ada.id});                  // a substring, case ignored
+  CHECK(ids("R&D") == V{ada.id});                       // at any depth
+  CHECK(ids("100%_") == V{ada.id});                     // % and _ match only themselves
+  CHECK(ids("0%") == V{ada.id});
+  CHECK(ids("%") == V{ada.id});
+  CHECK(ids("_sure") == V{ada.id});
+  CHECK(ids("a%e").empty());                            // not a wildcard
+  CHECK(ids("example.com") == V{grace.id, ada.id});     // newest first
+  CHECK(ids(grace.id) == V{grace.id});
+  CHECK(ids(grace.id.substr(0, grace.id.size() - 2)).size() >= 1);
+  CHECK(ids("hopper").empty());                         // the sealed copy is never searched
+  CHECK(ids("cipher").empty());
+  CHECK(ids("email").empty());                          // names are not values
+  CHECK(ids("nobody").empty());
+}
+
 TEST_CASE_TEMPLATE("values are kept whole, however large: a resume needs them", B, test::SqliteBackend, test::PgBackend) {
   B backend;
   auto st = backend.open();

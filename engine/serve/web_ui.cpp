@@ -1,0 +1,239 @@
+#include "serve/web_ui.hpp"
+
+#include <openssl/crypto.h>
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "common/ids.hpp"
+#include "common/json_text.hpp"
+#include "flow/loader.hpp"
+#include "serve/api.hpp"
+#include "store/async.hpp"
+
+namespace spokeflow::serve {
+namespace asio = boost::asio;
+using asio::awaitable;
+namespace {
+
+// The pages load only their own files and talk only to this service: no inline script, no
+// other origin, no framing (clickjacking).
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+void add_page_headers(HttpResponse& r) {
+  r.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+}
+
+// A session answer must never be kept by a cache along the way.
+HttpResponse no_store(HttpResponse r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+std::string content_type_of(const std::string& name) {
+  auto ends = [&](std::string_view ext) {
+    return name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".json")) return "application/json";
+  return "text/plain; charset=utf-8";
+}
+
+// Page file names are flat and plain: nothing that could leave the folder.
+bool plain_file_name(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name.front() == '.') return false;
+  for (unsigned char c : name)
+    if (!(std::islower(c) || std::isdigit(c) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
+std::optional<std::string> cookie_value(const HttpRequest& req, std::string_view name) {
+  auto [from, to] = req.headers.equal_range("cookie");
+  for (auto it = from; it != to; ++it) {
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      const std::size_t semi = std::min(rest.find(';'), rest.size());
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi < rest.size() ? rest.substr(semi + 1) : std::string_view();
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const std::size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+bool same_text(std::string_view a, std::string_view b) {
+  const std::string x = flow::sha256_hex(a), y = flow::sha256_hex(b);
+  return CRYPTO_memcmp(x.data(), y.data(), x.size()) == 0;
+}
+
+std::string random_text() {
+  std::string t = new_token();
+  return t.substr(4);  // without "sft_": a session id is not an API token
+}
+
+Json caller_json(const Caller& c) {
+  return {{"name", c.token_name}, {"role", to_string(c.role)}, {"csrf", c.csrf}};
+}
+
+}  // namespace
+
+WebUi::WebUi(store::ExecutionStore& store, WebUiOptions options) : store_(store), options_(std::move(options)) {}
+
+bool WebUi::csrf_ok(const HttpRequest& req, const Caller& caller) {
+  if (!caller.session || req.method == "GET" || req.method == "HEAD") return true;
+  const std::string* given = req.header("x-csrf-token");
+  return given && !caller.csrf.empty() && same_text(*given, caller.csrf);
+}
+
+const WebUi::Session* WebUi::find_session(const HttpRequest& req, std::string* key) {
+  auto id = cookie_value(req, kCookie);
+  if (!id || id->empty() || id->size() > 128) return nullptr;
+  const std::string k = token_hash(*id);
+  auto it = sessions_.find(k);
+  if (it == sessions_.end()) return nullptr;
+  if (now_unix_ms() - it->second.created_at >= options_.session_ttl_ms) {
+    sessions_.erase(it);
+    return nullptr;
+  }
+  if (key) *key = k;
+  return &it->second;
+}
+
+awaitable<Caller> WebUi::judge(const std::string& hash) {
+  auto find = [hash](store::ExecutionStore& s) { return s.token_by_hash(hash); };
+  auto record = co_await store::on_store(store_, std::move(find));
+  co_return judge_token(record, now_unix_ms());
+}
+
+awaitable<Caller> WebUi::authenticate(const HttpRequest& req) {
+  std::string key;
+  const Session* s = find_session(req, &key);
+  if (!s) co_return Caller{};
+  // Copied before the store call: the session may end (sign-out) while it waits.
+  const std::string hash = s->token_hash, csrf = s->csrf;
+  Caller c = co_await judge(hash);
+  if (c.role == Role::none) {
+    sessions_.erase(key);
+    c.problem = "the session's token is no longer valid (" + c.problem + "): sign in again";
+    co_return c;
+  }
+  c.session = true;
+  c.csrf = csrf;
+  co_return c;
+}
+
+awaitable<HttpResponse> WebUi::sign_in(const HttpRequest& req) {
+  auto body = parse_json(req.body);
+  if (!body.ok() || !body->is_object() || !body->contains("token") || !(*body)["token"].is_string())
+    co_return error_response(400, "validation", "the body must be {\"token\": \"<API token>\"}");
+  const std::string token = (*body)["token"].get<std::string>();
+  if (token.empty() || token.size() > 256)
+    co_return error_response(401, "auth", "that is not an API token");
+  Caller c = co_await judge(token_hash(token));
+  if (c.role == Role::none)
+    co_return error_response(401, "auth", c.problem.empty() ? "no such API token" : c.problem);
+  while (sessions_.size() >= options_.max_sessions) {
+    auto oldest = sessions_.begin();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it)
+      if (it->second.created_at < oldest->second.created_at) oldest = it;
+    sessions_.erase(oldest);
+  }
+  const std::string id = random_text();
+  Session s{token_hash(token), random_text(), now_unix_ms()};
+  c.session = true;
+  c.csrf = s.csrf;
+  sessions_[token_hash(id)] = std::move(s);
+  req.token_name = c.token_name;
+  HttpResponse r = no_store(json_response(200, caller_json(c)));
+  std::string cookie = std::string(kCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict";
+  if (options_.secure_cookie) cookie += "; Secure";
+  r.headers.emplace_back("Set-Cookie", cookie);
+  co_return r;
+}
+
+awaitable<HttpResponse> WebUi::current(const HttpRequest& req) {
+  Caller c = co_await authenticate(req);
+  if (c.role == Role::none)
+    co_return no_store(error_response(401, "auth", c.problem.empty() ? "not signed in" : c.problem));
+  req.token_name = c.token_name;
+  co_return no_store(json_response(200, caller_json(c)));
+}
+
+HttpResponse WebUi::sign_out(const HttpRequest& req) {
+  std::string key;
+  const Session* s = find_session(req, &key);
+  if (!s) return no_store(error_response(401, "auth", "not signed in"));
+  const std::string* given = req.header("x-csrf-token");
+  if (!given || !same_text(*given, s->csrf))
+    return error_response(403, "csrf", "a signed-in browser's change must carry its X-CSRF-Token");
+  sessions_.erase(key);
+  HttpResponse r;
+  r.status = 204;
+  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
+                                           (options_.secure_cookie ? "; Secure" : ""));
+  return no_store(std::move(r));
+}
+
+HttpResponse WebUi::file(const std::string& name, const HttpRequest& req) const {
+  if (!plain_file_name(name)) return error_response(404, "not_found", "no such page file: " + name);
+  std::string content;
+  if (!options_.dev_dir.empty()) {
+    std::ifstream in(options_.dev_dir + "/" + name, std::ios::binary);
+    if (!in) return error_response(404, "not_found", "no such page file: " + name);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    content = ss.str();
+  } else {
+    const auto& files = embedded_ui_files();
+    auto it = files.find(name);
+    if (it == files.end()) return error_response(404, "not_found", "no such page file: " + name);
+    content = std::string(it->second);
+  }
+  // The files change only with the binary (or the dev folder): the browser asks each time and
+  // gets 304 while the content is the same.
+  const std::string etag = "\"" + flow::sha256_hex(content).substr(0, 32) + "\"";
+  HttpResponse r;
+  add_page_headers(r);
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.content_type = content_type_of(name);
+  if (const std::string* match = req.header("if-none-match"); match && *match == etag) {
+    r.status = 304;
+    return r;
+  }
+  r.body = std::move(content);
+  return r;
+}
+
+awaitable<HttpResponse> WebUi::handle(const HttpRequest& req, const std::vector<std::string>& seg) {
+  const std::string& m = req.method;
+  if (seg.size() >= 2 && seg[1] == "session") {
+    if (seg.size() == 2) {
+      if (m == "GET") co_return co_await current(req);
+      if (m == "POST") co_return co_await sign_in(req);
+      co_return method_not_allowed("GET, POST");
+    }
+    if (seg.size() == 3 && seg[2] == "sign-out") {
+      if (m != "POST") co_return method_not_allowed("POST");
+      co_return sign_out(req);
+    }
+    co_return error_response(404, "not_found", "no such route: " + req.path);
+  }
+  if (m != "GET") co_return method_not_allowed("GET");
+  if (seg.size() == 1) co_return file("index.html", req);
+  if (seg.size() == 2) co_return file(seg[1], req);
+  co_return error_response(404, "not_found", "no such page file: " + req.path);
+}
+
+}  // namespace spokeflow::serve
