@@ -83,13 +83,29 @@ async function waitStatus(id, want, seconds = 60) {
   throw new Error(`execution ${id} is ${last}, not ${want}, after ${seconds} s`);
 }
 
-// Every response body the browser received, to look for the canary in.
+// Every response body the browser received, to look for the canary in. Each request goes
+// through a route that fetches it and hands the page the same answer, so every body is read
+// whole; event streams are left to flow (the live view needs them) and are read by the
+// response listener when they end.
 const bodies = [];
+const streams = [];
 function record(context) {
+  return context.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (url.includes('/events')) return route.continue();
+    let resp;
+    try {
+      resp = await route.fetch();
+    } catch {
+      return route.abort().catch(() => {});
+    }
+    const body = await resp.body();
+    bodies.push({ url, text: body.toString('utf8') });
+    return route.fulfill({ response: resp, body }).catch(() => {});
+  });
   context.on('response', (resp) => {
-    bodies.push(
-      resp.body().then((b) => ({ url: resp.url(), text: b.toString('utf8') }), () => ({ url: resp.url(), text: null })),
-    );
+    if (!resp.url().includes('/events')) return;
+    streams.push(resp.body().then((b) => ({ url: resp.url(), text: b.toString('utf8') }), () => ({ url: resp.url(), text: null })));
   });
 }
 // The forms of a secret that must never be shown: as is, JSON-escaped, percent-encoded.
@@ -106,9 +122,9 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const pageErrors = [];
-async function newContext(viewport = { width: 1280, height: 800 }, extra = {}) {
+async function newContext(viewport = { width: 1280, height: 800 }, extra = {}, { intercept = true } = {}) {
   const context = await browser.newContext({ viewport, ...extra });
-  record(context);
+  if (intercept) await record(context);
   context.on('page', (p) => p.on('pageerror', (e) => pageErrors.push(String(e))));
   return context;
 }
@@ -477,6 +493,10 @@ await scenario('keyboard only: sign-in and navigation work with Tab and Enter, a
 await scenario(`an execution with ${(2 * BENCH_ITEMS + 1).toLocaleString('en-US')} step runs opens quickly`, async () => {
   await waitStatus(bigId, 'succeeded', 120);
   const total = (await apiCall('GET', `/api/v1/executions/${bigId}?steps_limit=1`)).json.steps_total;
+  // A context whose requests go straight to the service (no recording route in between).
+  const ctx = await newContext(undefined, {}, { intercept: false });
+  const op = await openPage(ctx);
+  await signIn(op, TOKENS.operator);
   await op.goto(BASE + '/ui/#/flows');
   await op.waitForSelector('#flows-table');
   const t0 = Date.now();
@@ -497,10 +517,12 @@ await scenario(`an execution with ${(2 * BENCH_ITEMS + 1).toLocaleString('en-US'
   await shot(op, 'execution-big');
   console.log(`ui-bench: execution with ${total} step runs usable in ${usable} ms (every step run read and in the tree after ${complete} ms)`);
   assert.ok(complete < 30000, `the whole tree within 30 s (${complete} ms)`);
+  await ctx.close();
 });
 
 await scenario('a sensitive input\'s value is in no page\'s HTML and no response the browser received', async () => {
   assert.ok(greetId, 'needs the execution with the canary');
+  assert.ok(holdsSecret(`x${JSON.stringify({ v: CANARY })}y`) && holdsSecret(encodeURIComponent(` ${CANARY}`)), 'the search finds the canary where it is');
   const e = (await apiCall('GET', `/api/v1/executions/${greetId}`)).json;
   assert.equal(e.inputs.secret, '[REDACTED]', 'the API shows it redacted');
   await op.goto(BASE + `/ui/#/executions/${greetId}`);
@@ -511,7 +533,14 @@ await scenario('a sensitive input\'s value is in no page\'s HTML and no response
   await op.goto(BASE + '/ui/#/executions');
   await op.waitForSelector('#executions-table tbody tr');
   await snapshotHtml(op, 'executions list');
-  const results = await Promise.all(bodies.map((p) => Promise.race([p, new Promise((res) => setTimeout(() => res({ url: '?', text: null }), 5000))])));
+  // The event stream of the execution with the canary, as the browser's cookie reads it.
+  const cookie = (await opContext.cookies()).find((c) => c.name === 'spokeflow_session');
+  const sse = await fetch(BASE + `/api/v1/executions/${greetId}/events`, { headers: { Cookie: `spokeflow_session=${cookie.value}` } });
+  assert.equal(sse.status, 200);
+  const sseText = await sse.text();
+  assert.ok(sseText.includes('event: end'), 'its event stream read to the end');
+  const streamed = await Promise.all(streams.map((p) => Promise.race([p, new Promise((res) => setTimeout(() => res({ url: '?', text: null }), 5000))])));
+  const results = [...bodies, ...streamed, { url: 'events of the execution with the canary', text: sseText }];
   const read = results.filter((r) => r.text !== null);
   assert.ok(read.length > 20, `response bodies recorded (${read.length})`);
   assert.ok(read.some((r) => r.text.includes(greetId)), 'the recorded bodies include the execution with the canary');
@@ -519,7 +548,8 @@ await scenario('a sensitive input\'s value is in no page\'s HTML and no response
   assert.deepEqual(leaks, [], 'no response holds the canary');
   const htmlLeaks = htmlSeen.filter((s) => holdsSecret(s.html)).map((s) => s.where);
   assert.deepEqual(htmlLeaks, [], 'no page holds the canary');
-  console.log(`    (${read.length} response bodies and ${htmlSeen.length} pages searched; ${results.length - read.length} bodies could not be read)`);
+  const unread = results.filter((r) => r.text === null).map((r) => r.url.replace(BASE, ''));
+  console.log(`    (${read.length} response bodies and ${htmlSeen.length} pages searched; ${unread.length} bodies could not be read${unread.length ? ': ' + unread.slice(0, 8).join(' ') : ''})`);
 });
 
 await scenario('sign out ends the session: a reload shows the sign-in page and the old cookie is refused', async () => {
