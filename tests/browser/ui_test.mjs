@@ -281,6 +281,27 @@ await scenario('a failed execution shows its failing step\'s error; Retry makes 
   await waitStatus(stillFailedId, 'failed');
 });
 
+await scenario('Cancel stops a running execution (seen live); Rerun starts a new one and opens it', async () => {
+  const id = await startFlow('greet', { who: 'to-cancel', pause: '60s' });
+  await waitStatus(id, ['running', 'waiting']);
+  await op.goto(BASE + `/ui/#/executions/${id}`);
+  await op.waitForSelector('#exec-actions button[data-action="cancel"]');
+  assert.deepEqual(await op.$$eval('#exec-actions button', (bs) => bs.map((b) => b.textContent)), ['Cancel'], 'an unfinished execution offers only Cancel');
+  op.once('dialog', (d) => d.accept());
+  await op.click('#exec-actions button[data-action="cancel"]');
+  await op.waitForSelector('#exec-status[data-status="cancelled"]', { timeout: 30000 });
+  assert.equal(await waitStatus(id, 'cancelled', 5), 'cancelled');
+  assert.deepEqual(await op.$$eval('#exec-actions button', (bs) => bs.map((b) => b.textContent)), ['Retry', 'Rerun']);
+  await op.click('#exec-actions button[data-action="rerun"]');
+  await op.waitForURL((u) => /#\/executions\/[0-9A-Z]{26}$/.test(u.hash) && !u.hash.endsWith(id));
+  const rerun = decodeURIComponent(new URL(op.url()).hash.split('/')[2]);
+  await op.waitForSelector('#exec-status[data-status]');
+  const r = (await apiCall('GET', `/api/v1/executions/${rerun}?steps_limit=1`)).json;
+  assert.equal(r.inputs.who, 'to-cancel', 'the rerun has the same inputs');
+  assert.equal((await apiCall('POST', `/api/v1/executions/${rerun}/cancel`)).status, 202);
+  await waitStatus(rerun, 'cancelled');
+});
+
 await scenario('filters by status and flow, search by execution id and by an input value, older pages', async () => {
   assert.ok(greetId && stillFailedId, 'needs the executions made above');
   // Enough executions for a second page.
