@@ -50,7 +50,7 @@ function schemaEl(title, schema) {
     for (const [name, p] of Object.entries(props)) {
       const type = p && typeof p === 'object' ? [].concat(p.type || (p.enum ? 'enum' : p.$ref ? p.$ref : 'any')).join(' | ') : 'any';
       t.tbody.append(h('tr', {},
-        cell(h('span.mono', { text: name })),
+        cell(h('span.mono.nowrap', { text: name })),
         cell(`${type}${p && p['x-sensitive'] ? ', sensitive' : ''}${p && p.enum ? ` (${p.enum.map((v) => JSON.stringify(v)).join(', ')})` : ''}`),
         cell(required.has(name) ? 'yes' : 'no'),
         cell((p && p.description) || '', true)));

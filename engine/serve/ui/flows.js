@@ -185,7 +185,7 @@ export function renderFlow(main, name, ctx) {
       const t = table('Inputs', [{ label: 'Name' }, { label: 'Type' }, { label: 'Required' }, { label: 'Default', wide: true }, { label: 'Description', wide: true }]);
       for (const i of f.inputs) {
         t.tbody.append(h('tr', {},
-          cell(h('span.mono', { text: i.name })),
+          cell(h('span.mono.nowrap', { text: i.name })),
           cell(`${i.type}${i.enum ? ` (one of ${i.enum.map((v) => JSON.stringify(v)).join(', ')})` : ''}${i.sensitive ? ', sensitive' : ''}`),
           cell(i.required ? 'yes' : 'no'),
           cell(i.default !== undefined ? JSON.stringify(i.default) : '', true, 'mono'),
