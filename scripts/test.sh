@@ -4,13 +4,14 @@
 #      errors, starts a throwaway PostgreSQL cluster (scripts/pg-cluster.sh, removed on exit) for
 #      the PostgreSQL store's tests, and runs every test (unit, integration, fuzz corpus
 #      replays) through CTest;
-#   2. builds the tests that exercise threads with ThreadSanitizer and runs them (scripts/tsan.sh);
-#   3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 10) under ASan + UBSan
-#      (tests/fuzz/run.sh).
-# Steps 2 and 3 cost about 17 minutes of CPU, nearly all of it building (tests/fuzz/README.md has
-# the measured times); their builds run beside step 1's tests, at idle priority. CI's 40 minutes
-# allow only a short fuzzing run, built at -O0 (half the build's CPU time of -O1). Longer runs are
-# for people: tests/fuzz/run.sh 600.
+#   2. builds the tests that exercise threads, and the spokeflow binaries, with ThreadSanitizer,
+#      and runs them: the threaded unit tests, then the integration tests of the service and the
+#      workers (scripts/tsan.sh);
+#   3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 60) under ASan + UBSan
+#      (tests/fuzz/run.sh), two at a time.
+# Steps 2 and 3 build beside step 1's tests, at idle priority (tests/fuzz/README.md has the
+# measured times). The fuzz build is at -O0 (half the build's CPU time of -O1, a quarter of the
+# inputs a second). Longer runs are for people: tests/fuzz/run.sh 600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -58,5 +59,5 @@ if ! wait "$SIDE_PID"; then
 fi
 SIDE_PID=
 grep -E '^(tsan|fuzz): configured and built' "$SIDE_LOG" || true
-bash scripts/tsan.sh
-bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
+OKTA_SIM="$BUILD_DIR/tests/okta_sim/okta-sim" bash scripts/tsan.sh
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
