@@ -71,6 +71,21 @@ Json triggers_json(const flow::Flow& f) {
   return out;
 }
 
+// Who or what started an execution, from its trigger: the API token, the user@host of a command
+// line, the event hook; null for a schedule (its cron is in the trigger's detail).
+Json triggered_by(const Json& trigger) {
+  if (!trigger.is_object()) return nullptr;
+  auto text = [&](const char* key) {
+    auto it = trigger.find(key);
+    return it != trigger.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string type = text("type");
+  if (type == "api" || type == "rerun") return text("token").empty() ? Json() : Json("token " + text("token"));
+  if (type == "cli" && !text("user").empty()) return text("host").empty() ? text("user") : text("user") + "@" + text("host");
+  if (type == "okta_event" && !text("hook").empty()) return "event hook " + text("hook");
+  return nullptr;
+}
+
 }  // namespace
 
 HttpResponse method_not_allowed(const std::string& allow) {
@@ -93,6 +108,11 @@ Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store
   j["error"] = rec.error;
   j["flow_file"] = rec.flow_file;
   j["flow_hash"] = rec.flow_hash;
+  j["triggered_by"] = triggered_by(rec.trigger);
+  // The trigger as recorded, but an Okta event's body (the flow's `event`, often large).
+  Json detail = rec.trigger.is_object() ? rec.trigger : Json::object();
+  detail.erase("event");
+  j["trigger_detail"] = std::move(detail);
   if (!rec.lease_owner.empty()) j["lease"] = {{"owner", rec.lease_owner}, {"until", format_timestamp(rec.lease_until)}};
   Json out = Json::array();
   for (std::size_t i = offset; i < steps.size() && i < offset + limit; ++i) {

@@ -240,6 +240,7 @@ await scenario('run a flow from its form and watch it succeed live (no reload); 
   assert.deepEqual([e.inputs.who, e.inputs.times, e.inputs.loud, e.inputs.mood, e.inputs.tags, e.inputs.extra], [HOSTILE_WHO, 2, true, 'cheerful', ['a', 'b'], { k: 1 }], 'the form sent typed inputs');
   assert.equal(await op.evaluate(() => document.querySelector('[id*="xss-probe"]') !== null), false, 'no element from a value');
   assert.ok((await op.textContent('main')).includes(JSON.stringify(HOSTILE_WHO)), 'the value is shown as text (in the inputs, as JSON)');
+  assert.ok((await op.textContent('main')).includes(`api by token ${NAMES.operator}`), 'the page says who started it (the token)');
   await op.waitForSelector('[data-path="greet"]');
   await shot(op, 'execution-succeeded');
   await snapshotHtml(op, 'greet execution');

@@ -542,6 +542,8 @@ expect_eq "...and nothing was started" "$before" "$(execution_count)"
 call POST "/api/v1/flows/hello/executions?wait=20s" "" '{"inputs":{"who":"Ursula Interface"}}' -H "Cookie: $OP_COOKIE" -H "X-CSRF-Token: $OP_CSRF"
 expect_eq "with its CSRF token, an operator's session starts one" "200 succeeded" "$CODE $(echo "$BODY" | jq -r .status)"
 UI_ID=$(echo "$BODY" | jq -r .execution_id)
+call GET "/api/v1/executions/$UI_ID" "$VIEWER"
+expect_eq "who started it: the session's token" "token op-1 api" "$(echo "$BODY" | jq -r '"\(.triggered_by) \(.trigger_detail.type)"')"
 call POST /api/v1/flows/hello/executions "$OPERATOR" '{"inputs":{"who":"bearer"}}' -H "Cookie: spokeflow_session=bogus"
 expect_eq "a token in Authorization needs no CSRF token (no browser sends one on its own)" 202 "$CODE"
 call GET "/api/v1/executions?q=ursula%20INTER" "$VIEWER"

@@ -25,16 +25,13 @@ export async function readExecution(id, signal, onFirst = null) {
   return first;
 }
 
-// Who triggered it, from whatever the answer tells.
+// The trigger's type, who started it (triggered_by) and, for schedules and events, what fired.
 function triggerText(e) {
-  const t = e.trigger;
-  const type = t && typeof t === 'object' ? t.type : t;
-  const parts = [type || 'unknown'];
-  const by = e.triggered_by || e.trigger_token || (t && typeof t === 'object' ? t.token : null);
-  if (by) parts.push(`by ${by}`);
-  const detail = t && typeof t === 'object' ? t : e.trigger_detail;
+  const parts = [e.trigger || 'unknown'];
+  if (e.triggered_by) parts.push(`by ${e.triggered_by}`);
+  const detail = e.trigger_detail;
   if (detail && typeof detail === 'object') {
-    if (detail.schedule || detail.cron) parts.push(`(${detail.schedule || detail.cron})`);
+    if (detail.cron) parts.push(`(${detail.cron}${detail.timezone ? ' ' + detail.timezone : ''})`);
     if (detail.event_type) parts.push(`(${detail.event_type})`);
   }
   return parts.join(' ');
