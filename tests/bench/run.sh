@@ -3,7 +3,8 @@
 # Markdown table (also written to build/bench/results.md).
 #   bash tests/bench/run.sh           quick: smaller counts, a 10 s rate-limit window
 #   bash tests/bench/run.sh --full    the issue's sizes and Okta's 60 s window
-#   ... --only "throughput pacing"     only these sections (engine, queue, throughput, pacing, streaming, serve)
+#   ... --only "throughput pacing"     only these sections (engine, queue, throughput, postgresql, pacing,
+#                                       streaming, serve)
 # Not part of the test command. Each Okta workload is followed by the same workload through the
 # Okta Node.js SDK (tests/bench/node, installed from npm on first use) against a fresh okta-sim
 # with the same seed and config; its rows start with "Node SDK:". Without node/npm they say skipped.
@@ -15,7 +16,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --full) FULL=1 ;;
     --only) ONLY=${2:?--only needs a list of sections}; shift ;;
-    *) echo "usage: run.sh [--full] [--only \"engine queue throughput pacing streaming serve\"]" >&2; exit 2 ;;
+    *) echo "usage: run.sh [--full] [--only \"engine queue throughput postgresql pacing streaming serve\"]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -30,15 +31,18 @@ mkdir -p "$OUTDIR"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/spokeflow-bench.XXXXXX")
 SIM_PID=
 SERVE_PID=
-trap '[ -n "$SERVE_PID" ] && kill $SERVE_PID 2>/dev/null; [ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+PG_DIR=
+trap '[ -n "$SERVE_PID" ] && kill $SERVE_PID 2>/dev/null; [ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -z "$PG_DIR" ] || bash scripts/pg-cluster.sh stop "$PG_DIR"; rm -rf "$WORK"' EXIT
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 |"); echo "  $1: $2 ($3)"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 if [ $FULL -eq 1 ]; then
   STEPS=100000; SMALL=5000; WAITING="10000 100000"; PARKED=1000000; EXECS=10000; STAGED=2000; WINDOW=60; LIMIT=600; STREAM=100000
+  PGSTEPS=100000; CLAIMS=500
 else
   STEPS=100000; SMALL=2000; WAITING="10000"; PARKED=100000; EXECS=1000; STAGED=300; WINDOW=10; LIMIT=100; STREAM=20000
+  PGSTEPS=10000; CLAIMS=200
 fi
 
 if want engine; then
@@ -128,12 +132,11 @@ steps:
 YAML
 }
 
-if want throughput; then
-echo "# Okta throughput: create -> add to group -> activate, rate limits off"
-write_onboard_flow "$WORK/flows"
-echo "groups: [{ name: Bench }]" > "$WORK/seed.yaml"
-echo "$UNLIMITED" > "$WORK/unlimited.yaml"
-for conc in 1 16 64; do
+# onboard_run CONC STORE: $EXECS executions of bench_onboard, the subflows of one driver run at
+# concurrency CONC, against a fresh okta-sim; sets SF_RATE (executions/s), SF_LAT ("p50 p99" ms),
+# SF_CPU (us of CPU per execution) and SF_STATUS (the driver's).
+onboard_run() {
+  local conc=$1 gid ms
   start_sim "$WORK/seed.yaml" "$WORK/unlimited.yaml"
   gid=$(curl -s -H "Authorization: SSWS $BENCH_OKTA_TOKEN" "$BASE/api/v1/groups?q=Bench" | jq -r '.[0].id')
   cat > "$WORK/flows/bench_driver.yaml" <<YAML
@@ -150,16 +153,27 @@ steps:
 outputs: { failed: "\${{ steps.each.outputs.failed }}" }
 YAML
   seq 1 $EXECS | jq -s '{ns: .}' > "$WORK/ns.json"
-  export SPOKEFLOW_STORE=$WORK/tp-$conc.db
-  t0=$(now_ms)
+  export SPOKEFLOW_STORE=$2
+  local t0=$(now_ms)
   /usr/bin/time -f "%U %S" -o "$WORK/cpu.txt" "$SPOKEFLOW" run bench_driver --flows-dir "$WORK/flows" --inputs-file "$WORK/ns.json" --json -q > "$WORK/tp.json"
   ms=$(( $(now_ms) - t0 ))
   stop_sim
-  lat=$("$SPOKEFLOW" executions list --flow bench_onboard --limit $EXECS --json | jq -r '[.[].duration_ms] | sort | "\(.[(length*0.5|floor)]) \(.[(length*0.99|floor)])"')
-  cpu=$(awk '{printf "%.0f", ($1+$2)*1000000/'"$EXECS"'}' "$WORK/cpu.txt")
-  sf_rate=$(awk "BEGIN{printf \"%.0f\", $EXECS*1000/$ms}")
-  row "executions/s at concurrency $conc ($EXECS executions, $(jq -r .status "$WORK/tp.json"))" \
-      "$sf_rate/s" "p50 ${lat% *} ms, p99 ${lat#* } ms, ${cpu} us CPU per execution"
+  SF_LAT=$("$SPOKEFLOW" executions list --flow bench_onboard --limit $EXECS --json | jq -r '[.[].duration_ms] | sort | "\(.[(length*0.5|floor)]) \(.[(length*0.99|floor)])"')
+  SF_CPU=$(awk '{printf "%.0f", ($1+$2)*1000000/'"$EXECS"'}' "$WORK/cpu.txt")
+  SF_RATE=$(awk "BEGIN{printf \"%.0f\", $EXECS*1000/$ms}")
+  SF_STATUS=$(jq -r .status "$WORK/tp.json")
+}
+
+if want throughput; then
+echo "# Okta throughput: create -> add to group -> activate, rate limits off"
+write_onboard_flow "$WORK/flows"
+echo "groups: [{ name: Bench }]" > "$WORK/seed.yaml"
+echo "$UNLIMITED" > "$WORK/unlimited.yaml"
+for conc in 1 16 64; do
+  onboard_run $conc "$WORK/tp-$conc.db"
+  sf_rate=$SF_RATE
+  row "executions/s at concurrency $conc ($EXECS executions, $SF_STATUS)" \
+      "$sf_rate/s" "p50 ${SF_LAT% *} ms, p99 ${SF_LAT#* } ms, ${SF_CPU} us CPU per execution"
   if [ -n "$NODE_SKIP" ]; then
     row "Node SDK: executions/s at concurrency $conc" "skipped" "$NODE_SKIP"
     continue
@@ -176,6 +190,92 @@ YAML
   fi
   stop_sim
 done
+fi
+
+if want postgresql; then
+echo "# PostgreSQL beside SQLite (issue 19): journal cost, throughput, workers, claim latency"
+# A throwaway cluster (scripts/pg-cluster.sh: fsync off, as in the tests), on the same two vCPUs.
+PG_DIR=$(mktemp -u "${TMPDIR:-/tmp}/spokeflow-bench-pg.XXXXXX")
+PG_URL=$(bash scripts/pg-cluster.sh start "$PG_DIR")
+write_onboard_flow "$WORK/flows"
+echo "groups: [{ name: Bench }]" > "$WORK/seed.yaml"
+echo "$UNLIMITED" > "$WORK/unlimited.yaml"
+store_sql() {  # store_sql STORE SQL: one query's rows, through the store's own client
+  if [[ "$1" == postgresql://* ]]; then psql "$1" -tAqc "$2"; else sqlite3 "$1" "$2"; fi
+}
+store_label() { [[ "$1" == postgresql://* ]] && echo PostgreSQL || echo SQLite; }
+for loc in "$WORK/journal.db" "$PG_URL"; do
+  line=$("$BUILD/tests/bench/engine_bench" steps $PGSTEPS "$loc")
+  row "$(store_label "$loc"): journaled core.noop steps ($PGSTEPS in one for_each)" "$(echo "$line" | grep -oE '[0-9.]+ us/step' | head -1)" "per-step journal cost, batched commits"
+  line=$("$BUILD/tests/bench/engine_bench" remote $PGSTEPS "$loc")
+  row "$(store_label "$loc"): journaled steps that wait for their commit ($PGSTEPS)" "$(echo "$line" | grep -oE '[0-9.]+ us/step' | head -1)" "each start committed before the call"
+done
+onboard_run 64 "$WORK/pg-cmp.db"
+sqlite_rate=$SF_RATE
+row "SQLite: executions/s at concurrency 64, one process ($EXECS executions, $SF_STATUS)" "$SF_RATE/s" "p50 ${SF_LAT% *} ms, p99 ${SF_LAT#* } ms, ${SF_CPU} us CPU per execution"
+onboard_run 64 "$PG_URL"
+row "PostgreSQL: executions/s at concurrency 64, one process ($EXECS executions, $SF_STATUS)" "$SF_RATE/s" \
+    "p50 ${SF_LAT% *} ms, p99 ${SF_LAT#* } ms, ${SF_CPU} us CPU per execution; $(awk "BEGIN{printf \"%.2f\", $SF_RATE/$sqlite_rate}") of SQLite's (target >= 0.5)"
+# workers_run STORE N: $EXECS executions queued (run --detach, not timed), then N worker processes
+# (concurrency 64 each) started together; timed until every one has ended.
+workers_run() {
+  local store=$1 n=$2 gid t0 ms pids=() done_sql
+  start_sim "$WORK/seed.yaml" "$WORK/unlimited.yaml"
+  gid=$(curl -s -H "Authorization: SSWS $BENCH_OKTA_TOKEN" "$BASE/api/v1/groups?q=Bench" | jq -r '.[0].id')
+  export SPOKEFLOW_STORE=$store
+  done_sql="SELECT count(*) FROM executions WHERE flow_name = 'bench_onboard' AND status IN ('succeeded', 'failed')"
+  local before=$(store_sql "$store" "$done_sql")
+  seq 1 $EXECS | xargs -P 4 -I{} "$SPOKEFLOW" run bench_onboard --flows-dir "$WORK/flows" --detach \
+    --input n={} --input group_id="$gid" > /dev/null
+  t0=$(now_ms)
+  for _ in $(seq 1 "$n"); do
+    "$SPOKEFLOW" worker --flows-dir "$WORK/flows" --concurrency 64 -q > /dev/null 2> "$WORK/worker.err" &
+    pids+=($!)
+  done
+  local deadline=$((SECONDS + 600))
+  until [ "$(store_sql "$store" "$done_sql")" -ge $((before + EXECS)) ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+  ms=$(( $(now_ms) - t0 ))
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  stop_sim
+  local failed=$(store_sql "$store" "SELECT count(*) FROM executions WHERE flow_name = 'bench_onboard' AND status = 'failed'")
+  local ended=$(( $(store_sql "$store" "$done_sql") - before ))
+  row "$(store_label "$store"): executions/s with $n worker process(es) ($EXECS queued; $ended ended, $failed failed in all)" \
+      "$(awk "BEGIN{printf \"%.0f\", $ended*1000/$ms}")/s" "concurrency 64 each; $ended in $ms ms"
+}
+for n in 1 3; do
+  workers_run "$WORK/workers.db" $n
+  workers_run "$PG_URL" $n
+done
+# claim_latency STORE: one idle worker; $CLAIMS executions queued one at a time (run --detach,
+# about 10 a second); from being queued to being claimed (created_at to started_at).
+claim_latency() {
+  local store=$1 gid wpid t_start
+  start_sim "$WORK/seed.yaml" "$WORK/unlimited.yaml"
+  gid=$(curl -s -H "Authorization: SSWS $BENCH_OKTA_TOKEN" "$BASE/api/v1/groups?q=Bench" | jq -r '.[0].id')
+  export SPOKEFLOW_STORE=$store
+  "$SPOKEFLOW" worker --flows-dir "$WORK/flows" --concurrency 64 -q > /dev/null 2> "$WORK/worker.err" &
+  wpid=$!
+  sleep 1
+  t_start=$(now_ms)
+  for i in $(seq 1 $CLAIMS); do
+    "$SPOKEFLOW" run bench_onboard --flows-dir "$WORK/flows" --detach --input n=$((900000 + i)) --input group_id="$gid" > /dev/null
+    sleep 0.05
+  done
+  local q="FROM executions WHERE flow_name = 'bench_onboard' AND created_at >= $t_start"
+  local deadline=$((SECONDS + 120))
+  until [ "$(store_sql "$store" "SELECT count(*) $q AND started_at IS NOT NULL AND started_at > 0")" -ge $CLAIMS ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+  kill -TERM $wpid 2>/dev/null || true
+  wait $wpid 2>/dev/null || true
+  stop_sim
+  local lat=$(store_sql "$store" "SELECT started_at - created_at $q AND started_at > 0 ORDER BY 1" |
+    awk '{v[NR] = $1} END {if (NR) printf "p50 %d ms, p99 %d ms, max %d ms (%d claims)", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1], v[NR], NR}')
+  row "$(store_label "$store"): claim latency, one idle worker" "$lat" "queued by another process, ~10/s; PostgreSQL wakes by NOTIFY, SQLite by polling"
+}
+claim_latency "$WORK/claims.db"
+claim_latency "$PG_URL"
+bash scripts/pg-cluster.sh stop "$PG_DIR"
+PG_DIR=
 fi
 
 if want pacing; then

@@ -154,6 +154,13 @@ expect_eq "the event stream ends cleanly (curl exit 0: TLS closed with close_not
 expect_eq "each step, then the end" "pause:succeeded greet:succeeded end" \
   "$(sed -n 's/^data: //p' events.txt | jq -r 'if .path then select(.status != "running") | "\(.path):\(.status)" else "end" end' | tr '\n' ' ' | sed 's/ $//')"
 
+echo "# the web view over HTTPS: its session cookie is Secure"
+CODE=$(curl -s -o session.json -D session.hdrs -w '%{http_code}' --cacert "$CERTS/ca.pem" -H 'Content-Type: application/json' \
+  --data-binary "{\"token\": \"$OPERATOR\"}" "$API/ui/session")
+expect_eq "signed in over HTTPS" "200 operator" "$CODE $(jq -r .role session.json)"
+expect_contains "...the cookie is Secure: a browser never sends it over plain HTTP" \
+  "HttpOnly; SameSite=Strict; Secure" "$(grep -i '^set-cookie: spokeflow_session=' session.hdrs)"
+
 echo "# an Okta event hook over HTTPS, from okta-sim trusting the CA"
 HOOK_URL="$API/hooks/okta/okta"
 run_capture "$SF" run hook_setup --flows-dir "$SFLOWS" --input url="$HOOK_URL" --input auth="$HOOK_SECRET" --json
