@@ -168,11 +168,12 @@ awaitable<HttpResponse> AdminApi::reveal(const HttpRequest& req, const Caller& c
   const auto limit = query_int(req.query, "steps_limit", 1, kMaxStepsPage, problem).value_or(500);
   if (!problem.empty()) co_return error_response(400, "validation", problem);
   if (!is_sortable_id(id)) co_return error_response(404, "not_found", "no execution with id '" + id + "'");
-  auto read = [id](store::ExecutionStore& s) {
+  const auto from = static_cast<std::size_t>(offset), most = static_cast<std::size_t>(limit);
+  auto read = [id, from, most](store::ExecutionStore& s) {
     auto rec = s.get_execution(id);
-    return std::make_pair(rec, rec ? s.step_runs(id) : std::vector<store::StepRun>{});
+    return std::make_pair(rec, rec ? s.step_run_page(id, from, most) : store::StepRunPage{});
   };
-  auto [rec, steps] = co_await store::on_store(runtime_.store(), std::move(read));
+  auto [rec, page] = co_await store::on_store(runtime_.store(), std::move(read));
   if (!rec) co_return error_response(404, "not_found", "no execution with id '" + id + "'");
   if (!options_.unseal)
     co_return error_response(409, "conflict", "this service has no master key (SPOKEFLOW_MASTER_KEY): sealed values "
@@ -182,8 +183,8 @@ awaitable<HttpResponse> AdminApi::reveal(const HttpRequest& req, const Caller& c
                caller.token_name, req.request_id);
   bool complete = run::open_sealed(rec->inputs, id + "/inputs", options_.unseal);
   complete = run::open_sealed(rec->outputs, id + "/outputs", options_.unseal) && complete;
-  for (auto& s : steps) complete = run::open_sealed(s.outputs, id + "/" + s.path, options_.unseal) && complete;
-  Json out = execution_detail(*rec, steps, static_cast<std::size_t>(offset), static_cast<std::size_t>(limit));
+  for (auto& s : page.runs) complete = run::open_sealed(s.outputs, id + "/" + s.path, options_.unseal) && complete;
+  Json out = execution_detail(*rec, page, from);
   out["revealed"] = true;
   out["reveal_complete"] = complete;  // false: some sealed value did not open with this master key
   co_return private_answer(200, out);

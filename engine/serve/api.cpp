@@ -100,8 +100,7 @@ std::optional<HttpResponse> forbidden(const Caller& caller, Role needed) {
                                               ") may not do this: it needs the role " + to_string(needed));
 }
 
-Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store::StepRun>& steps, std::size_t offset,
-                      std::size_t limit) {
+Json execution_detail(const store::ExecutionRecord& rec, const store::StepRunPage& page, std::size_t offset) {
   Json j = execution_row(rec);
   j["inputs"] = run::without_sealed(rec.inputs);
   j["outputs"] = run::without_sealed(rec.outputs);
@@ -115,8 +114,7 @@ Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store
   j["trigger_detail"] = std::move(detail);
   if (!rec.lease_owner.empty()) j["lease"] = {{"owner", rec.lease_owner}, {"until", format_timestamp(rec.lease_until)}};
   Json out = Json::array();
-  for (std::size_t i = offset; i < steps.size() && i < offset + limit; ++i) {
-    const auto& s = steps[i];
+  for (const auto& s : page.runs) {
     Json row = {{"path", s.path}, {"attempt", s.attempt}, {"kind", s.kind}, {"status", s.status},
                 {"inputs", run::without_sealed(s.inputs)}, {"outputs", run::without_sealed(s.outputs)},
                 {"error", s.error}};
@@ -127,9 +125,9 @@ Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store
     out.push_back(std::move(row));
   }
   j["steps"] = std::move(out);
-  j["steps_total"] = steps.size();
+  j["steps_total"] = page.total;
   j["steps_offset"] = offset;
-  if (offset + limit < steps.size()) j["steps_next_offset"] = offset + limit;
+  if (offset + page.runs.size() < page.total && !page.runs.empty()) j["steps_next_offset"] = offset + page.runs.size();
   return j;
 }
 
@@ -519,9 +517,10 @@ awaitable<HttpResponse> Api::show_execution(const HttpRequest& req, const std::s
   if (!problem.empty()) co_return error_response(400, "validation", problem);
   auto rec = co_await read_execution(id);
   if (!rec) co_return not_found("no execution with id '" + id + "'");
-  auto read = [id](store::ExecutionStore& s) { return s.step_runs(id); };
-  auto steps = co_await store::on_store(runtime_.store(), std::move(read));
-  co_return json_response(200, execution_detail(*rec, steps, static_cast<std::size_t>(offset), static_cast<std::size_t>(limit)));
+  const auto from = static_cast<std::size_t>(offset), most = static_cast<std::size_t>(limit);
+  auto read = [id, from, most](store::ExecutionStore& s) { return s.step_run_page(id, from, most); };
+  auto page = co_await store::on_store(runtime_.store(), std::move(read));
+  co_return json_response(200, execution_detail(*rec, page, from));
 }
 
 awaitable<HttpResponse> Api::cancel_execution(const std::string& id) {

@@ -87,9 +87,9 @@ HttpResponse method_not_allowed(const std::string& allow);
 std::optional<HttpResponse> forbidden(const Caller& caller, Role needed);
 // A light row of an execution (what lists show; never the flow source).
 Json execution_row(const store::ExecutionRecord& rec);
-// A whole execution for one reader: no sealed copies, steps [offset, offset + limit).
-Json execution_detail(const store::ExecutionRecord& rec, const std::vector<store::StepRun>& steps, std::size_t offset,
-                      std::size_t limit);
+// A whole execution for one reader: no sealed copies, with one page of its step runs (the page
+// starts at `offset`).
+Json execution_detail(const store::ExecutionRecord& rec, const store::StepRunPage& page, std::size_t offset);
 // An integer query parameter within [lo, hi]; nullopt when absent, or when malformed (then
 // `problem` says why).
 std::optional<std::int64_t> query_int(const std::string& query, const std::string& name, std::int64_t lo,

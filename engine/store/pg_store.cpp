@@ -391,28 +391,46 @@ class PgStore final : public ExecutionStore {
     return read([&] {
       Params p;
       p.add(execution_id);
-      Result r = conn_.run("step_runs",
-                           "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at, client "
-                           "FROM step_runs WHERE execution_id = $1 ORDER BY seq",
-                           p);
-      std::vector<StepRun> out;
-      for (int i = 0; i < r.rows(); ++i) {
-        StepRun s;
-        s.execution_id = execution_id;
-        s.path = r.text(i, 0);
-        s.attempt = static_cast<int>(r.integer(i, 1));
-        s.kind = r.text(i, 2);
-        s.status = r.text(i, 3);
-        s.inputs = r.json(i, 4);
-        s.outputs = r.json(i, 5);
-        s.error = r.json(i, 6);
-        s.started_at = r.integer(i, 7);
-        s.finished_at = r.integer(i, 8);
-        s.client = r.json(i, 9);
-        out.push_back(std::move(s));
-      }
-      return out;
+      return step_rows(execution_id, conn_.run("step_runs", (std::string(kStepColumns) + " ORDER BY seq").c_str(), p));
     });
+  }
+
+  StepRunPage step_run_page(const std::string& execution_id, std::size_t offset, std::size_t limit) override {
+    return read([&] {
+      Params p;
+      p.add(execution_id).add(static_cast<std::int64_t>(limit)).add(static_cast<std::int64_t>(offset));
+      StepRunPage page;
+      page.runs = step_rows(execution_id,
+                            conn_.run("step_run_page", (std::string(kStepColumns) + " ORDER BY seq LIMIT $2 OFFSET $3").c_str(), p));
+      Params c;
+      c.add(execution_id);
+      Result n = conn_.run("step_run_count", "SELECT count(*) FROM step_runs WHERE execution_id = $1", c);
+      page.total = n.rows() ? static_cast<std::size_t>(n.integer(0, 0)) : 0;
+      return page;
+    });
+  }
+
+  static constexpr const char* kStepColumns =
+      "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at, client "
+      "FROM step_runs WHERE execution_id = $1";
+  static std::vector<StepRun> step_rows(const std::string& execution_id, const Result& r) {
+    std::vector<StepRun> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      StepRun s;
+      s.execution_id = execution_id;
+      s.path = r.text(i, 0);
+      s.attempt = static_cast<int>(r.integer(i, 1));
+      s.kind = r.text(i, 2);
+      s.status = r.text(i, 3);
+      s.inputs = r.json(i, 4);
+      s.outputs = r.json(i, 5);
+      s.error = r.json(i, 6);
+      s.started_at = r.integer(i, 7);
+      s.finished_at = r.integer(i, 8);
+      s.client = r.json(i, 9);
+      out.push_back(std::move(s));
+    }
+    return out;
   }
 
   // ---- the service's records ----------------------------------------------------------------

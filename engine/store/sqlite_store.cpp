@@ -399,11 +399,23 @@ class SqliteStore final : public ExecutionStore {
     return out;
   }
 
-  std::vector<StepRun> step_runs(const std::string& execution_id) override {
+  std::vector<StepRun> step_runs(const std::string& execution_id) override { return read_step_runs(execution_id, 0, -1); }
+
+  StepRunPage step_run_page(const std::string& execution_id, std::size_t offset, std::size_t limit) override {
+    StepRunPage page;
+    Statement count(db_.get(), "SELECT count(*) FROM step_runs WHERE execution_id = ?1");
+    count.bind(1, execution_id);
+    if (count.next()) page.total = static_cast<std::size_t>(count.integer(0));
+    page.runs = read_step_runs(execution_id, static_cast<std::int64_t>(offset), static_cast<std::int64_t>(limit));
+    return page;
+  }
+
+  // In the order first recorded, from `offset`, at most `limit` (-1: all).
+  std::vector<StepRun> read_step_runs(const std::string& execution_id, std::int64_t offset, std::int64_t limit) {
     Statement s(db_.get(),
                 "SELECT path, attempt, kind, status, inputs, outputs, error, started_at, finished_at, client FROM step_runs "
-                "WHERE execution_id = ?1 ORDER BY seq");
-    s.bind(1, execution_id);
+                "WHERE execution_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3");
+    s.bind(1, execution_id).bind(2, limit).bind(3, offset);
     std::vector<StepRun> out;
     while (s.next()) {
       StepRun r;

@@ -50,4 +50,12 @@ void ExecutionStore::on_runnable(std::function<void()>) {}
 
 void ExecutionStore::post(std::function<void(ExecutionStore&)> task) { task(*this); }
 
+StepRunPage ExecutionStore::step_run_page(const std::string& execution_id, std::size_t offset, std::size_t limit) {
+  auto all = step_runs(execution_id);
+  StepRunPage page;
+  page.total = all.size();
+  for (std::size_t i = offset; i < all.size() && i - offset < limit; ++i) page.runs.push_back(std::move(all[i]));
+  return page;
+}
+
 }  // namespace spokeflow::store

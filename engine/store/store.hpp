@@ -73,6 +73,11 @@ struct StepRun {
   std::int64_t finished_at = 0;
 };
 
+struct StepRunPage {
+  std::vector<StepRun> runs;
+  std::size_t total = 0;  // the execution's step runs in all
+};
+
 struct ExecutionFilter {
   std::string flow;            // "" = any
   std::string status;          // "" = any
@@ -281,6 +286,9 @@ class ExecutionStore {
   virtual std::vector<ExecutionRecord> list_executions(const ExecutionFilter& filter) = 0;
   // In the order they were first recorded.
   virtual std::vector<StepRun> step_runs(const std::string& execution_id) = 0;
+  // Those of step_runs() from `offset`, at most `limit`, and how many there are in all: one page
+  // of a large execution is read without reading the rest. (This default reads them all.)
+  virtual StepRunPage step_run_page(const std::string& execution_id, std::size_t offset, std::size_t limit);
 
   // ---- the service's records (each write durable when it returns) ----------------------------
   // False (nothing written) when a token with that name exists.

@@ -122,6 +122,9 @@ class ThreadedStore final : public ExecutionStore {
   std::vector<StepRun> step_runs(const std::string& execution_id) override {
     return call([&](ExecutionStore& s) { return s.step_runs(execution_id); });
   }
+  StepRunPage step_run_page(const std::string& execution_id, std::size_t offset, std::size_t limit) override {
+    return call([&](ExecutionStore& s) { return s.step_run_page(execution_id, offset, limit); });
+  }
 
   bool add_token(ApiToken token) override {
     return durable_call([&](ExecutionStore& s) { return s.add_token(std::move(token)); });

@@ -179,6 +179,45 @@ TEST_CASE_TEMPLATE("search: an id's start or an input value, never a sealed copy
   CHECK(ids("nobody").empty());
 }
 
+TEST_CASE_TEMPLATE("a page of step runs: in recorded order, with the total; the same as slicing them all", B,
+                   test::SqliteBackend, test::PgBackend) {
+  B backend;
+  auto st = backend.open();
+  auto rec = make_exec("paged");
+  st->enqueue(rec);
+  for (int i = 0; i < 7; ++i) {
+    store::StepRun run;
+    run.execution_id = rec.id;
+    run.path = "each[" + std::to_string(6 - i) + "].s";  // recorded order, not path order
+    run.kind = "core.noop";
+    run.status = "succeeded";
+    st->record_step(run, {});
+  }
+  auto paths = [](const store::StepRunPage& p) {
+    std::vector<std::string> out;
+    for (const auto& r : p.runs) out.push_back(r.path);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  auto page = st->step_run_page(rec.id, 2, 3);
+  CHECK(page.total == 7);
+  CHECK(paths(page) == V{"each[4].s", "each[3].s", "each[2].s"});
+  CHECK(paths(st->step_run_page(rec.id, 5, 10)) == V{"each[1].s", "each[0].s"});
+  CHECK(st->step_run_page(rec.id, 7, 10).runs.empty());
+  CHECK(st->step_run_page(rec.id, 7, 10).total == 7);
+  CHECK(st->step_run_page("01NOSUCHEXECUTION000000000", 0, 10).total == 0);
+  // The default (what a store without its own query does) agrees.
+  test::ForwardingStore plain(backend.open());
+  for (std::size_t from : {0u, 2u, 6u, 9u})
+    for (std::size_t most : {1u, 3u, 100u}) {
+      CAPTURE(from);
+      CAPTURE(most);
+      auto mine = st->step_run_page(rec.id, from, most), sliced = plain.step_run_page(rec.id, from, most);
+      CHECK(paths(mine) == paths(sliced));
+      CHECK(mine.total == sliced.total);
+    }
+}
+
 TEST_CASE_TEMPLATE("values are kept whole, however large: a resume needs them", B, test::SqliteBackend, test::PgBackend) {
   B backend;
   auto st = backend.open();
