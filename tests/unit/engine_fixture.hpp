@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "core/core.hpp"
 #include "flow/loader.hpp"
 #include "forwarding_store.hpp"
+#include "store_backends.hpp"
 #include "run/engine.hpp"
 
 namespace spokeflow::test {
@@ -78,15 +80,28 @@ struct Pager final : Action {
 // record of the step before it, was not yet committed.
 struct Witness final : Action {
   ActionInfo info_ = object_action_info("test.witness");
-  std::string db_path;
+  std::string location;  // the store's, opened anew for each look
   mutable std::vector<std::string> not_durable;
   mutable int calls = 0;
   const ActionInfo& info() const override { return info_; }
-  // The committed status of a step run, "" when there is none.
-  std::string committed_status(std::string_view execution, const std::string& path) const {
+  // The committed status of a step run's latest attempt, "" when there is none. SQLite is read
+  // through a read-only connection of its own (opening a store there would take write locks
+  // the engine's commits then wait on); PostgreSQL through a store of its own.
+  std::string committed_status(const std::string& execution, const std::string& path) const {
+    if (location.rfind("postgresql://", 0) == 0) {
+      auto other = store::open_store(location, false);
+      std::string status;
+      int attempt = 0;
+      for (const auto& run : other->step_runs(execution))
+        if (run.path == path && run.attempt >= attempt) {
+          attempt = run.attempt;
+          status = run.status;
+        }
+      return status;
+    }
     sqlite3* db = nullptr;
     std::string status;
-    if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    if (sqlite3_open_v2(location.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
       sqlite3_stmt* s = nullptr;
       if (sqlite3_prepare_v2(db, "SELECT status FROM step_runs WHERE execution_id = ?1 AND path = ?2 ORDER BY attempt DESC",
                              -1, &s, nullptr) == SQLITE_OK) {
@@ -102,9 +117,9 @@ struct Witness final : Action {
   asio::awaitable<Result<Json>> invoke(ActionContext& ctx) const override {
     ++calls;
     const std::string path(ctx.step_path);
-    if (committed_status(ctx.execution_id, path) != "running") not_durable.push_back(path + " (its start)");
+    if (committed_status(std::string(ctx.execution_id), path) != "running") not_durable.push_back(path + " (its start)");
     const std::string before = ctx.inputs.value("after", "");
-    if (!before.empty() && committed_status(ctx.execution_id, before) != "succeeded")
+    if (!before.empty() && committed_status(std::string(ctx.execution_id), before) != "succeeded")
       not_durable.push_back(path + " (the end of " + before + ")");
     // In flight for a moment, like a call to Okta: the other executions' commits then go to
     // the store's thread instead of being made in place.
@@ -146,8 +161,18 @@ inline store::StepRun journaled(const std::string& execution_id, const std::stri
   return r;
 }
 
+// The store the engine tests run on: SQLite, or with SPOKEFLOW_TEST_ENGINE_STORE=postgresql a
+// schema of its own in SPOKEFLOW_TEST_PG_URL's database (CTest runs each engine test both ways).
+inline bool engine_tests_on_pg() {
+  const char* s = std::getenv("SPOKEFLOW_TEST_ENGINE_STORE");
+  return s && std::string(s) == "postgresql";
+}
+
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
+  std::unique_ptr<PgBackend> pg = engine_tests_on_pg() ? std::make_unique<PgBackend>() : nullptr;
+  // Where the store is: another connection to it is another process's view.
+  std::string location = pg ? pg->location : (dir / "s.db").string();
   ActionRegistry registry;
   Counter* counter = nullptr;
   Pager* pager = nullptr;
@@ -163,10 +188,10 @@ struct Fixture {
     pager = p.get();
     registry.add(std::move(p));
     auto w = std::make_unique<Witness>();
-    w->db_path = (dir / "s.db").string();
+    w->location = location;
     witness = w.get();
     registry.add(std::move(w));
-    store = store::on_own_thread(store::open_sqlite_store((dir / "s.db").string()));
+    store = store::on_own_thread(store::open_store(location));
   }
   ~Fixture() { fs::remove_all(dir); }
 

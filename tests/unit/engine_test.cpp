@@ -11,7 +11,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include <sqlite3.h>
 
 #include "core/core.hpp"
 #include "common/ids.hpp"
@@ -351,7 +350,7 @@ steps:
 )");
   // Slow commits on the store's thread: a step resumed before its commit ended would see it.
   CommitCounter store(store::on_own_thread(std::make_unique<CommitCounter>(
-      store::open_sqlite_store((fx.dir / "s.db").string()), std::chrono::milliseconds(5))));
+      store::open_store(fx.location), std::chrono::milliseconds(5))));
   fx.store.reset();
   std::string id;
   {
@@ -364,6 +363,7 @@ steps:
     id = store.enqueue(*rec).id;
   }
   run::ExecutionOutcome out = fx.run_id(id, &lib, {}, &store);
+  INFO("error: " << out.error.dump());
   CHECK(out.status == "succeeded");
   CHECK(store.async_commits > 0);  // commits made on the store's thread while actions were in flight
   CHECK(fx.witness->calls == 16);
