@@ -17,6 +17,9 @@ struct CallActivity {
   std::size_t retry_count = 0;
   std::int64_t retry_wait_ms = 0;  // slept before those retries
   std::int64_t rate_wait_ms = 0;   // waited for the rate limit's permits
+  // Who the calls are for, as fields of the client's log lines (execution_id, flow, step,
+  // attempt); set only when those (debug) lines are written.
+  Json log_fields;
 
   bool empty() const { return retry_count == 0 && rate_wait_ms == 0; }
 

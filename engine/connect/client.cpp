@@ -16,6 +16,7 @@
 #include <random>
 
 #include "common/json_text.hpp"
+#include "common/log_fields.hpp"
 #include "common/scrub.hpp"
 #include "connect/cap.hpp"
 
@@ -25,6 +26,21 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
+
+// A call's log line fields: the step run it is for (when the engine said), the connection alias
+// and Okta's request id (to find the call in Okta's System Log).
+Json call_log_fields(const ApiRequest& req, const std::string& alias, const std::string& request_id = {}) {
+  Json f = req.activity && req.activity->log_fields.is_object() ? req.activity->log_fields : Json::object();
+  f["connection"] = alias;
+  if (!request_id.empty()) f["okta_request_id"] = request_id;
+  return f;
+}
+
+std::string text_at(const Json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
@@ -448,21 +464,25 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
     if (!res.ok()) {
       failure = std::move(res).error();
       if (failure->kind == ErrorKind::cancelled) {
-        spdlog::debug("{} {} {} cancelled after {} ms", env.alias, req.method, path, ms);
+        if (spdlog::should_log(spdlog::level::debug))
+          log_with(spdlog::level::debug, call_log_fields(req, env.alias), "{} {} {} cancelled after {} ms", env.alias,
+                   req.method, path, ms);
         co_return *failure;
       }
       retryable = is_transient(failure->kind) && (!sent || may_repeat);
       if (!failure->details.is_object()) failure->details = Json::object();
       failure->details["method"] = req.method;
       failure->details["path"] = path;
-      spdlog::debug("{} {} {} failed after {} ms: {}", env.alias, req.method, path, ms, to_string(failure->kind));
+      if (spdlog::should_log(spdlog::level::debug))
+        log_with(spdlog::level::debug, call_log_fields(req, env.alias), "{} {} {} failed after {} ms: {}", env.alias,
+                 req.method, path, ms, to_string(failure->kind));
     } else {
       http::HttpResponse& r = *res;
       std::string request_id;
       if (const std::string* id = r.header("X-Okta-Request-Id")) request_id = *id;
       if (spdlog::should_log(spdlog::level::debug))
-        spdlog::debug("{} {} {} -> {} in {} ms{}{}", env.alias, req.method, path, r.status, ms,
-                      request_id.empty() ? "" : ", request id ", request_id);
+        log_with(spdlog::level::debug, call_log_fields(req, env.alias, request_id), "{} {} {} -> {} in {} ms{}{}",
+                 env.alias, req.method, path, r.status, ms, request_id.empty() ? "" : ", request id ", request_id);
       const int status = static_cast<int>(r.status);
       const bool success = req.expect.empty() ? (status >= 200 && status < 300)
                                               : std::find(req.expect.begin(), req.expect.end(), status) != req.expect.end();
@@ -524,8 +544,10 @@ asio::awaitable<Result<ApiResponse>> run_call(CallEnv env, ApiRequest req) {
     ++env.stats.retries;
     milliseconds wait = throttled ? milliseconds(failure->details["retry_after_ms"].get<long long>())
                                   : backoff(env.retry, attempt, rng);
-    spdlog::debug("{} {} {}: attempt {} failed ({}), retrying in {} ms", env.alias, req.method, path, attempt,
-                  to_string(failure->kind), wait.count());
+    if (spdlog::should_log(spdlog::level::debug))
+      log_with(spdlog::level::debug, call_log_fields(req, env.alias, text_at(failure->details, "request_id")),
+               "{} {} {}: attempt {} failed ({}), retrying in {} ms", env.alias, req.method, path, attempt,
+               to_string(failure->kind), wait.count());
     if (req.activity)
       req.activity->retried(req.method, path, attempt, failure->http_status, to_string(failure->kind), failure->code,
                             wait.count());

@@ -364,6 +364,10 @@ awaitable<StepResult> Engine::Impl::run_action(const Step& step, Frame& frame, c
   ActionContext ctx{inputs, ex.id, path, attempt, connection, co_await asio::this_coro::executor};
   ctx.flow = ex.flow->name;
   CallActivity calls;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    calls.log_fields = execution_fields(ex.id, ex.flow->name, path);
+    calls.log_fields["attempt"] = attempt;
+  }
   ctx.calls = &calls;
   Result<Json> out = co_await action->invoke(ctx);
   if (!out.ok()) {

@@ -215,6 +215,13 @@ expect_eq "the record: the waits before them" true \
   "$(jq '.steps[0].client | .retry_wait_ms >= 30 and .retry_wait_ms == ([.retried[].wait_ms] | add)' <<< "$OUT")"
 run_stdout "$SF" executions show "$LID"
 expect_contains "executions show says it" "client:  2 retries (after 503 server, 503 server)" "$OUT"
+# The client's own log lines carry who the call was for, the connection and Okta's request id.
+"$SF" run lookup --flows-dir flows --log-level debug --log-format json > /dev/null 2> client_log.json || true
+expect_eq "a retry's log line names the execution, step, attempt, connection and Okta request id" true \
+  "$(jq -s '[.[] | select(.message | test("attempt 1 failed"))][0] | (.execution_id | length) == 26 and .flow == "lookup"
+    and .step == "who" and .attempt == 1 and .connection == "okta" and (.okta_request_id | length) > 0' client_log.json)"
+expect_eq "...and each answer's line too" true \
+  "$(jq -s '[.[] | select(.message | test("-> 503"))] | length == 3 and all(.step == "who" and .connection == "okta" and (.okta_request_id | length) > 0)' client_log.json)"
 curl -s -X PUT -H 'Content-Type: application/json' -d '{"faults": {"error_503_rate": 0}}' "$BASE/__sim/config" > /dev/null
 run_stdout "$SF" run lookup --flows-dir flows --json
 expect_eq "no faults: succeeds" 0 "$RC"
