@@ -224,6 +224,7 @@ workers_run() {
   gid=$(curl -s -H "Authorization: SSWS $BENCH_OKTA_TOKEN" "$BASE/api/v1/groups?q=Bench" | jq -r '.[0].id')
   export SPOKEFLOW_STORE=$store
   done_sql="SELECT count(*) FROM executions WHERE flow_name = 'bench_onboard' AND status IN ('succeeded', 'failed')"
+  "$SPOKEFLOW" executions list --limit 1 > /dev/null  # makes the store's tables when it is new
   local before=$(store_sql "$store" "$done_sql")
   seq 1 $EXECS | xargs -P 4 -I{} "$SPOKEFLOW" run bench_onboard --flows-dir "$WORK/flows" --detach \
     --input n={} --input group_id="$gid" > /dev/null
