@@ -270,7 +270,7 @@ claim_latency() {
   wait $wpid 2>/dev/null || true
   stop_sim
   local lat=$(store_sql "$store" "SELECT started_at - created_at $q AND started_at > 0 ORDER BY 1" |
-    awk '{v[NR] = $1} END {if (NR) printf "p50 %d ms, p99 %d ms, max %d ms (%d claims)", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1], v[NR], NR}')
+    awk '{v[NR] = $1} END {if (NR) {i = int(NR * 0.99) + 1; if (i > NR) i = NR; printf "p50 %d ms, p99 %d ms, max %d ms (%d claims)", v[int(NR * 0.5) + 1], v[i], v[NR], NR}}')
   row "$(store_label "$store"): claim latency, one idle worker" "$lat" "queued by another process, ~10/s; PostgreSQL wakes by NOTIFY, SQLite by polling"
 }
 claim_latency "$WORK/claims.db"
