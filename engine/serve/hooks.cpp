@@ -1,6 +1,5 @@
 #include "serve/hooks.hpp"
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include "common/ids.hpp"
@@ -8,6 +7,7 @@
 #include "common/log_fields.hpp"
 #include "expr/expr.hpp"
 #include "flow/loader.hpp"
+#include "serve/tokens.hpp"
 #include "store/async.hpp"
 
 namespace spokeflow::serve {
@@ -52,12 +52,6 @@ Result<Json> evaluate_value(const Json& value, const expr::Scope& scope, const s
     return out;
   }
   return value;
-}
-
-// Equal in time that does not depend on where they differ (nor on the secret's length).
-bool same_secret(std::string_view given, std::string_view expected) {
-  const std::string a = flow::sha256_hex(given), b = flow::sha256_hex(expected);
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool plain_id(const Json& v, std::size_t max) {

@@ -1,5 +1,6 @@
 #include "serve/tokens.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <cctype>
@@ -48,6 +49,11 @@ std::string new_token() {
 }
 
 std::string token_hash(std::string_view token) { return flow::sha256_hex(token); }
+
+bool same_secret(std::string_view given, std::string_view expected) {
+  const std::string a = flow::sha256_hex(given), b = flow::sha256_hex(expected);
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 bool valid_token_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;

@@ -18,6 +18,9 @@ std::string to_string(Role role);
 std::string new_token();
 // What the store keeps of a token.
 std::string token_hash(std::string_view token);
+// Whether two secrets are equal, in a time that depends neither on where they differ nor on
+// their lengths (hook secrets, CSRF tokens).
+bool same_secret(std::string_view given, std::string_view expected);
 // Whether `name` may name a token: 1-64 of [A-Za-z0-9._-].
 bool valid_token_name(std::string_view name);
 

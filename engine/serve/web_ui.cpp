@@ -1,7 +1,5 @@
 #include "serve/web_ui.hpp"
 
-#include <openssl/crypto.h>
-
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -72,11 +70,6 @@ std::optional<std::string> cookie_value(const HttpRequest& req, std::string_view
   return std::nullopt;
 }
 
-bool same_text(std::string_view a, std::string_view b) {
-  const std::string x = flow::sha256_hex(a), y = flow::sha256_hex(b);
-  return CRYPTO_memcmp(x.data(), y.data(), x.size()) == 0;
-}
-
 std::string random_text() {
   std::string t = new_token();
   return t.substr(4);  // without "sft_": a session id is not an API token
@@ -93,7 +86,7 @@ WebUi::WebUi(store::ExecutionStore& store, WebUiOptions options) : store_(store)
 bool WebUi::csrf_ok(const HttpRequest& req, const Caller& caller) {
   if (!caller.session || req.method == "GET" || req.method == "HEAD") return true;
   const std::string* given = req.header("x-csrf-token");
-  return given && !caller.csrf.empty() && same_text(*given, caller.csrf);
+  return given && !caller.csrf.empty() && same_secret(*given, caller.csrf);
 }
 
 const WebUi::Session* WebUi::find_session(const HttpRequest& req, std::string* key) {
@@ -175,7 +168,7 @@ HttpResponse WebUi::sign_out(const HttpRequest& req) {
   const Session* s = find_session(req, &key);
   if (!s) return no_store(error_response(401, "auth", "not signed in"));
   const std::string* given = req.header("x-csrf-token");
-  if (!given || !same_text(*given, s->csrf))
+  if (!given || !same_secret(*given, s->csrf))
     return error_response(403, "csrf", "a signed-in browser's change must carry its X-CSRF-Token");
   sessions_.erase(key);
   HttpResponse r;
