@@ -10,7 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libboost1.81-dev
   libspdlog-dev doctest-dev libsqlite3-dev libpq-dev libssl-dev
   libcli11-dev libvalijson-dev libgoogle-perftools-dev libre2-dev jq curl
-  libhowardhinnant-date-dev tzdata openssl sqlite3 postgresql
+  libhowardhinnant-date-dev tzdata prometheus-cpp-dev openssl sqlite3 postgresql
   clang-15 libfuzzer-15-dev chromium
 )
 # Node.js and npm for the browser tests: Debian's, unless the machine has them already (from
