@@ -145,6 +145,7 @@ int cmd_serve(const GlobalOptions& g, const ServeFlags& flags, const ExtraAction
     return kExitEnvironment;
   }
   if (tls) server->use_tls(tls);
+  server->on_refusal(serve::refusals_observed(&metrics));
   const auto ep = server->local_endpoint();
   const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
   if (!tls && !ep.address().is_loopback())

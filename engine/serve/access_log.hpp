@@ -11,5 +11,9 @@ class Metrics;
 
 // `inner` with the above around it; `metrics` may be null (then only the log line).
 HttpHandler observed(HttpHandler inner, Metrics* metrics);
+// The same for the requests the server refuses before any handler sees them (malformed: 400,
+// body over the cap: 413, headers over it: 431), logged as "http request refused before its
+// handler"; their route is "other" when not even the request line could be read.
+RefusalObserver refusals_observed(Metrics* metrics);
 
 }  // namespace spokeflow::serve

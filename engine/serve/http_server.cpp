@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
+#include <chrono>
 #include <optional>
 
 #include "common/ids.hpp"
@@ -43,14 +44,20 @@ void set_common_fields(http::response<http::string_body>& res, const std::string
   res.set(http::field::cache_control, "no-store");
 }
 
-// The answer to a request refused before any handler saw it; the connection closes after it.
-http::response<http::string_body> refusal(HttpResponse err) {
-  http::response<http::string_body> res{static_cast<http::status>(err.status), 11};
-  set_common_fields(res, new_sortable_id(), err.content_type);
-  res.set(http::field::connection, "close");
-  res.body() = std::move(err.body);
-  res.prepare_payload();
-  return res;
+std::string request_id_of(const HttpRequest& req) {
+  const std::string* given = req.header("x-request-id");
+  return given && sane_request_id(*given) ? *given : new_sortable_id();
+}
+
+// Method, target, path and headers of a parsed request head.
+template <class Fields>
+void read_head(const http::request_header<Fields>& msg, HttpRequest& req) {
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  const auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  for (const auto& f : msg) req.headers.emplace(ascii_lower(f.name_string()), std::string(f.value()));
 }
 
 }  // namespace
@@ -88,6 +95,22 @@ struct HttpServer::Connection {
     return tls ? op(*tls) : op(*plain);
   }
 };
+
+template <class Stream>
+awaitable<void> HttpServer::refuse(Stream& stream, Connection& conn, HttpRequest req, HttpResponse err) {
+  const auto started = std::chrono::steady_clock::now();
+  auto alive = std::weak_ptr<bool>(alive_);
+  req.request_id = request_id_of(req);
+  http::response<http::string_body> res{static_cast<http::status>(err.status), 11};
+  set_common_fields(res, req.request_id, err.content_type);
+  res.set(http::field::connection, "close");
+  res.body() = err.body;
+  res.prepare_payload();
+  conn.lowest().expires_after(Millis(5'000));
+  co_await http::async_write(stream, res, use_tuple);
+  if (alive.expired() || !on_refusal_) co_return;
+  on_refusal_(req, err, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
 
 HttpServer::HttpServer(asio::any_io_executor executor, const std::string& address, unsigned short port,
                        HttpLimits limits, HttpHandler handler)
@@ -147,8 +170,10 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
     if (alive.expired()) co_return;
     if (!dec && !is_tls && buf.size() > 0) {
       // Plain HTTP to the HTTPS port: said in plain HTTP, then closed.
-      auto res = refusal(error_response(400, "validation", "this port speaks HTTPS: use https://"));
-      co_await http::async_write(conn->lowest(), res, use_tuple);
+      HttpRequest req;
+      req.peer = peer;
+      co_await refuse(conn->lowest(), *conn, std::move(req),
+                      error_response(400, "validation", "this port speaks HTTPS: use https://"));
       if (alive.expired()) co_return;
     } else if (!dec && is_tls) {
       auto [hec, used] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, buf.data(), use_tuple);
@@ -177,23 +202,20 @@ awaitable<void> HttpServer::session(std::shared_ptr<Connection> conn) {
         err = error_response(431, "validation", "the request's headers are larger than " + std::to_string(limits_.max_header) + " bytes");
       else
         err = error_response(400, "validation", "malformed HTTP request: " + ec.message());
-      auto res = refusal(std::move(err));
-      conn->lowest().expires_after(Millis(5'000));
-      co_await conn->io([&](auto& s) { return http::async_write(s, res, use_tuple); });
+      HttpRequest req;
+      req.peer = peer;
+      // A body over the cap is found once the whole head is read (its Content-Length): the head
+      // says which route was refused. Other refusals come from a head that is not whole.
+      if (ec == http::error::body_limit || parser.is_header_done()) read_head(parser.get(), req);
+      co_await conn->io([&](auto& s) { return refuse(s, *conn, std::move(req), std::move(err)); });
       break;
     }
     auto& msg = parser.get();
     HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    const auto q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    for (const auto& f : msg) req.headers.emplace(ascii_lower(f.name_string()), std::string(f.value()));
+    read_head(msg, req);
     req.body = std::move(msg.body());
     req.peer = peer;
-    const std::string* given_id = req.header("x-request-id");
-    req.request_id = given_id && sane_request_id(*given_id) ? *given_id : new_sortable_id();
+    req.request_id = request_id_of(req);
     const bool head = req.method == "HEAD";
     if (head) req.method = "GET";
     const bool keep_alive = msg.keep_alive() && !stopping_;

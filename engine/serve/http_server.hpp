@@ -53,6 +53,10 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(const HttpRequest&)>;
+// Told of each request the server answers itself, before any handler (a 400, 413 or 431): what
+// could be read of it (method and path empty when not even the request line could), the answer
+// and the seconds it took to write.
+using RefusalObserver = std::function<void(const HttpRequest&, const HttpResponse&, double seconds)>;
 
 class HttpServer {
  public:
@@ -66,6 +70,7 @@ class HttpServer {
   // sent to it gets a 400 saying so.
   void use_tls(std::shared_ptr<boost::asio::ssl::context> tls) { tls_ = std::move(tls); }
   bool tls() const { return tls_ != nullptr; }
+  void on_refusal(RefusalObserver observer) { on_refusal_ = std::move(observer); }
   void start();
   // Stops accepting, closes idle connections, lets requests in flight be answered (at most
   // `grace`), then closes what is left.
@@ -76,10 +81,14 @@ class HttpServer {
   struct Connection;
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(std::shared_ptr<Connection> conn);
+  // Answers `req` with `err` before any handler saw it, tells the observer; the connection closes.
+  template <class Stream>
+  boost::asio::awaitable<void> refuse(Stream& stream, Connection& conn, HttpRequest req, HttpResponse err);
 
   boost::asio::any_io_executor executor_;
   HttpLimits limits_;
   HttpHandler handler_;
+  RefusalObserver on_refusal_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::map<Connection*, std::weak_ptr<Connection>> connections_;

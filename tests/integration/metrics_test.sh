@@ -147,6 +147,15 @@ expect_eq "the same delivery again: a duplicate" "200 true" "$(post_hook d1.json
 expect_eq "without the secret: 401" 401 "$(post_hook d1.json wrong-secret)"
 echo '{"eventId": 5}' > bad.json
 expect_eq "not a delivery: 400" 400 "$(post_hook bad.json "$HOOK_AUTH")"
+
+echo "# requests the server refuses before any handler: counted and logged like the others"
+printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/${API##*:}; cat >&3; cat <&3" > garbage.txt || true
+expect_contains "a malformed request: 400" "HTTP/1.1 400" "$(head -1 garbage.txt)"
+head -c 1100000 /dev/zero | tr '\0' 'a' > big.txt
+expect_eq "a body over the cap (1 MiB): 413" 413 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPERATOR" \
+  -H 'Content-Type: application/json' -H 'X-Request-Id: obs-too-big' --data-binary @big.txt "$API/api/v1/flows/greet/executions")"
+expect_eq "headers over the cap (16 KiB): 431" 431 "$(curl -s -o /dev/null -w '%{http_code}' \
+  -H "X-Padding: $(head -c 20000 /dev/zero | tr '\0' 'p')" "$API/api/v1/flows")"
 wait_until 60 '[ "$(count_status greet succeeded)" = 6 ]'
 expect_eq "the 3 events' executions ran" 6 "$(count_status greet succeeded)"
 scrape m1.txt
@@ -178,14 +187,19 @@ moved "no schedule fire meanwhile" 'spokeflow_schedule_fires_total{flow="nightly
 moved "POST executions 200 (?wait): +5" \
   'spokeflow_http_requests_total{method="POST",route="/api/v1/flows/{name}/executions",status="200"}' 5
 moved "...202: +1" 'spokeflow_http_requests_total{method="POST",route="/api/v1/flows/{name}/executions",status="202"}' 1
-moved "...with their latency" \
-  'spokeflow_http_request_duration_seconds_count{method="POST",route="/api/v1/flows/{name}/executions"}' 6
+moved "...with their latency (and the one refused for its size below)" \
+  'spokeflow_http_request_duration_seconds_count{method="POST",route="/api/v1/flows/{name}/executions"}' 7
 moved "an unknown id: by its route template" \
   'spokeflow_http_requests_total{method="GET",route="/api/v1/executions/{id}",status="404"}' 1
 moved "an unknown path: 'other'" 'spokeflow_http_requests_total{method="GET",route="other",status="404"}' 1
 moved "the 401 on /metrics is counted" 'spokeflow_http_requests_total{method="GET",route="/metrics",status="401"}' 0 m_first.txt m0.txt
 expect_eq "...twice before (no token, unknown token)" 2 \
   "$(metric m0.txt 'spokeflow_http_requests_total{method="GET",route="/metrics",status="401"}')"
+moved "a malformed request: counted, its route and method unknown" \
+  'spokeflow_http_requests_total{method="other",route="other",status="400"}' 1
+moved "a body over the cap: counted by its route" \
+  'spokeflow_http_requests_total{method="POST",route="/api/v1/flows/{name}/executions",status="413"}' 1
+moved "headers over the cap: counted" 'spokeflow_http_requests_total{method="other",route="other",status="431"}' 1
 moved "hook deliveries by their route" 'spokeflow_http_requests_total{method="POST",route="/hooks/okta/{name}",status="401"}' 1
 for probe in PROBEID0000000000000000007 probe-path-xyz alice "$PARKED" 00uhook evt-m1 "$OPERATOR"; do
   expect_not_contains "no label holds what a caller sent ($([ "$probe" = "$OPERATOR" ] && echo token || echo "$probe"))" \
@@ -220,6 +234,13 @@ expect_eq "an access line for each request: the scrapes too" 1 \
   "$([ "$(jq -c 'select(.message == "http request" and .route == "/metrics" and .token == "viewer-1")' serve.err | wc -l)" -ge 4 ] && echo 1 || echo 0)"
 expect_eq "...and the refused ones, with no token name" "null" \
   "$(jq -r 'select(.message == "http request" and .route == "/metrics" and .status == 401) | .token' serve.err | sort -u)"
+expect_eq "a refused request's access line: its request id, route and status" \
+  'POST /api/v1/flows/{name}/executions 413 127.0.0.1' \
+  "$(jq -r 'select(.message == "http request refused before its handler" and .request_id == "obs-too-big") |
+    "\(.method) \(.route) \(.status) \(.peer)"' serve.err)"
+expect_eq "...the malformed one's and the large headers' too" '400 431' \
+  "$(jq -r 'select(.message == "http request refused before its handler" and .status != 413) | .status' serve.err |
+    sort | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "the raw path stays out of the access log" 0 "$(grep -c 'probe-path-xyz\|PROBEID' serve.err || true)"
 jq -c 'select(.message == "hello bert")' serve.err > log_line.json
 expect_eq "core.log's line: execution_id, flow and step are fields" "1 greet say bert" \
