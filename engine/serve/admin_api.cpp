@@ -272,6 +272,8 @@ awaitable<HttpResponse> AdminApi::deliveries(const HttpRequest& req) {
                     {"events", d.events},
                     {"executions_started", started},
                     {"duplicate_events", duplicates},
+                    {"redeliveries", d.redeliveries},
+                    {"last_redelivered_at", d.last_redelivered_at ? Json(format_timestamp(d.last_redelivered_at)) : Json()},
                     {"started", d.started}});
   }
   Json out = {{"deliveries", rows}};

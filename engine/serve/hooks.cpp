@@ -148,22 +148,41 @@ awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const Hook
       co_return error_response(400, "validation", "data.events[" + std::to_string(i) +
                                                       "] needs a uuid and an eventType (strings)");
   }
-  auto seen = [event_id](store::ExecutionStore& s) { return s.delivery(event_id); };
-  auto earlier = co_await store::on_store(runtime_.store(), std::move(seen));
-  if (earlier) {
-    const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"request_id", req.request_id}};
-    log_with(spdlog::level::info, log_fields,
-             "event hook '{}': delivery {} was received before; nothing new started", hook.name, event_id);
-    if (on_delivery) on_delivery(hook.name, "duplicate", events->size(), 0);
-    co_return json_response(200, {{"duplicate", true}, {"started", 0}});
+  // Okta delivers at least once: a delivery seen before starts nothing and is counted on its record.
+  auto seen = [event_id](store::ExecutionStore& s) { return s.delivery(event_id).has_value(); };
+  if (!co_await store::on_store(runtime_.store(), std::move(seen))) {
+    store::HookDelivery record;
+    record.event_id = event_id;
+    record.hook = hook.name;
+    record.received_at = now_unix_ms();
+    record.events = static_cast<int>(events->size());
+    const int started = co_await start_flows(hook, *events, record);
+    if (started > 0 && on_enqueued) on_enqueued();
+    auto write = [record](store::ExecutionStore& s) { return s.record_delivery(record); };
+    // False when a twin received meanwhile (here or by another process) was recorded first: its
+    // executions are the ones started (each event's are keyed by its uuid), this one is the redelivery.
+    if (co_await store::on_store(runtime_.store(), std::move(write))) {
+      const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"request_id", req.request_id}};
+      log_with(spdlog::level::info, log_fields,
+               "event hook '{}': delivery {} with {} events started {} executions", hook.name, event_id, events->size(),
+               started);
+      if (on_delivery) on_delivery(hook.name, "accepted", events->size(), started);
+      co_return json_response(200, {{"duplicate", false}, {"started", started}});
+    }
   }
-  store::HookDelivery record;
-  record.event_id = event_id;
-  record.hook = hook.name;
-  record.received_at = now_unix_ms();
-  record.events = static_cast<int>(events->size());
+  auto count = [event_id, at = now_unix_ms()](store::ExecutionStore& s) { return s.record_redelivery(event_id, at); };
+  co_await store::on_store(runtime_.store(), std::move(count));
+  const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"request_id", req.request_id}};
+  log_with(spdlog::level::info, log_fields,
+           "event hook '{}': delivery {} was received before; nothing new started", hook.name, event_id);
+  if (on_delivery) on_delivery(hook.name, "duplicate", events->size(), 0);
+  co_return json_response(200, {{"duplicate", true}, {"started", 0}});
+}
+
+awaitable<int> HookReceiver::start_flows(const HookConfig& hook, const Json& events, store::HookDelivery& record) {
+  const std::string& event_id = record.event_id;
   int started = 0;
-  for (const Json& ev : *events) {
+  for (const Json& ev : events) {
     const std::string type = ev["eventType"];
     const std::string uuid = ev["uuid"];
     for (const auto& [name, f] : catalog_.flows()) {
@@ -208,15 +227,7 @@ awaitable<HttpResponse> HookReceiver::deliver(const HttpRequest& req, const Hook
       }
     }
   }
-  auto write = [record](store::ExecutionStore& s) { return s.record_delivery(record); };
-  co_await store::on_store(runtime_.store(), std::move(write));
-  if (started > 0 && on_enqueued) on_enqueued();
-  const Json log_fields = {{"hook", hook.name}, {"event_id", event_id}, {"request_id", req.request_id}};
-  log_with(spdlog::level::info, log_fields,
-           "event hook '{}': delivery {} with {} events started {} executions", hook.name, event_id, events->size(),
-           started);
-  if (on_delivery) on_delivery(hook.name, "accepted", events->size(), started);
-  co_return json_response(200, {{"duplicate", false}, {"started", started}});
+  co_return started;
 }
 
 }  // namespace spokeflow::serve

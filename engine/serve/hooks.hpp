@@ -5,7 +5,7 @@
 // `okta_event` trigger names (and whose `if:` holds) enqueues that flow once, with the event as
 // `event`. A delivery is answered only once all it starts is durably queued. Okta delivers at
 // least once: an event starts each flow at most once (keyed by the event's uuid), and a
-// delivery's eventId is recorded.
+// delivery's eventId is recorded; a delivery received again is counted on that record.
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <map>
@@ -39,6 +39,9 @@ class HookReceiver {
 
  private:
   boost::asio::awaitable<HttpResponse> deliver(const HttpRequest& req, const HookConfig& hook);
+  // Enqueues the flows each event triggers, each outcome a row of `record.started`; the number
+  // of executions newly created.
+  boost::asio::awaitable<int> start_flows(const HookConfig& hook, const Json& events, store::HookDelivery& record);
 
   runtime::Runtime& runtime_;
   FlowCatalog& catalog_;

@@ -120,11 +120,15 @@ CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE e
 )sql";
 // 4: step runs keep what their HTTP client did on its own (retries, waits), as SQLite's schema 7.
 constexpr const char* kClientActivity = "ALTER TABLE step_runs ADD COLUMN client TEXT;";
+// 5: deliveries count the times they were received again, as SQLite's schema 8.
+constexpr const char* kRedeliveries =
+    "ALTER TABLE hook_deliveries ADD COLUMN redeliveries BIGINT NOT NULL DEFAULT 0, ADD COLUMN last_redelivered_at BIGINT;";
 constexpr Migration kMigrations[] = {
     {1, kTables},
     {2, kRetention},
     {3, kRateBudget},
     {4, kClientActivity},
+    {5, kRedeliveries},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

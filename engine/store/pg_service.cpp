@@ -18,7 +18,8 @@ ApiToken read_token(const Result& r, int i) {
   return t;
 }
 
-constexpr const char* kDeliveryColumns = "SELECT event_id, hook, received_at, events, started FROM hook_deliveries";
+constexpr const char* kDeliveryColumns =
+    "SELECT event_id, hook, received_at, events, started, redeliveries, last_redelivered_at FROM hook_deliveries";
 
 HookDelivery read_delivery(const Result& r, int i) {
   HookDelivery d;
@@ -27,6 +28,8 @@ HookDelivery read_delivery(const Result& r, int i) {
   d.received_at = r.integer(i, 2);
   d.events = static_cast<int>(r.integer(i, 3));
   d.started = r.json(i, 4);
+  d.redeliveries = static_cast<int>(r.integer(i, 5));
+  d.last_redelivered_at = r.integer(i, 6);
   return d;
 }
 
@@ -115,10 +118,20 @@ bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms) {
 
 bool record_delivery(Conn& c, const HookDelivery& d) {
   Params p;
-  p.add(d.event_id).add(d.hook).add(d.received_at).add(static_cast<std::int64_t>(d.events)).add(dump_json(d.started));
+  p.add(d.event_id).add(d.hook).add(d.received_at).add(static_cast<std::int64_t>(d.events)).add(dump_json(d.started))
+      .add(static_cast<std::int64_t>(d.redeliveries)).add_time(d.last_redelivered_at);
   return changed_one(c, "record_delivery",
-                     "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES($1, $2, $3, $4, $5) "
-                     "ON CONFLICT DO NOTHING",
+                     "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started, redeliveries, "
+                     "last_redelivered_at) VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                     p);
+}
+
+bool record_redelivery(Conn& c, const std::string& event_id, std::int64_t at) {
+  Params p;
+  p.add(event_id).add(at);
+  return changed_one(c, "record_redelivery",
+                     "UPDATE hook_deliveries SET redeliveries = redeliveries + 1, last_redelivered_at = $2 "
+                     "WHERE event_id = $1",
                      p);
 }
 

@@ -19,6 +19,7 @@ bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms);
 
 bool record_delivery(Conn& c, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(Conn& c, const std::string& event_id);
+bool record_redelivery(Conn& c, const std::string& event_id, std::int64_t at);
 // Newest first, after the cursor (an empty event_id: from the newest).
 std::vector<HookDelivery> recent_deliveries(Conn& c, int limit, const DeliveryCursor& after);
 

@@ -75,7 +75,9 @@ CREATE TABLE IF NOT EXISTS hook_deliveries(
   hook TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   events INTEGER NOT NULL,
-  started TEXT NOT NULL
+  started TEXT NOT NULL,
+  redeliveries INTEGER NOT NULL DEFAULT 0,  -- schema 8
+  last_redelivered_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS hook_deliveries_by_time ON hook_deliveries(received_at);
 CREATE TABLE IF NOT EXISTS schedule_fires(
@@ -125,6 +127,14 @@ int user_version(sqlite3* db) {
   return version;
 }
 
+bool has_column(sqlite3* db, const char* table, const char* column) {
+  Statement s(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2");
+  s.bind(1, std::string(table)).bind(2, std::string(column));
+  const bool found = s.next() && s.integer(0) > 0;
+  s.done();
+  return found;
+}
+
 }  // namespace
 
 int create_or_migrate(sqlite3* db, const std::string& path, bool migrate) {
@@ -156,6 +166,11 @@ int create_or_migrate(sqlite3* db, const std::string& path, bool migrate) {
       if (rebuild) exec(db, kCopyOld);
       // Schema 7: step runs record their HTTP client's retries and waits.
       if (has_tables && !rebuild && version < 7) exec(db, "ALTER TABLE step_runs ADD COLUMN client TEXT");
+      // Schema 8: deliveries count their redeliveries (a store of schema 4 or older had no
+      // deliveries table: kTables made it whole above).
+      if (!has_column(db, "hook_deliveries", "redeliveries"))
+        exec(db, "ALTER TABLE hook_deliveries ADD COLUMN redeliveries INTEGER NOT NULL DEFAULT 0; "
+                 "ALTER TABLE hook_deliveries ADD COLUMN last_redelivered_at INTEGER;");
       exec(db, "PRAGMA user_version=" + std::to_string(kSchemaVersion));
     }
     exec(db, "COMMIT");

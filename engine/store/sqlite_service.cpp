@@ -19,7 +19,8 @@ ApiToken read_token(const Statement& s) {
   return t;
 }
 
-constexpr const char* kDeliveryColumns = "SELECT event_id, hook, received_at, events, started FROM hook_deliveries";
+constexpr const char* kDeliveryColumns =
+    "SELECT event_id, hook, received_at, events, started, redeliveries, last_redelivered_at FROM hook_deliveries";
 
 HookDelivery read_delivery(const Statement& s) {
   HookDelivery d;
@@ -28,6 +29,8 @@ HookDelivery read_delivery(const Statement& s) {
   d.received_at = s.integer(2);
   d.events = static_cast<int>(s.integer(3));
   d.started = s.json(4);
+  d.redeliveries = static_cast<int>(s.integer(5));
+  d.last_redelivered_at = s.integer(6);
   return d;
 }
 
@@ -109,10 +112,18 @@ bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms) {
 
 bool record_delivery(sqlite3* db, const HookDelivery& d) {
   Statement s(db,
-              "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES(?1, ?2, ?3, ?4, ?5) "
-              "ON CONFLICT DO NOTHING");
+              "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started, redeliveries, "
+              "last_redelivered_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
   s.bind(1, d.event_id).bind(2, d.hook).bind(3, d.received_at).bind(4, static_cast<std::int64_t>(d.events))
-      .bind(5, dump_json(d.started)).run();
+      .bind(5, dump_json(d.started)).bind(6, static_cast<std::int64_t>(d.redeliveries))
+      .bind_time(7, d.last_redelivered_at).run();
+  return sqlite3_changes(db) == 1;
+}
+
+bool record_redelivery(sqlite3* db, const std::string& event_id, std::int64_t at) {
+  Statement s(db,
+              "UPDATE hook_deliveries SET redeliveries = redeliveries + 1, last_redelivered_at = ?2 WHERE event_id = ?1");
+  s.bind(1, event_id).bind(2, at).run();
   return sqlite3_changes(db) == 1;
 }
 

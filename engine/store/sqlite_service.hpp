@@ -18,6 +18,7 @@ bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms);
 
 bool record_delivery(sqlite3* db, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id);
+bool record_redelivery(sqlite3* db, const std::string& event_id, std::int64_t at);
 std::vector<HookDelivery> recent_deliveries(sqlite3* db, int limit, const DeliveryCursor& after);
 
 bool record_fire(sqlite3* db, const ScheduleFire& fire);

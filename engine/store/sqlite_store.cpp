@@ -377,6 +377,11 @@ class SqliteStore final : public ExecutionStore {
   std::optional<HookDelivery> delivery(const std::string& event_id) override {
     return sqlite::delivery(db_.get(), event_id);
   }
+  bool record_redelivery(const std::string& event_id, std::int64_t at) override {
+    bool counted = false;
+    write(Durability::now, [&] { counted = sqlite::record_redelivery(db_.get(), event_id, at); });
+    return counted;
+  }
   std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) override {
     return sqlite::recent_deliveries(db_.get(), limit, after);
   }

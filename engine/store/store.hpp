@@ -130,6 +130,8 @@ struct HookDelivery {
   std::int64_t received_at = 0;
   int events = 0;              // events the delivery held
   Json started = Json::array();  // [{"event": uuid, "flow": name, "execution": id, "created": bool}]
+  int redeliveries = 0;              // times the same delivery was received again (Okta retries)
+  std::int64_t last_redelivered_at = 0;
 };
 
 // Which executions a purge removes (retention). Only finished (succeeded, failed, cancelled)
@@ -300,6 +302,8 @@ class ExecutionStore {
   // False (nothing written) when a delivery with that eventId was recorded before.
   virtual bool record_delivery(HookDelivery delivery) = 0;
   virtual std::optional<HookDelivery> delivery(const std::string& event_id) = 0;
+  // Counts the delivery received again at `at`; false when none with that eventId was recorded.
+  virtual bool record_redelivery(const std::string& event_id, std::int64_t at) = 0;
   // Newest first, from `after` on.
   virtual std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) = 0;
   // False (nothing written) when that fire was recorded before.

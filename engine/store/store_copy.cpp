@@ -23,7 +23,7 @@ const std::vector<CopiedTable> kTables = {
      {"seq", "execution_id", "path", "attempt", "kind", "status", "inputs", "outputs", "error", "started_at", "finished_at",
       "client"}},
     {"api_tokens", {"name", "role", "hash", "created_at", "expires_at", "revoked_at"}},
-    {"hook_deliveries", {"event_id", "hook", "received_at", "events", "started"}},
+    {"hook_deliveries", {"event_id", "hook", "received_at", "events", "started", "redeliveries", "last_redelivered_at"}},
     {"schedule_fires", {"flow", "trigger", "scheduled_at", "recorded_at", "outcome", "execution_id", "missed"}},
 };
 

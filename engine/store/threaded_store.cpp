@@ -144,6 +144,9 @@ class ThreadedStore final : public ExecutionStore {
   std::optional<HookDelivery> delivery(const std::string& event_id) override {
     return call([&](ExecutionStore& s) { return s.delivery(event_id); });
   }
+  bool record_redelivery(const std::string& event_id, std::int64_t at) override {
+    return durable_call([&](ExecutionStore& s) { return s.record_redelivery(event_id, at); });
+  }
   std::vector<HookDelivery> recent_deliveries(int limit, const DeliveryCursor& after) override {
     return call([&](ExecutionStore& s) { return s.recent_deliveries(limit, after); });
   }

@@ -170,6 +170,8 @@ if (HOOK_SECRET) {
   };
   const r = await apiCall('POST', '/hooks/okta/okta', { token: null, body: delivery, headers: { Authorization: HOOK_SECRET } });
   assert.equal(r.status, 200, `the hook delivery: ${r.text}`);
+  const again = await apiCall('POST', '/hooks/okta/okta', { token: null, body: delivery, headers: { Authorization: HOOK_SECRET } });
+  assert.equal(again.status, 200, `the same delivery again (Okta's retry): ${again.text}`);
 }
 
 const opContext = await newContext();
@@ -461,6 +463,7 @@ await scenario('an admin tests a connection; the other pages render', async () =
   if (HOOK_SECRET) {
     await page.waitForSelector('#deliveries-table tbody tr');
     assert.ok((await page.textContent('#deliveries-table')).includes('on_sign_in'), 'the delivery started on_sign_in');
+    assert.ok((await page.textContent('#deliveries-table')).includes('received 2 times'), 'the redelivery is shown');
   }
   await shot(page, 'hooks');
   await page.goto(BASE + '/ui/#/executions/' + failedId);

@@ -457,6 +457,10 @@ expect_eq "pages of one, each delivery once" "$(echo "$rows" | grep -c event_id)
   "$(echo "$rows" | jq -r .event_id | sort -u | grep -c .)"
 expect_eq "a delivery with the flows it started" "3 3 0 on_sign_in" \
   "$(echo "$rows" | jq -r 'select(.event_id == "evt-1") | "\(.events) \(.executions_started) \(.duplicate_events) \(.started[0].flow)"')"
+expect_eq "...received twice: the redelivery counted, with its time" "1 true true" \
+  "$(echo "$rows" | jq -r 'select(.event_id == "evt-1") | "\(.redeliveries) \(.last_redelivered_at >= .received_at) \(.last_redelivered_at | test("^20[0-9-]+T"))"')"
+expect_eq "...a delivery received once: none" "0 null" \
+  "$(echo "$rows" | jq -r 'select(.event_id == "evt-1-retry") | "\(.redeliveries) \(.last_redelivered_at)"')"
 expect_eq "a delivery of events seen before: duplicates, nothing started" "0 3" \
   "$(echo "$rows" | jq -r 'select(.event_id == "evt-1-retry") | "\(.executions_started) \(.duplicate_events)"')"
 call GET "/api/v1/hook-deliveries?cursor=nonsense" "$VIEWER"

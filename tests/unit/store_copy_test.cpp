@@ -176,6 +176,7 @@ std::map<std::string, std::string> fill(const std::string& path, std::int64_t no
   REQUIRE(st->revoke_token("viewer", now - 100));
   REQUIRE(st->record_delivery({"evt-1", "okta", now - 700, 2,
                                Json::array({{{"event", "u-1"}, {"flow", "offboard"}, {"execution", queued.id}, {"created", true}}})}));
+  REQUIRE(st->record_redelivery("evt-1", now - 650));
   REQUIRE(st->record_fire({"onboard", "0|@daily|UTC", now - 6000, now - 5999, "enqueued", done.id, 0}));
   REQUIRE(st->record_fire({"onboard", "0|@daily|UTC", now - 1000, now - 999, "missed", "", 3}));
   return ids;

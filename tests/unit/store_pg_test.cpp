@@ -271,21 +271,24 @@ TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one le
   CHECK_NOTHROW(store::open_pg_store(fresh.location, false));  // nothing to migrate: created
 }
 
-TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating adds retention's indexes, the rate budget "
-          "and the step runs' client column") {
+TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating adds retention's indexes, the rate budget, "
+          "the step runs' client column and the deliveries' redelivery count") {
   PgBackend b;
   {
     auto st = store::open_pg_store(b.location);
     st->enqueue(make_exec());
   }
   store::pg::Conn admin(b.location);
-  // As schema 1 made it: without schema 2's two indexes, schema 3's rate_budget and schema 4's column.
+  // As schema 1 made it: without schema 2's two indexes, schema 3's rate_budget, schema 4's and 5's columns.
   admin.exec("DROP INDEX executions_by_flow_hash; DROP INDEX schedule_fires_by_execution; DROP TABLE rate_budget; "
-             "ALTER TABLE step_runs DROP COLUMN client; UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
+             "ALTER TABLE step_runs DROP COLUMN client; "
+             "ALTER TABLE hook_deliveries DROP COLUMN redeliveries, DROP COLUMN last_redelivered_at; "
+             "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES('evt-old', 'okta', 5, 1, '[]'); "
+             "UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
   CHECK_THROWS_WITH(store::open_pg_store(b.location, false), doctest::Contains("run `spokeflow store migrate` first"));
   auto change = store::migrate_store(b.location);
   CHECK(change.from == 1);
-  CHECK(change.to == 4);
+  CHECK(change.to == 5);
   CHECK(admin.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN "
                    "('executions_by_flow_hash', 'schedule_fires_by_execution')")
             .integer(0, 0) == 2);
@@ -303,4 +306,9 @@ TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating a
   auto runs = st->step_runs(id);
   REQUIRE(runs.size() == 1);
   CHECK(runs[0].client["retries"] == 1);
+  // A delivery recorded before schema 5 reads as never redelivered, and counts from there.
+  CHECK(st->delivery("evt-old")->redeliveries == 0);
+  CHECK(st->record_redelivery("evt-old", 9));
+  CHECK(st->delivery("evt-old")->redeliveries == 1);
+  CHECK(st->delivery("evt-old")->last_redelivered_at == 9);
 }

@@ -696,6 +696,58 @@ TEST_CASE("a store of schema 6 gains the step runs' client column, its rows kept
   CHECK(runs[1].client["retry_wait_ms"] == 1500);
 }
 
+TEST_CASE("a store of schema 7 gains the deliveries' redelivery count, its rows kept") {
+  TempDir dir;
+  std::string db = (dir.path / "seven.db").string();
+  {
+    auto st = store::open_sqlite_store(db);
+    REQUIRE(st->record_delivery({"evt-7", "okta", 5, 1, Json::array()}));
+  }
+  {
+    // Schema 7 as shipped: hook_deliveries without the two columns.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw,
+                         "ALTER TABLE hook_deliveries DROP COLUMN redeliveries; "
+                         "ALTER TABLE hook_deliveries DROP COLUMN last_redelivered_at; PRAGMA user_version=7;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  CHECK_THROWS_WITH(store::open_sqlite_store(db, false), doctest::Contains("has schema 7"));
+  CHECK(store::migrate_store(db).from == 7);
+  auto st = store::open_sqlite_store(db, false);
+  auto d = st->delivery("evt-7");
+  REQUIRE(d);
+  CHECK(d->redeliveries == 0);
+  CHECK(d->last_redelivered_at == 0);
+  CHECK(st->record_redelivery("evt-7", 11));
+  CHECK(st->delivery("evt-7")->redeliveries == 1);
+}
+
+TEST_CASE_TEMPLATE("a delivery received again is counted on the first record, never recorded twice", B,
+                   test::SqliteBackend, test::PgBackend) {
+  B b;
+  auto st = b.open();
+  CHECK_FALSE(st->record_redelivery("evt-r", 10));  // nothing to count yet
+  REQUIRE(st->record_delivery({"evt-r", "okta", 10, 2, Json::array({{{"event", "u1"}}})}));
+  auto d = st->delivery("evt-r");
+  REQUIRE(d);
+  CHECK(d->redeliveries == 0);
+  CHECK(d->last_redelivered_at == 0);
+  auto other = b.open();  // another process
+  CHECK(other->record_redelivery("evt-r", 20));
+  CHECK(st->record_redelivery("evt-r", 30));
+  CHECK_FALSE(st->record_delivery({"evt-r", "okta", 40, 2, Json::array()}));
+  d = st->delivery("evt-r");
+  CHECK(d->redeliveries == 2);
+  CHECK(d->last_redelivered_at == 30);
+  CHECK(d->received_at == 10);  // the first receipt stays
+  CHECK(d->started[0]["event"] == "u1");
+  auto listed = other->recent_deliveries(5, {});
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].redeliveries == 2);
+}
+
 TEST_CASE("stores written with schemas 2 and 3 are migrated with their rows; the index by parent is gone") {
   for (int version : {2, 3}) {
     CAPTURE(version);

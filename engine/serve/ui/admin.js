@@ -144,7 +144,10 @@ export function renderHooks(main, ctx) {
         s.skipped !== undefined ? ` skipped: ${typeof s.skipped === 'string' ? s.skipped : JSON.stringify(s.skipped)}` : '',
         s.error !== undefined ? h('span.step-error', { text: ` error: ${typeof s.error === 'string' ? s.error : s.error && s.error.message ? s.error.message : JSON.stringify(s.error)}` }) : null)));
       frag.append(h('tr', {},
-        cell(timeEl(d.received_at)), cell(d.hook || '', true), cell(h('span.mono', { text: d.event_id || '' }), true),
+        cell(h('span', {}, timeEl(d.received_at),
+          d.redeliveries ? h('span.count', { text: ` received ${fmt.plural(d.redeliveries + 1, 'time', 'times')}, last ` }) : null,
+          d.redeliveries && d.last_redelivered_at ? timeEl(d.last_redelivered_at) : null)),
+        cell(d.hook || '', true), cell(h('span.mono', { text: d.event_id || '' }), true),
         cell(String(d.events ?? ''), false, 'num'),
         cell(`${d.executions_started ?? 0}${d.duplicate_events ? ` (+${d.duplicate_events} duplicate)` : ''}`, false, 'num'),
         cell(what)));
