@@ -265,7 +265,10 @@ int cmd_auth_login(const std::string& path, const std::string& alias_name) {
   }));
   if (!token.ok()) {
     std::cerr << "error: " << SecretScrubber::instance().scrub(token.error().message) << "\n";
-    return kFailed;
+    // Okta refusing the client or the grant, a host out of reach, the redirect port taken, no
+    // sign-in within the wait: the environment's (3). Only a sign-in the person cancelled is 1.
+    const ErrorKind kind = token.error().kind;
+    return kind == ErrorKind::auth || kind == ErrorKind::network ? kEnvironment : kFailed;
   }
   auto stored = s->secrets->store(*cred->refresh_token, *token);
   if (!stored.ok()) {

@@ -4,8 +4,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ostream>
+#include <vector>
 
 #include "cli/shell.hpp"
 #include "common/json_text.hpp"
@@ -18,6 +20,8 @@ namespace {
 
 // The live line is rewritten at most this often.
 constexpr auto kRedrawEvery = std::chrono::milliseconds(100);
+// Loops inside other loops' iterations that the line shows (concurrent iterations may run many).
+constexpr std::size_t kInnerLoopsShown = 2;
 
 std::string seconds_text(double s) {
   if (s < 90) return std::to_string(static_cast<long long>(s + 0.5)) + "s";
@@ -93,7 +97,6 @@ void StepPrinter::loop(const run::LoopProgress& p, Clock::time_point now) {
     out_ << dump_json(j) << "\n" << std::flush;
     return;
   }
-  if (!loops_.count(key) && inside_shown_loop(path)) return;  // the outer loop's line stands for it
   if (p.finished) {
     loops_.erase(key);
     redraw(now, true);
@@ -120,22 +123,39 @@ bool StepPrinter::inside_shown_loop(const std::string& full) const {
   return false;
 }
 
-std::string StepPrinter::progress_text(Clock::time_point now) const {
-  std::string text;
-  for (const auto& [_, l] : loops_) {
-    if (!text.empty()) text += "  |  ";
-    text += l.path + " " + with_thousands(l.done) + "/" + with_thousands(l.total) + (l.total_known ? "" : "+");
-    if (l.failed) text += ", " + with_thousands(l.failed) + " failed";
-    const double secs = std::chrono::duration<double>(now - l.started).count();
-    if (secs >= 0.5 && l.done > 0) {
-      // (Iterations a resumed loop replays from its journal count too: the rate starts high.)
-      const double rate = static_cast<double>(l.done) / secs;
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.1f/s", rate);
-      text += ", " + std::string(buf);
-      if (l.total_known && l.total > l.done) text += ", ~" + seconds_text(static_cast<double>(l.total - l.done) / rate) + " left";
-    }
+std::string StepPrinter::loop_text(const Loop& l, Clock::time_point now) {
+  std::string text = l.path + " " + with_thousands(l.done) + "/" + with_thousands(l.total) + (l.total_known ? "" : "+");
+  if (l.failed) text += ", " + with_thousands(l.failed) + " failed";
+  const double secs = std::chrono::duration<double>(now - l.started).count();
+  if (secs >= 0.5 && l.done > 0) {
+    // (Iterations a resumed loop replays from its journal count too: the rate starts high.)
+    const double rate = static_cast<double>(l.done) / secs;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f/s", rate);
+    text += ", " + std::string(buf);
+    if (l.total_known && l.total > l.done) text += ", ~" + seconds_text(static_cast<double>(l.total - l.done) / rate) + " left";
   }
+  return text;
+}
+
+std::string StepPrinter::progress_text(Clock::time_point now) const {
+  // The outermost loops, then the loops running inside their iterations: the longest-running
+  // first (the one holding things up), a few of them, and how many more there are.
+  std::string text;
+  std::vector<const Loop*> inner;
+  for (const auto& [_, l] : loops_) {
+    if (inside_shown_loop(l.path)) {
+      inner.push_back(&l);
+      continue;
+    }
+    if (!text.empty()) text += "  |  ";
+    text += loop_text(l, now);
+  }
+  std::stable_sort(inner.begin(), inner.end(), [](const Loop* a, const Loop* b) { return a->started < b->started; });
+  for (std::size_t i = 0; i < inner.size() && i < kInnerLoopsShown; ++i) text += (i ? "  |  " : "  >  ") + loop_text(*inner[i], now);
+  if (inner.size() > kInnerLoopsShown)
+    text += "  (+" + with_thousands(inner.size() - kInnerLoopsShown) + " more inner " +
+            (inner.size() - kInnerLoopsShown == 1 ? "loop)" : "loops)");
   if (!text.empty()) text = "  " + text;
   if (text.size() > width_ - 1) text = text.substr(0, width_ - 4) + "...";
   return text;

@@ -14,7 +14,8 @@ namespace spokeflow::cli {
 enum class StepOutput {
   none,      // nothing until the end (-q, --json)
   lines,     // a line per finished step (not a terminal, or --verbose)
-  progress,  // on a terminal: steps outside loops as lines, a live line for loops, failures in full
+  progress,  // on a terminal: steps outside loops as lines, a live line for loops (nested ones
+             // too), failures in full
   events,    // JSON lines of step and loop events (--events)
 };
 
@@ -35,7 +36,8 @@ class StepPrinter {
   // Prints the final event of --events (the outcome), or clears the progress line.
   void end(const Json* outcome);
 
-  // The text of the live line for what is running now ("" when no loop is).
+  // The text of the live line for what is running now ("" when no loop is): each outermost loop
+  // (done/total, failed, rate, time left), then the loops running inside their iterations.
   std::string progress_text(Clock::time_point now) const;
 
  private:
@@ -45,6 +47,7 @@ class StepPrinter {
     bool total_known = true;
     Clock::time_point started;
   };
+  static std::string loop_text(const Loop& l, Clock::time_point now);
   void line(const std::string& text);
   // `full` lies in an iteration of a loop the progress line shows.
   bool inside_shown_loop(const std::string& full) const;

@@ -129,14 +129,6 @@ std::string kind_name(const Step& s) {
   return "step";
 }
 
-// "inputs of core.wait do not fit its schema: /duration: ...; /x: ..."
-std::string schema_message(const std::string& what, const std::vector<SchemaIssue>& issues) {
-  std::string msg = what + " do not fit its schema:";
-  for (std::size_t i = 0; i < issues.size(); ++i)
-    msg += (i ? "; " : " ") + (issues[i].pointer.empty() ? std::string("/") : issues[i].pointer) + ": " + issues[i].message;
-  return msg;
-}
-
 namespace {
 
 // The "type" the schema asks for at a value's JSON pointer ("" when it cannot tell).
@@ -157,35 +149,51 @@ std::string schema_type_at(const Json& schema, const std::string& pointer) {
   return out;
 }
 
-}  // namespace
-
-std::string input_issues_message(const ActionInfo& info, const flow::ValueTemplate& with, const Json& shown_inputs,
-                                 const std::vector<SchemaIssue>& issues) {
-  std::string msg = "inputs of " + info.name + " do not fit its schema:";
+// "<what> do not fit its schema: " and each issue: where, the value found there (unless
+// `values` is null), the expression of `with` that made it (when given), what is wrong, and
+// the type the schema wants.
+std::string issues_message(const std::string& what, const Json& schema, const Json* values,
+                           const flow::ValueTemplate* with, const std::vector<SchemaIssue>& issues) {
+  std::string msg = what + " do not fit its schema:";
   for (std::size_t i = 0; i < issues.size(); ++i) {
     const SchemaIssue& issue = issues[i];
     msg += (i ? "; " : " ") + (issue.pointer.empty() ? std::string("/") : issue.pointer) + " ";
     const Json* value = nullptr;
-    try {
-      const Json::json_pointer ptr(issue.pointer);
-      if (shown_inputs.contains(ptr)) value = &shown_inputs.at(ptr);
-    } catch (const std::exception&) {
+    if (values) {
+      try {
+        const Json::json_pointer ptr(issue.pointer);
+        if (values->contains(ptr)) value = &values->at(ptr);
+      } catch (const std::exception&) {
+      }
     }
     if (value && !issue.pointer.empty()) {
       std::string text = dump_json(*value);
       if (text.size() > 80) text = text.substr(0, 77) + "...";
       msg += "is " + text;
-      if (const auto* node = with.node_at(issue.pointer); node && node->kind == flow::ValueTemplate::Node::Kind::expression)
+      if (const auto* node = with ? with->node_at(issue.pointer) : nullptr;
+          node && node->kind == flow::ValueTemplate::Node::Kind::expression)
         msg += " (from " + node->expression.source() + " at line " + std::to_string(node->pos.line) + ")";
       msg += ": ";
     }
     msg += issue.message;
     // A type mismatch says the type wanted (valijson's message does not).
-    if (value && issue.message.find("'type' constraint") != std::string::npos)
-      if (std::string wants = schema_type_at(info.input_schema, issue.pointer); !wants.empty())
-        msg += " (it must be " + wants + ")";
+    if (issue.message.find("'type' constraint") != std::string::npos)
+      if (std::string wants = schema_type_at(schema, issue.pointer); !wants.empty()) msg += " (it must be " + wants + ")";
   }
   return msg;
+}
+
+}  // namespace
+
+std::string output_issues_message(const ActionInfo& info, const Json& outputs, const std::vector<SchemaIssue>& issues) {
+  // Outputs that may hold secrets are not quoted: a record or a log line would keep them.
+  return issues_message("outputs of " + info.name, info.output_schema, info.outputs_sensitive ? nullptr : &outputs,
+                        nullptr, issues);
+}
+
+std::string input_issues_message(const ActionInfo& info, const flow::ValueTemplate& with, const Json& shown_inputs,
+                                 const std::vector<SchemaIssue>& issues) {
+  return issues_message("inputs of " + info.name, info.input_schema, &shown_inputs, &with, issues);
 }
 
 bool is_finished_status(const std::string& s) { return s == "succeeded" || s == "failed" || s == "skipped"; }

@@ -141,7 +141,9 @@ class Frame final : public expr::Scope {
 };
 
 std::string kind_name(const Step& s);
-std::string schema_message(const std::string& what, const std::vector<SchemaIssue>& issues);
+// An action's outputs that do not fit its output schema (an action's or Okta's defect), each
+// issue with the value found (unless the outputs may hold secrets) and the type wanted.
+std::string output_issues_message(const ActionInfo& info, const Json& outputs, const std::vector<SchemaIssue>& issues);
 // Inputs that do not fit an action's schema, each issue with the value given, the `with:`
 // expression that produced it and the type wanted: "/user_id is null (from ${{ steps.who.outputs.userid }}
 // at line 14): Value type not permitted by 'type' constraint (it must be string)".

@@ -376,7 +376,7 @@ awaitable<StepResult> Engine::Impl::run_action(const Step& step, Frame& frame, c
     co_return failed;
   }
   if (auto issues = info.outputs_checker->validate(*out); !issues.empty())
-    co_return fail_result(Error::make(ErrorKind::internal, schema_message("outputs of " + info.name, issues)), path);
+    co_return fail_result(Error::make(ErrorKind::internal, output_issues_message(info, *out, issues)), path);
   if (json_larger_than(*out, store::kMaxValueBytes))
     co_return fail_result(Error::make(ErrorKind::validation, "the outputs of " + info.name + " are larger than " +
                                                                  std::to_string(store::kMaxValueBytes >> 20) +

@@ -118,4 +118,22 @@ expect_eq "connections test with a token Okta refuses exits 3" 3 "$RC"
 expect_contains "...saying why" "auth" "$OUT"
 sf "$WORK/good.yaml" run "$WORK/who.yaml" --input user=alice@example.com --lease 5
 expect_eq "a malformed --lease is bad usage (2), not the environment" 2 "$RC"
+# auth login cannot take its redirect port (okta-sim holds it): the sign-in cannot happen here.
+cat > "$WORK/login.yaml" <<YAML
+aliases:
+  okta: { connection: org }
+connections:
+  org: { base_url: "$BASE", credential: web, allow_insecure_http: true }
+credentials:
+  web:
+    type: okta_oauth_refresh
+    client_id: 0oaexitcodetest
+    client_secret: { env: EXIT_TEST_CLIENT_SECRET }
+    refresh_token: { secret: login_refresh }
+    redirect_port: ${BASE##*:}
+    scopes: [okta.users.read]
+YAML
+EXIT_TEST_CLIENT_SECRET=not-a-real-secret sf "$WORK/login.yaml" auth login okta
+expect_eq "auth login that cannot sign in (its redirect port taken) exits 3" 3 "$RC"
+expect_contains "...saying why" "cannot listen on 127.0.0.1:${BASE##*:}" "$ERR"
 finish

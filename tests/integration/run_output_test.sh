@@ -229,4 +229,31 @@ SID=$(jq -r .execution_id <<< "$OUT")
 run_stdout "$SF" executions show "$SID" --json
 expect_eq "no retries: no client record" null "$(jq -c '.steps[0].client' <<< "$OUT")"
 
+# Okta allows 2 user reads per 2-second window here: the client waits for the next window rather
+# than take a 429, and each step that waited says how long.
+curl -s -X PUT -H 'Content-Type: application/json' \
+  -d '{"rate_limits": {"window_seconds": 2, "buckets": {"user_get": 2}}}' "$BASE/__sim/config" > /dev/null
+{
+  echo "name: paced"
+  echo "connection: okta"
+  echo "steps:"
+  for s in a b c d e; do
+    echo "  - { id: $s, action: okta.get_user, with: { user_id: alice@example.com } }"
+  done
+} > flows/paced.yaml
+run_stdout "$SF" run paced --flows-dir flows --json
+expect_eq "paced by the rate limit: succeeds" 0 "$RC"
+PID_=$(jq -r .execution_id <<< "$OUT")
+run_stdout "$SF" executions show "$PID_" --json
+expect_eq "no 429 was taken: no client retries" 0 "$(jq '[.steps[].client.retries // 0] | add' <<< "$OUT")"
+# 5 reads at 2 a window touch at least 3 windows: at least one whole window waited for, less the
+# time the calls took.
+expect_eq "the waits for the rate limit are on the steps that waited (over 1 s in all)" true \
+  "$(jq '[.steps[].client.rate_wait_ms // 0] | add > 1000' <<< "$OUT")"
+WAITED=$(jq -r '[.steps[] | select((.client.rate_wait_ms // 0) > 0) | .path][0] // "none"' <<< "$OUT")
+expect_eq "...on steps after the first window's" 1 "$(case "$WAITED" in b|c|d|e) echo 1;; *) echo 0;; esac)"
+run_stdout "$SF" executions show "$PID_"
+expect_contains "executions show says it" "waiting for the rate limit" "$OUT"
+expect_contains "...on a step that waited ($WAITED)" "$WAITED" "$OUT"
+
 finish

@@ -93,6 +93,54 @@ steps:
   CHECK(fx.counter->calls["a"] == 1);
 }
 
+namespace {
+// An action whose outputs do not fit its own output schema (`user_id` must be a string).
+struct Misfit final : Action {
+  ActionInfo info_;
+  Json outputs;
+  Misfit(const std::string& name, bool sensitive, Json out) : outputs(std::move(out)) {
+    info_ = object_action_info(name);
+    info_.output_schema = Json::parse(R"({"type":"object","properties":{"user_id":{"type":"string"},
+      "password":{"type":"string","x-sensitive":true}}})");
+    info_.outputs_checker = JsonSchema::compile(info_.output_schema);
+    info_.outputs_sensitive = sensitive;
+  }
+  const ActionInfo& info() const override { return info_; }
+  asio::awaitable<Result<Json>> invoke(ActionContext&) const override { co_return outputs; }
+};
+}  // namespace
+
+TEST_CASE("outputs that do not fit the action's schema: the step fails naming the field, the value and the type wanted") {
+  Fixture fx;
+  fx.registry.add(std::make_unique<Misfit>("test.misfit", false, Json{{"user_id", 4242}}));
+  fx.registry.add(std::make_unique<Misfit>("test.secret_misfit", true, Json{{"user_id", 98765}, {"password", 13579}}));
+  auto out = fx.run_flow(R"(
+name: m
+steps:
+  - id: who
+    action: test.misfit
+)");
+  CHECK(out.status == "failed");
+  const std::string message = out.error.value("message", "");
+  CHECK(message ==
+        "outputs of test.misfit do not fit its schema: /user_id is 4242: Value type not permitted by 'type' constraint. "
+        "(it must be string)");
+  CHECK(out.error.value("step", "") == "who");
+  // Outputs that may hold secrets are described without their values.
+  out = fx.run_flow(R"(
+name: s
+steps:
+  - id: reveal
+    action: test.secret_misfit
+)");
+  CHECK(out.status == "failed");
+  const std::string sealed = out.error.value("message", "");
+  CHECK(sealed.find("outputs of test.secret_misfit do not fit its schema: /") == 0);
+  CHECK(sealed.find("(it must be string)") != std::string::npos);
+  CHECK(sealed.find("13579") == std::string::npos);
+  CHECK(sealed.find("98765") == std::string::npos);
+}
+
 TEST_CASE("a step timeout cancels the step's I/O") {
   Fixture fx;
   auto t0 = std::chrono::steady_clock::now();
