@@ -75,6 +75,10 @@ std::string random_text() {
   return t.substr(4);  // without "sft_": a session id is not an API token
 }
 
+// The session's CSRF token, derived from its id: the store keeps neither (only the id's hash),
+// and a page of another origin can read neither (the id is in an HttpOnly cookie).
+std::string csrf_of(const std::string& session_id) { return token_hash("spokeflow-csrf:" + session_id); }
+
 Json caller_json(const Caller& c) {
   return {{"name", c.token_name}, {"role", to_string(c.role)}, {"csrf", c.csrf}};
 }
@@ -89,18 +93,23 @@ bool WebUi::csrf_ok(const HttpRequest& req, const Caller& caller) {
   return given && !caller.csrf.empty() && same_secret(*given, caller.csrf);
 }
 
-const WebUi::Session* WebUi::find_session(const HttpRequest& req, std::string* key) {
+awaitable<std::optional<WebUi::Found>> WebUi::find_session(const HttpRequest& req) {
   auto id = cookie_value(req, kCookie);
-  if (!id || id->empty() || id->size() > 128) return nullptr;
-  const std::string k = token_hash(*id);
-  auto it = sessions_.find(k);
-  if (it == sessions_.end()) return nullptr;
-  if (now_unix_ms() - it->second.created_at >= options_.session_ttl_ms) {
-    sessions_.erase(it);
-    return nullptr;
+  if (!id || id->empty() || id->size() > 128) co_return std::nullopt;
+  const std::string key = token_hash(*id);
+  auto read = [key](store::ExecutionStore& s) { return s.ui_session(key); };
+  auto found = co_await store::on_store(store_, std::move(read));
+  if (!found) co_return std::nullopt;
+  if (now_unix_ms() >= found->expires_at) {
+    co_await end_session(key);
+    co_return std::nullopt;
   }
-  if (key) *key = k;
-  return &it->second;
+  co_return Found{std::move(*found), csrf_of(*id)};
+}
+
+awaitable<void> WebUi::end_session(const std::string& key) {
+  auto end = [key](store::ExecutionStore& s) { return s.end_ui_session(key); };
+  co_await store::on_store(store_, std::move(end));
 }
 
 awaitable<Caller> WebUi::judge(const std::string& hash) {
@@ -110,19 +119,16 @@ awaitable<Caller> WebUi::judge(const std::string& hash) {
 }
 
 awaitable<Caller> WebUi::authenticate(const HttpRequest& req) {
-  std::string key;
-  const Session* s = find_session(req, &key);
-  if (!s) co_return Caller{};
-  // Copied before the store call: the session may end (sign-out) while it waits.
-  const std::string hash = s->token_hash, csrf = s->csrf;
-  Caller c = co_await judge(hash);
+  auto found = co_await find_session(req);
+  if (!found) co_return Caller{};
+  Caller c = co_await judge(found->session.token_hash);
   if (c.role == Role::none) {
-    sessions_.erase(key);
+    co_await end_session(found->session.id_hash);
     c.problem = "the session's token is no longer valid (" + c.problem + "): sign in again";
     co_return c;
   }
   c.session = true;
-  c.csrf = csrf;
+  c.csrf = found->csrf;
   co_return c;
 }
 
@@ -136,17 +142,16 @@ awaitable<HttpResponse> WebUi::sign_in(const HttpRequest& req) {
   Caller c = co_await judge(token_hash(token));
   if (c.role == Role::none)
     co_return error_response(401, "auth", c.problem.empty() ? "no such API token" : c.problem);
-  while (sessions_.size() >= options_.max_sessions) {
-    auto oldest = sessions_.begin();
-    for (auto it = sessions_.begin(); it != sessions_.end(); ++it)
-      if (it->second.created_at < oldest->second.created_at) oldest = it;
-    sessions_.erase(oldest);
-  }
   const std::string id = random_text();
-  Session s{token_hash(token), random_text(), now_unix_ms()};
+  const std::int64_t now = now_unix_ms();
+  store::UiSession session{token_hash(id), token_hash(token), now, now + options_.session_ttl_ms};
+  auto add = [session, keep = options_.max_sessions](store::ExecutionStore& s) {
+    s.add_ui_session(session, keep);
+    return true;
+  };
+  co_await store::on_store(store_, std::move(add));
   c.session = true;
-  c.csrf = s.csrf;
-  sessions_[token_hash(id)] = std::move(s);
+  c.csrf = csrf_of(id);
   req.token_name = c.token_name;
   HttpResponse r = no_store(json_response(200, caller_json(c)));
   std::string cookie = std::string(kCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict";
@@ -163,19 +168,18 @@ awaitable<HttpResponse> WebUi::current(const HttpRequest& req) {
   co_return no_store(json_response(200, caller_json(c)));
 }
 
-HttpResponse WebUi::sign_out(const HttpRequest& req) {
-  std::string key;
-  const Session* s = find_session(req, &key);
-  if (!s) return no_store(error_response(401, "auth", "not signed in"));
+awaitable<HttpResponse> WebUi::sign_out(const HttpRequest& req) {
+  auto found = co_await find_session(req);
+  if (!found) co_return no_store(error_response(401, "auth", "not signed in"));
   const std::string* given = req.header("x-csrf-token");
-  if (!given || !same_secret(*given, s->csrf))
-    return error_response(403, "csrf", "a signed-in browser's change must carry its X-CSRF-Token");
-  sessions_.erase(key);
+  if (!given || !same_secret(*given, found->csrf))
+    co_return error_response(403, "csrf", "a signed-in browser's change must carry its X-CSRF-Token");
+  co_await end_session(found->session.id_hash);
   HttpResponse r;
   r.status = 204;
   r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
                                            (options_.secure_cookie ? "; Secure" : ""));
-  return no_store(std::move(r));
+  co_return no_store(std::move(r));
 }
 
 HttpResponse WebUi::file(const std::string& name, const HttpRequest& req) const {
@@ -219,7 +223,7 @@ awaitable<HttpResponse> WebUi::handle(const HttpRequest& req, const std::vector<
     }
     if (seg.size() == 3 && seg[2] == "sign-out") {
       if (m != "POST") co_return method_not_allowed("POST");
-      co_return sign_out(req);
+      co_return co_await sign_out(req);
     }
     co_return error_response(404, "not_found", "no such route: " + req.path);
   }

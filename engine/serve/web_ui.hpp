@@ -4,7 +4,8 @@
 // session id in an HttpOnly, SameSite=Strict cookie, and every state-changing call made with
 // that cookie must also carry the session's CSRF token in X-CSRF-Token. The session keeps the
 // token's hash, not the token: each request judges the token again, so a revoked or expired
-// token ends its sessions at once. Sessions live in this process (a restart signs people out).
+// token ends its sessions at once. Sessions are kept in the store (only the hash of their id):
+// they outlive a restart and hold on every service sharing the store.
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <map>
@@ -24,7 +25,7 @@ struct WebUiOptions {
   std::string dev_dir;
   bool secure_cookie = false;          // set over TLS: the cookie is never sent over plain HTTP
   std::int64_t session_ttl_ms = 12LL * 3600 * 1000;  // a session ends this long after sign-in
-  std::size_t max_sessions = 10'000;   // past this, the oldest session ends
+  std::size_t max_sessions = 10'000;   // past this, the oldest sessions end
 };
 
 // The page files compiled into the binary, keyed by file name ("index.html", "app.js").
@@ -46,25 +47,22 @@ class WebUi {
   // Whether a state-changing request made with a session carries that session's CSRF token.
   static bool csrf_ok(const HttpRequest& req, const Caller& caller);
 
-  std::size_t session_count() const { return sessions_.size(); }
-
  private:
-  struct Session {
-    std::string token_hash;
+  struct Found {
+    store::UiSession session;
     std::string csrf;
-    std::int64_t created_at = 0;
   };
-  // The live session named by the request's cookie, or null (an expired one is dropped).
-  const Session* find_session(const HttpRequest& req, std::string* key = nullptr);
+  // The live session named by the request's cookie (an expired one is ended).
+  boost::asio::awaitable<std::optional<Found>> find_session(const HttpRequest& req);
+  boost::asio::awaitable<void> end_session(const std::string& id_hash);
   boost::asio::awaitable<Caller> judge(const std::string& token_hash);
   boost::asio::awaitable<HttpResponse> sign_in(const HttpRequest& req);
   boost::asio::awaitable<HttpResponse> current(const HttpRequest& req);
-  HttpResponse sign_out(const HttpRequest& req);
+  boost::asio::awaitable<HttpResponse> sign_out(const HttpRequest& req);
   HttpResponse file(const std::string& name, const HttpRequest& req) const;
 
   store::ExecutionStore& store_;
   WebUiOptions options_;
-  std::map<std::string, Session> sessions_;  // keyed by the SHA-256 of the session id
 };
 
 }  // namespace spokeflow::serve

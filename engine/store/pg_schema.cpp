@@ -120,15 +120,23 @@ CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE e
 )sql";
 // 4: step runs keep what their HTTP client did on its own (retries, waits), as SQLite's schema 7.
 constexpr const char* kClientActivity = "ALTER TABLE step_runs ADD COLUMN client TEXT;";
-// 5: deliveries count the times they were received again, as SQLite's schema 8.
-constexpr const char* kRedeliveries =
-    "ALTER TABLE hook_deliveries ADD COLUMN redeliveries BIGINT NOT NULL DEFAULT 0, ADD COLUMN last_redelivered_at BIGINT;";
+// 5: deliveries count the times they were received again; the web view's sessions (SQLite's
+//    schema 8).
+constexpr const char* kSchema5 = R"sql(
+ALTER TABLE hook_deliveries ADD COLUMN redeliveries BIGINT NOT NULL DEFAULT 0, ADD COLUMN last_redelivered_at BIGINT;
+CREATE TABLE ui_sessions(
+  id_hash TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+)sql";
 constexpr Migration kMigrations[] = {
     {1, kTables},
     {2, kRetention},
     {3, kRateBudget},
     {4, kClientActivity},
-    {5, kRedeliveries},
+    {5, kSchema5},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

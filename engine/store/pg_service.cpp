@@ -116,6 +116,37 @@ bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms) {
   return changed_one(c, "revoke_token", "UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL", p);
 }
 
+void add_ui_session(Conn& c, const UiSession& u, std::size_t keep_at_most) {
+  Params gone;
+  gone.add(u.created_at);
+  c.run("ui_sessions_expired", "DELETE FROM ui_sessions WHERE expires_at <= $1", gone);
+  Params add;
+  add.add(u.id_hash).add(u.token_hash).add(u.created_at).add(u.expires_at);
+  c.run("add_ui_session", "INSERT INTO ui_sessions(id_hash, token_hash, created_at, expires_at) VALUES($1, $2, $3, $4)",
+        add);
+  Params keep;
+  keep.add(static_cast<std::int64_t>(keep_at_most));
+  c.run("ui_sessions_oldest",
+        "DELETE FROM ui_sessions WHERE id_hash IN "
+        "(SELECT id_hash FROM ui_sessions ORDER BY created_at DESC, id_hash OFFSET $1)",
+        keep);
+}
+
+std::optional<UiSession> ui_session(Conn& c, const std::string& id_hash) {
+  Params p;
+  p.add(id_hash);
+  return first_row(c, "ui_session", "SELECT id_hash, token_hash, created_at, expires_at FROM ui_sessions WHERE id_hash = $1",
+                   p, [](const Result& r, int i) {
+                     return UiSession{r.text(i, 0), r.text(i, 1), r.integer(i, 2), r.integer(i, 3)};
+                   });
+}
+
+bool end_ui_session(Conn& c, const std::string& id_hash) {
+  Params p;
+  p.add(id_hash);
+  return changed_one(c, "end_ui_session", "DELETE FROM ui_sessions WHERE id_hash = $1", p);
+}
+
 bool record_delivery(Conn& c, const HookDelivery& d) {
   Params p;
   p.add(d.event_id).add(d.hook).add(d.received_at).add(static_cast<std::int64_t>(d.events)).add(dump_json(d.started))

@@ -17,6 +17,10 @@ std::optional<ApiToken> token_by_hash(Conn& c, const std::string& hash);
 std::vector<ApiToken> list_tokens(Conn& c);
 bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms);
 
+void add_ui_session(Conn& c, const UiSession& session, std::size_t keep_at_most);
+std::optional<UiSession> ui_session(Conn& c, const std::string& id_hash);
+bool end_ui_session(Conn& c, const std::string& id_hash);
+
 bool record_delivery(Conn& c, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(Conn& c, const std::string& event_id);
 bool record_redelivery(Conn& c, const std::string& event_id, std::int64_t at);

@@ -359,6 +359,17 @@ class PgStore final : public ExecutionStore {
     write(Durability::now, [&] { revoked = pg::revoke_token(conn_, name, now); });
     return revoked;
   }
+  void add_ui_session(UiSession s, std::size_t keep_at_most) override {
+    write(Durability::now, [&] { pg::add_ui_session(conn_, s, keep_at_most); });
+  }
+  std::optional<UiSession> ui_session(const std::string& id_hash) override {
+    return read([&] { return pg::ui_session(conn_, id_hash); });
+  }
+  bool end_ui_session(const std::string& id_hash) override {
+    bool ended = false;
+    write(Durability::now, [&] { ended = pg::end_ui_session(conn_, id_hash); });
+    return ended;
+  }
   bool record_delivery(HookDelivery d) override {
     bool recorded = false;
     write(Durability::now, [&] { recorded = pg::record_delivery(conn_, d); });

@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS hook_deliveries(
   last_redelivered_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS hook_deliveries_by_time ON hook_deliveries(received_at);
+CREATE TABLE IF NOT EXISTS ui_sessions(  -- schema 8
+  id_hash TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS schedule_fires(
   flow TEXT NOT NULL,
   trigger TEXT NOT NULL,

@@ -88,6 +88,29 @@ std::vector<ScheduleFire> recent_fires(sqlite3* db, const std::string& flow, int
               read_fire, flow, static_cast<std::int64_t>(limit));
 }
 
+void add_ui_session(sqlite3* db, const UiSession& u, std::size_t keep_at_most) {
+  Statement gone(db, "DELETE FROM ui_sessions WHERE expires_at <= ?1");
+  gone.bind(1, u.created_at).run();
+  Statement add(db, "INSERT INTO ui_sessions(id_hash, token_hash, created_at, expires_at) VALUES(?1, ?2, ?3, ?4)");
+  add.bind(1, u.id_hash).bind(2, u.token_hash).bind(3, u.created_at).bind(4, u.expires_at).run();
+  Statement oldest(db,
+                   "DELETE FROM ui_sessions WHERE id_hash IN "
+                   "(SELECT id_hash FROM ui_sessions ORDER BY created_at DESC, id_hash LIMIT -1 OFFSET ?1)");
+  oldest.bind(1, static_cast<std::int64_t>(keep_at_most)).run();
+}
+
+std::optional<UiSession> ui_session(sqlite3* db, const std::string& id_hash) {
+  return first_row(
+      db, "SELECT id_hash, token_hash, created_at, expires_at FROM ui_sessions WHERE id_hash = ?1",
+      [](const Statement& s) { return UiSession{s.text(0), s.text(1), s.integer(2), s.integer(3)}; }, id_hash);
+}
+
+bool end_ui_session(sqlite3* db, const std::string& id_hash) {
+  Statement s(db, "DELETE FROM ui_sessions WHERE id_hash = ?1");
+  s.bind(1, id_hash).run();
+  return sqlite3_changes(db) == 1;
+}
+
 bool add_token(sqlite3* db, const ApiToken& t) {
   Statement s(db,
               "INSERT INTO api_tokens(name, role, hash, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5) "

@@ -16,6 +16,10 @@ std::optional<ApiToken> token_by_hash(sqlite3* db, const std::string& hash);
 std::vector<ApiToken> list_tokens(sqlite3* db);
 bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms);
 
+void add_ui_session(sqlite3* db, const UiSession& session, std::size_t keep_at_most);
+std::optional<UiSession> ui_session(sqlite3* db, const std::string& id_hash);
+bool end_ui_session(sqlite3* db, const std::string& id_hash);
+
 bool record_delivery(sqlite3* db, const HookDelivery& delivery);
 std::optional<HookDelivery> delivery(sqlite3* db, const std::string& event_id);
 bool record_redelivery(sqlite3* db, const std::string& event_id, std::int64_t at);

@@ -369,6 +369,15 @@ class SqliteStore final : public ExecutionStore {
     write(Durability::now, [&] { revoked = sqlite::revoke_token(db_.get(), name, now); });
     return revoked;
   }
+  void add_ui_session(UiSession s, std::size_t keep_at_most) override {
+    write(Durability::now, [&] { sqlite::add_ui_session(db_.get(), s, keep_at_most); });
+  }
+  std::optional<UiSession> ui_session(const std::string& id_hash) override { return sqlite::ui_session(db_.get(), id_hash); }
+  bool end_ui_session(const std::string& id_hash) override {
+    bool ended = false;
+    write(Durability::now, [&] { ended = sqlite::end_ui_session(db_.get(), id_hash); });
+    return ended;
+  }
   bool record_delivery(HookDelivery d) override {
     bool recorded = false;
     write(Durability::now, [&] { recorded = sqlite::record_delivery(db_.get(), d); });

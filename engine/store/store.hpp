@@ -122,6 +122,15 @@ struct ApiToken {
   std::int64_t revoked_at = 0; // 0 = not revoked
 };
 
+// A web view sign-in: the browser holds the session id in a cookie; the store keeps only its
+// hash and the hash of the API token it was made with (judged again at each request).
+struct UiSession {
+  std::string id_hash;         // SHA-256 of the session id, hex
+  std::string token_hash;      // the API token's hash (ApiToken::hash)
+  std::int64_t created_at = 0; // Unix ms
+  std::int64_t expires_at = 0; // Unix ms
+};
+
 // One Okta event hook delivery, as received (events are deduplicated by their own uuid when
 // their executions are enqueued; this is the delivery's record, deduplicated by eventId).
 struct HookDelivery {
@@ -299,6 +308,12 @@ class ExecutionStore {
   virtual std::vector<ApiToken> list_tokens() = 0;
   // False when no token has that name or it was revoked already.
   virtual bool revoke_token(const std::string& name, std::int64_t now_ms) = 0;
+  // Records a web view session; sessions expired by its creation time go, and when more than
+  // `keep_at_most` are left the oldest go too.
+  virtual void add_ui_session(UiSession session, std::size_t keep_at_most) = 0;
+  virtual std::optional<UiSession> ui_session(const std::string& id_hash) = 0;
+  // False when there was none.
+  virtual bool end_ui_session(const std::string& id_hash) = 0;
   // False (nothing written) when a delivery with that eventId was recorded before.
   virtual bool record_delivery(HookDelivery delivery) = 0;
   virtual std::optional<HookDelivery> delivery(const std::string& event_id) = 0;

@@ -25,6 +25,7 @@ const std::vector<CopiedTable> kTables = {
     {"api_tokens", {"name", "role", "hash", "created_at", "expires_at", "revoked_at"}},
     {"hook_deliveries", {"event_id", "hook", "received_at", "events", "started", "redeliveries", "last_redelivered_at"}},
     {"schedule_fires", {"flow", "trigger", "scheduled_at", "recorded_at", "outcome", "execution_id", "missed"}},
+    {"ui_sessions", {"id_hash", "token_hash", "created_at", "expires_at"}},
 };
 
 using Row = std::vector<std::optional<std::string>>;  // nullopt: NULL

@@ -138,6 +138,18 @@ class ThreadedStore final : public ExecutionStore {
   bool revoke_token(const std::string& name, std::int64_t now_ms) override {
     return durable_call([&](ExecutionStore& s) { return s.revoke_token(name, now_ms); });
   }
+  void add_ui_session(UiSession session, std::size_t keep_at_most) override {
+    durable_call([&](ExecutionStore& s) {
+      s.add_ui_session(std::move(session), keep_at_most);
+      return true;
+    });
+  }
+  std::optional<UiSession> ui_session(const std::string& id_hash) override {
+    return call([&](ExecutionStore& s) { return s.ui_session(id_hash); });
+  }
+  bool end_ui_session(const std::string& id_hash) override {
+    return durable_call([&](ExecutionStore& s) { return s.end_ui_session(id_hash); });
+  }
   bool record_delivery(HookDelivery delivery) override {
     return durable_call([&](ExecutionStore& s) { return s.record_delivery(std::move(delivery)); });
   }

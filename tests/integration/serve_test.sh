@@ -527,6 +527,18 @@ expect_not_contains "...not Secure over plain HTTP (it would never come back)" "
 expect_not_contains "...and holds a session id, not the token" "${VIEWER#sft_}" "$COOKIE"
 expect_contains "...never cached" "Cache-Control: no-store" "$HDRS"
 VIEWER_COOKIE=$COOKIE VIEWER_CSRF=$CSRF
+# Sessions are kept in the store: a second service on the same store (another process, as after
+# a restart or behind a load balancer without sticky sessions) knows the cookie.
+"$SF" serve --config serve.yaml --listen 127.0.0.1:0 > serve2.out 2> serve2.err &
+SERVE2_PID=$!
+wait_for 60 grep -q '^listening on ' serve2.out || { echo "the second serve did not start"; cat serve2.err; exit 1; }
+API2=$(sed -n 's/^listening on //p' serve2.out | head -1)
+CODE=$(curl -s -o body2.json -w '%{http_code}' -H "Cookie: $VIEWER_COOKIE" "$API2/ui/session")
+expect_eq "another service on the same store knows the session, with its CSRF token" "200 viewer-1 true" \
+  "$CODE $(jq -r --arg c "$VIEWER_CSRF" '"\(.name) \(.csrf == $c)"' body2.json)"
+kill -TERM "$SERVE2_PID"; wait "$SERVE2_PID" 2>/dev/null || true
+expect_no_secret "the store keeps no session id in clear" "${VIEWER_COOKIE#spokeflow_session=}" "$WORK/store.db" "$WORK/store.db-wal"
+expect_no_secret "...nor its CSRF token" "$VIEWER_CSRF" "$WORK/store.db" "$WORK/store.db-wal"
 call GET /ui/session "" "" -H "Cookie: $VIEWER_COOKIE"
 expect_eq "the session is known" "200 viewer $VIEWER_CSRF" "$CODE $(echo "$BODY" | jq -r '"\(.role) \(.csrf)"')"
 call GET "/api/v1/executions?limit=1" "" "" -H "Cookie: $VIEWER_COOKIE"

@@ -177,6 +177,7 @@ std::map<std::string, std::string> fill(const std::string& path, std::int64_t no
   REQUIRE(st->record_delivery({"evt-1", "okta", now - 700, 2,
                                Json::array({{{"event", "u-1"}, {"flow", "offboard"}, {"execution", queued.id}, {"created", true}}})}));
   REQUIRE(st->record_redelivery("evt-1", now - 650));
+  st->add_ui_session({std::string(64, 'c'), std::string(64, 'a'), now - 500, now + 3'600'000}, 100);
   REQUIRE(st->record_fire({"onboard", "0|@daily|UTC", now - 6000, now - 5999, "enqueued", done.id, 0}));
   REQUIRE(st->record_fire({"onboard", "0|@daily|UTC", now - 1000, now - 999, "missed", "", 3}));
   return ids;
@@ -323,7 +324,7 @@ TEST_CASE("a target with records is refused, nothing written; --merge adds besid
   CHECK(pg_rows(pg.location, "SELECT id, status, epoch FROM executions") == before);
   CHECK(pg_count(pg.location, "step_runs") == steps_before);
 
-  // --merge of a store whose tokens and fires the target has already: the whole copy fails.
+  // --merge of a store whose tokens, fires and sessions the target has already: the whole copy fails.
   o.merge = true;
   CHECK_THROWS_WITH_AS(store::copy_sqlite_to_pg(second, pg.location, o), doctest::Contains("duplicate key"),
                        std::runtime_error);
@@ -333,7 +334,7 @@ TEST_CASE("a target with records is refused, nothing written; --merge adds besid
   // Without those: merged; its step runs keep their order after the target's own.
   {
     Sqlite db(second);
-    db.exec("DELETE FROM api_tokens; DELETE FROM schedule_fires; DELETE FROM hook_deliveries; "
+    db.exec("DELETE FROM api_tokens; DELETE FROM schedule_fires; DELETE FROM hook_deliveries; DELETE FROM ui_sessions; "
             "UPDATE executions SET dedupe_key = NULL");
   }
   auto report = store::copy_sqlite_to_pg(second, pg.location, o);

@@ -696,7 +696,7 @@ TEST_CASE("a store of schema 6 gains the step runs' client column, its rows kept
   CHECK(runs[1].client["retry_wait_ms"] == 1500);
 }
 
-TEST_CASE("a store of schema 7 gains the deliveries' redelivery count, its rows kept") {
+TEST_CASE("a store of schema 7 gains the deliveries' redelivery count and the sessions table, its rows kept") {
   TempDir dir;
   std::string db = (dir.path / "seven.db").string();
   {
@@ -704,11 +704,11 @@ TEST_CASE("a store of schema 7 gains the deliveries' redelivery count, its rows 
     REQUIRE(st->record_delivery({"evt-7", "okta", 5, 1, Json::array()}));
   }
   {
-    // Schema 7 as shipped: hook_deliveries without the two columns.
+    // Schema 7 as shipped: hook_deliveries without the two columns, no ui_sessions.
     sqlite3* raw = nullptr;
     REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
     REQUIRE(sqlite3_exec(raw,
-                         "ALTER TABLE hook_deliveries DROP COLUMN redeliveries; "
+                         "DROP TABLE ui_sessions; ALTER TABLE hook_deliveries DROP COLUMN redeliveries; "
                          "ALTER TABLE hook_deliveries DROP COLUMN last_redelivered_at; PRAGMA user_version=7;",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(raw);
@@ -722,6 +722,8 @@ TEST_CASE("a store of schema 7 gains the deliveries' redelivery count, its rows 
   CHECK(d->last_redelivered_at == 0);
   CHECK(st->record_redelivery("evt-7", 11));
   CHECK(st->delivery("evt-7")->redeliveries == 1);
+  st->add_ui_session({"s", "t", 1, 2}, 10);
+  CHECK(st->ui_session("s"));
 }
 
 TEST_CASE_TEMPLATE("a delivery received again is counted on the first record, never recorded twice", B,
@@ -746,6 +748,32 @@ TEST_CASE_TEMPLATE("a delivery received again is counted on the first record, ne
   auto listed = other->recent_deliveries(5, {});
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].redeliveries == 2);
+}
+
+TEST_CASE_TEMPLATE("web view sessions: kept for every process, ended, expired ones and the oldest past the cap gone", B,
+                   test::SqliteBackend, test::PgBackend) {
+  B b;
+  auto st = b.open();
+  auto other = b.open();  // another service on the same store
+  st->add_ui_session({"s1", "tok-a", 100, 1'000}, 10);
+  st->add_ui_session({"s2", "tok-b", 200, 5'000}, 10);
+  auto got = other->ui_session("s1");
+  REQUIRE(got);
+  CHECK(got->token_hash == "tok-a");
+  CHECK(got->created_at == 100);
+  CHECK(got->expires_at == 1'000);
+  CHECK_FALSE(other->ui_session("nope"));
+  CHECK(other->end_ui_session("s2"));
+  CHECK_FALSE(st->end_ui_session("s2"));
+  CHECK_FALSE(st->ui_session("s2"));
+  // A sign-in at 1,000 ends s1 (expired by then); past the cap of 2 the oldest go.
+  st->add_ui_session({"s3", "tok-a", 1'000, 9'000}, 2);
+  CHECK_FALSE(st->ui_session("s1"));
+  st->add_ui_session({"s4", "tok-a", 1'100, 9'000}, 2);
+  st->add_ui_session({"s5", "tok-a", 1'200, 9'000}, 2);
+  CHECK_FALSE(st->ui_session("s3"));
+  CHECK(st->ui_session("s4"));
+  CHECK(st->ui_session("s5"));
 }
 
 TEST_CASE("stores written with schemas 2 and 3 are migrated with their rows; the index by parent is gone") {
