@@ -163,11 +163,6 @@ inline store::StepRun journaled(const std::string& execution_id, const std::stri
 
 // The store the engine tests run on: SQLite, or with SPOKEFLOW_TEST_ENGINE_STORE=postgresql a
 // schema of its own in SPOKEFLOW_TEST_PG_URL's database (CTest runs each engine test both ways).
-inline bool engine_tests_on_pg() {
-  const char* s = std::getenv("SPOKEFLOW_TEST_ENGINE_STORE");
-  return s && std::string(s) == "postgresql";
-}
-
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("spokeflow-engine-" + new_sortable_id());
   std::unique_ptr<PgBackend> pg = engine_tests_on_pg() ? std::make_unique<PgBackend>() : nullptr;

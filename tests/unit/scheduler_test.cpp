@@ -11,6 +11,7 @@
 #include "core/core.hpp"
 #include "serve/scheduler.hpp"
 #include "store/store.hpp"
+#include "store_backends.hpp"
 #include "test_util.hpp"
 
 using namespace spokeflow;
@@ -22,6 +23,9 @@ std::int64_t at(const char* iso) { return *parse_timestamp(iso); }
 
 struct Bench {
   spokeflow::test::TempDir dir{"spokeflow-sched-"};
+  // On PostgreSQL when run as unit.scheduler_test.postgresql: a schema of its own.
+  std::unique_ptr<spokeflow::test::PgBackend> pg =
+      spokeflow::test::engine_tests_on_pg() ? std::make_unique<spokeflow::test::PgBackend>() : nullptr;
   asio::io_context io;
   ActionRegistry actions;
   std::unique_ptr<runtime::Runtime> rt;
@@ -36,7 +40,7 @@ struct Bench {
     runtime::RuntimeOptions o;
     o.flows_dir = (dir.path / "flows").string();
     rt = std::make_unique<runtime::Runtime>(io.get_executor(), actions,
-                                            store::open_sqlite_store((dir.path / "s.db").string()), o);
+                                            pg ? pg->open() : store::open_sqlite_store((dir.path / "s.db").string()), o);
     reload();
   }
   void reload() {

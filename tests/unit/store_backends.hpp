@@ -67,4 +67,11 @@ struct PgBackend {
   }
 };
 
+// Whether the tests of what runs on a store (the engine's, the scheduler's) run on PostgreSQL
+// this time: CTest runs them a second time as unit.<name>.postgresql with this set.
+inline bool engine_tests_on_pg() {
+  const char* s = std::getenv("SPOKEFLOW_TEST_ENGINE_STORE");
+  return s && std::string(s) == "postgresql";
+}
+
 }  // namespace spokeflow::test
