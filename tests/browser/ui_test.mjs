@@ -381,6 +381,24 @@ await scenario('the list updates live: a new execution appears without a reload'
   await shot(op, 'executions');
 });
 
+await scenario('without its event stream (refused), an execution page polls until the execution ends', async () => {
+  const ctx = await newContext(undefined, {}, { intercept: false });
+  let refused = 0;
+  await ctx.route('**/events', (route) => {
+    refused += 1;
+    return route.fulfill({ status: 503, contentType: 'application/json', body: '{"error": {"kind": "unavailable", "message": "test: no stream", "details": {}}}' });
+  });
+  const page = await openPage(ctx);
+  await signIn(page, TOKENS.viewer);
+  const id = await startFlow('greet', { who: 'poller', pause: '3s' });
+  await page.goto(BASE + `/ui/#/executions/${id}`);
+  await page.waitForSelector('#exec-status[data-status="running"], #exec-status[data-status="waiting"], #exec-status[data-status="queued"]');
+  await page.waitForSelector('#exec-status[data-status="succeeded"]', { timeout: 30000 });
+  assert.ok(refused >= 1, 'the page asked for the stream and was refused');
+  await page.waitForSelector('[data-path="greet"] > summary .status-succeeded');
+  await ctx.close();
+});
+
 await scenario('a viewer sees no Cancel/Retry/Rerun/Run buttons, and its POSTs are refused 403', async () => {
   const ctx = await newContext();
   const page = await openPage(ctx);
@@ -539,6 +557,17 @@ await scenario(`an execution with ${(2 * BENCH_ITEMS + 1).toLocaleString('en-US'
   await op.click('[data-path="each"] > summary');
   await op.waitForSelector('[data-path="each"] li.more button');
   assert.ok((await op.$$('[data-path="each"] > .inside > ul > li.node')).length <= 200);
+  // Its timeline starts closed; opened, it draws the 500 longest step runs, then all on request.
+  await op.waitForSelector('#timeline details.timeline');
+  assert.equal(await op.getAttribute('#timeline details.timeline', 'open'), null, 'a timeline of more than 300 step runs starts closed');
+  assert.ok((await op.textContent('#timeline details.timeline > summary')).includes(`${total.toLocaleString('en-US')} step runs`), 'its summary counts them');
+  assert.equal((await op.$$('#timeline .bar-row')).length, 0, 'nothing drawn while closed');
+  await op.click('#timeline details.timeline > summary');
+  await op.waitForSelector('#timeline .bar-row');
+  assert.equal((await op.$$('#timeline .bar-row')).length, 500, 'opened: the 500 longest step runs');
+  assert.ok((await op.textContent('#timeline p.note')).includes('longest step runs'), 'saying which ones');
+  await op.click('#timeline p.note button');
+  await op.waitForFunction((n) => document.querySelectorAll('#timeline .bar-row').length === n, total, { timeout: 30000 });
   await shot(op, 'execution-big');
   console.log(`ui-bench: execution with ${total} step runs usable in ${usable} ms (every step run read and in the tree after ${complete} ms)`);
   assert.ok(complete < 30000, `the whole tree within 30 s (${complete} ms)`);
