@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
@@ -55,7 +56,21 @@ AdminApi::AdminApi(runtime::Runtime& runtime, FlowCatalog& catalog, AdminOptions
 }
 
 void AdminApi::saw(const Caller& caller) {
-  if (caller.role != Role::none) last_used_[caller.token_name] = options_.clock();
+  if (caller.role == Role::none) return;
+  const std::int64_t now = options_.clock();
+  last_used_[caller.token_name] = now;
+  // Written at most once a minute per token: every service sharing the store (and `tokens
+  // list`) sees it, without a write per request.
+  std::int64_t& written = last_written_[caller.token_name];
+  if (now - written < kWriteUsedEveryMs) return;
+  written = now;
+  runtime_.store().post([name = caller.token_name, now](store::ExecutionStore& s) {
+    try {
+      s.note_token_used(name, now);
+    } catch (const std::exception& e) {
+      spdlog::warn("could not record that token '{}' was used: {}", name, e.what());
+    }
+  });
 }
 
 awaitable<std::optional<HttpResponse>> AdminApi::route(const HttpRequest& req, const std::vector<std::string>& seg,
@@ -108,10 +123,11 @@ awaitable<HttpResponse> AdminApi::list_tokens() {
   const std::int64_t now = options_.clock();
   Json rows = Json::array();
   for (const auto& t : tokens) {
-    Json row = token_row(t, now);
-    auto used = last_used_.find(t.name);
-    row["last_used_at"] = used == last_used_.end() ? Json() : Json(format_timestamp(used->second));
-    rows.push_back(std::move(row));
+    store::ApiToken shown = t;
+    // This process's own view is the freshest; others' uses reach the store within a minute.
+    if (auto used = last_used_.find(t.name); used != last_used_.end())
+      shown.last_used_at = std::max(shown.last_used_at, used->second);
+    rows.push_back(token_row(shown, now));
   }
   co_return json_response(200, {{"tokens", rows}});
 }

@@ -30,8 +30,9 @@ struct AdminOptions {
 class AdminApi {
  public:
   AdminApi(runtime::Runtime& runtime, FlowCatalog& catalog, AdminOptions options);
-  // Notes that `caller`'s token was used now: `GET /api/v1/tokens` shows it as last_used_at
-  // (as seen by this process; nothing is written per request).
+  // Notes that `caller`'s token was used now: `GET /api/v1/tokens` shows it as last_used_at at
+  // once; the store gets it at most once a minute per token (not a write per request), so other
+  // services and `tokens list` see it within a minute.
   void saw(const Caller& caller);
   // The answer when `seg` names one of these routes (the caller is authenticated); nullopt
   // when it names none of them.
@@ -52,7 +53,9 @@ class AdminApi {
   runtime::Runtime& runtime_;
   FlowCatalog& catalog_;
   AdminOptions options_;
-  std::map<std::string, std::int64_t> last_used_;  // token name -> Unix ms
+  static constexpr std::int64_t kWriteUsedEveryMs = 60'000;
+  std::map<std::string, std::int64_t> last_used_;     // token name -> Unix ms
+  std::map<std::string, std::int64_t> last_written_;  // token name -> when last_used_at was written
 };
 
 }  // namespace spokeflow::serve

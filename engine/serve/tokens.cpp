@@ -118,6 +118,7 @@ Json token_row(const store::ApiToken& t, std::int64_t now_ms) {
               {"created_at", format_timestamp(t.created_at)}};
   row["expires_at"] = t.expires_at ? Json(format_timestamp(t.expires_at)) : Json();
   row["revoked_at"] = t.revoked_at ? Json(format_timestamp(t.revoked_at)) : Json();
+  row["last_used_at"] = t.last_used_at ? Json(format_timestamp(t.last_used_at)) : Json();
   return row;
 }
 

@@ -120,9 +120,10 @@ CREATE INDEX schedule_fires_by_execution ON schedule_fires(execution_id) WHERE e
 )sql";
 // 4: step runs keep what their HTTP client did on its own (retries, waits), as SQLite's schema 7.
 constexpr const char* kClientActivity = "ALTER TABLE step_runs ADD COLUMN client TEXT;";
-// 5: deliveries count the times they were received again; the web view's sessions (SQLite's
-//    schema 8).
+// 5: tokens keep when they were last used; deliveries count the times they were received
+//    again; the web view's sessions (SQLite's schema 8).
 constexpr const char* kSchema5 = R"sql(
+ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
 ALTER TABLE hook_deliveries ADD COLUMN redeliveries BIGINT NOT NULL DEFAULT 0, ADD COLUMN last_redelivered_at BIGINT;
 CREATE TABLE ui_sessions(
   id_hash TEXT PRIMARY KEY,

@@ -12,7 +12,8 @@ namespace spokeflow::store::pg {
 //    fires by execution.
 // 3: rate_budget, the Okta rate budget the processes share (pg_rate_budget.hpp).
 // 4: step_runs.client, what the HTTP client did on its own (SQLite's schema 7).
-// 5: hook_deliveries.redeliveries and last_redelivered_at; ui_sessions (SQLite's schema 8).
+// 5: api_tokens.last_used_at; hook_deliveries.redeliveries and last_redelivered_at; ui_sessions
+//    (SQLite's schema 8).
 inline constexpr int kSchemaVersion = 5;
 
 // Brings the store's tables in the connection's schema (the first of its search_path) to

@@ -5,7 +5,8 @@
 namespace spokeflow::store::pg {
 namespace {
 
-constexpr const char* kTokenColumns = "SELECT name, role, hash, created_at, expires_at, revoked_at FROM api_tokens";
+constexpr const char* kTokenColumns =
+    "SELECT name, role, hash, created_at, expires_at, revoked_at, last_used_at FROM api_tokens";
 
 ApiToken read_token(const Result& r, int i) {
   ApiToken t;
@@ -15,6 +16,7 @@ ApiToken read_token(const Result& r, int i) {
   t.created_at = r.integer(i, 3);
   t.expires_at = r.integer(i, 4);
   t.revoked_at = r.integer(i, 5);
+  t.last_used_at = r.integer(i, 6);
   return t;
 }
 
@@ -108,6 +110,13 @@ std::optional<ApiToken> token_by_hash(Conn& c, const std::string& hash) {
 
 std::vector<ApiToken> list_tokens(Conn& c) {
   return rows(c, "list_tokens", std::string(kTokenColumns) + " ORDER BY created_at, name", Params(), read_token);
+}
+
+void note_token_used(Conn& c, const std::string& name, std::int64_t at) {
+  Params p;
+  p.add(name).add(at);
+  c.run("note_token_used",
+        "UPDATE api_tokens SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $2) WHERE name = $1", p);
 }
 
 bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms) {

@@ -16,6 +16,7 @@ bool add_token(Conn& c, const ApiToken& token);
 std::optional<ApiToken> token_by_hash(Conn& c, const std::string& hash);
 std::vector<ApiToken> list_tokens(Conn& c);
 bool revoke_token(Conn& c, const std::string& name, std::int64_t now_ms);
+void note_token_used(Conn& c, const std::string& name, std::int64_t at);
 
 void add_ui_session(Conn& c, const UiSession& session, std::size_t keep_at_most);
 std::optional<UiSession> ui_session(Conn& c, const std::string& id_hash);

@@ -359,6 +359,9 @@ class PgStore final : public ExecutionStore {
     write(Durability::now, [&] { revoked = pg::revoke_token(conn_, name, now); });
     return revoked;
   }
+  void note_token_used(const std::string& name, std::int64_t at) override {
+    write(Durability::now, [&] { pg::note_token_used(conn_, name, at); });
+  }
   void add_ui_session(UiSession s, std::size_t keep_at_most) override {
     write(Durability::now, [&] { pg::add_ui_session(conn_, s, keep_at_most); });
   }

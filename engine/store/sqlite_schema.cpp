@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS api_tokens(
   hash TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
   expires_at INTEGER,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  last_used_at INTEGER  -- schema 8
 );
 CREATE TABLE IF NOT EXISTS hook_deliveries(
   event_id TEXT PRIMARY KEY,
@@ -172,8 +173,9 @@ int create_or_migrate(sqlite3* db, const std::string& path, bool migrate) {
       if (rebuild) exec(db, kCopyOld);
       // Schema 7: step runs record their HTTP client's retries and waits.
       if (has_tables && !rebuild && version < 7) exec(db, "ALTER TABLE step_runs ADD COLUMN client TEXT");
-      // Schema 8: deliveries count their redeliveries (a store of schema 4 or older had no
-      // deliveries table: kTables made it whole above).
+      // Schema 8: tokens keep when they were last used, deliveries count their redeliveries (a
+      // store of schema 4 or older had neither table: kTables made them whole above).
+      if (!has_column(db, "api_tokens", "last_used_at")) exec(db, "ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER");
       if (!has_column(db, "hook_deliveries", "redeliveries"))
         exec(db, "ALTER TABLE hook_deliveries ADD COLUMN redeliveries INTEGER NOT NULL DEFAULT 0; "
                  "ALTER TABLE hook_deliveries ADD COLUMN last_redelivered_at INTEGER;");

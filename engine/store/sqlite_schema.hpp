@@ -18,7 +18,8 @@ namespace spokeflow::store::sqlite {
 // 6: retention: executions by flow source (deleting a source no execution uses checks its
 //    foreign key through it) and schedule fires by execution.
 // 7: step runs keep what their HTTP client did on its own (retries, waits): `client`.
-// 8: event hook deliveries count the times they were received again (`redeliveries`); the web
+// 8: API tokens keep when they were last used (`last_used_at`); event hook deliveries count the
+//    times they were received again (`redeliveries`); the web
 //    view's sessions (`ui_sessions`), so that they outlive a restart and hold across services.
 inline constexpr int kSchemaVersion = 8;
 

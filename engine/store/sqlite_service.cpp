@@ -6,7 +6,8 @@
 namespace spokeflow::store::sqlite {
 namespace {
 
-constexpr const char* kTokenColumns = "SELECT name, role, hash, created_at, expires_at, revoked_at FROM api_tokens";
+constexpr const char* kTokenColumns =
+    "SELECT name, role, hash, created_at, expires_at, revoked_at, last_used_at FROM api_tokens";
 
 ApiToken read_token(const Statement& s) {
   ApiToken t;
@@ -16,6 +17,7 @@ ApiToken read_token(const Statement& s) {
   t.created_at = s.integer(3);
   t.expires_at = s.integer(4);
   t.revoked_at = s.integer(5);
+  t.last_used_at = s.integer(6);
   return t;
 }
 
@@ -125,6 +127,11 @@ std::optional<ApiToken> token_by_hash(sqlite3* db, const std::string& hash) {
 
 std::vector<ApiToken> list_tokens(sqlite3* db) {
   return rows(db, std::string(kTokenColumns) + " ORDER BY created_at, name", read_token);
+}
+
+void note_token_used(sqlite3* db, const std::string& name, std::int64_t at) {
+  Statement s(db, "UPDATE api_tokens SET last_used_at = max(COALESCE(last_used_at, 0), ?2) WHERE name = ?1");
+  s.bind(1, name).bind(2, at).run();
 }
 
 bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms) {

@@ -15,6 +15,7 @@ bool add_token(sqlite3* db, const ApiToken& token);
 std::optional<ApiToken> token_by_hash(sqlite3* db, const std::string& hash);
 std::vector<ApiToken> list_tokens(sqlite3* db);
 bool revoke_token(sqlite3* db, const std::string& name, std::int64_t now_ms);
+void note_token_used(sqlite3* db, const std::string& name, std::int64_t at);
 
 void add_ui_session(sqlite3* db, const UiSession& session, std::size_t keep_at_most);
 std::optional<UiSession> ui_session(sqlite3* db, const std::string& id_hash);

@@ -369,6 +369,9 @@ class SqliteStore final : public ExecutionStore {
     write(Durability::now, [&] { revoked = sqlite::revoke_token(db_.get(), name, now); });
     return revoked;
   }
+  void note_token_used(const std::string& name, std::int64_t at) override {
+    write(Durability::now, [&] { sqlite::note_token_used(db_.get(), name, at); });
+  }
   void add_ui_session(UiSession s, std::size_t keep_at_most) override {
     write(Durability::now, [&] { sqlite::add_ui_session(db_.get(), s, keep_at_most); });
   }

@@ -120,6 +120,7 @@ struct ApiToken {
   std::int64_t created_at = 0; // Unix ms
   std::int64_t expires_at = 0; // 0 = never
   std::int64_t revoked_at = 0; // 0 = not revoked
+  std::int64_t last_used_at = 0; // 0 = not seen used (services write it at most once a minute)
 };
 
 // A web view sign-in: the browser holds the session id in a cookie; the store keeps only its
@@ -308,6 +309,8 @@ class ExecutionStore {
   virtual std::vector<ApiToken> list_tokens() = 0;
   // False when no token has that name or it was revoked already.
   virtual bool revoke_token(const std::string& name, std::int64_t now_ms) = 0;
+  // The token was used at `at` (kept when later than what is recorded).
+  virtual void note_token_used(const std::string& name, std::int64_t at) = 0;
   // Records a web view session; sessions expired by its creation time go, and when more than
   // `keep_at_most` are left the oldest go too.
   virtual void add_ui_session(UiSession session, std::size_t keep_at_most) = 0;

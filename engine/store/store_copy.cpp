@@ -22,7 +22,7 @@ const std::vector<CopiedTable> kTables = {
     {"step_runs",
      {"seq", "execution_id", "path", "attempt", "kind", "status", "inputs", "outputs", "error", "started_at", "finished_at",
       "client"}},
-    {"api_tokens", {"name", "role", "hash", "created_at", "expires_at", "revoked_at"}},
+    {"api_tokens", {"name", "role", "hash", "created_at", "expires_at", "revoked_at", "last_used_at"}},
     {"hook_deliveries", {"event_id", "hook", "received_at", "events", "started", "redeliveries", "last_redelivered_at"}},
     {"schedule_fires", {"flow", "trigger", "scheduled_at", "recorded_at", "outcome", "execution_id", "missed"}},
     {"ui_sessions", {"id_hash", "token_hash", "created_at", "expires_at"}},

@@ -138,6 +138,12 @@ class ThreadedStore final : public ExecutionStore {
   bool revoke_token(const std::string& name, std::int64_t now_ms) override {
     return durable_call([&](ExecutionStore& s) { return s.revoke_token(name, now_ms); });
   }
+  void note_token_used(const std::string& name, std::int64_t at) override {
+    durable_call([&](ExecutionStore& s) {
+      s.note_token_used(name, at);
+      return true;
+    });
+  }
   void add_ui_session(UiSession session, std::size_t keep_at_most) override {
     durable_call([&](ExecutionStore& s) {
       s.add_ui_session(std::move(session), keep_at_most);

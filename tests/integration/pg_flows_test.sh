@@ -27,11 +27,11 @@ echo "# store migrate creates a new store, then finds it current"
 run_stdout "$SF" store migrate --store "$PG_STORE"
 printf '%s\n%s\n' "$OUT" "$ERR" > run.txt
 expect_eq "store migrate exits 0" 0 "$RC"
-expect_contains "...creating it" "created at schema 4" "$OUT"
+expect_contains "...creating it" "created at schema 5" "$OUT"
 expect_contains "...naming the store without its password" "store postgresql://spokeflow:***@" "$OUT"
 run_stdout "$SF" store migrate --store "$PG_STORE" --json
 printf '%s\n%s\n' "$OUT" "$ERR" >> run.txt
-expect_eq "a second time: already current" "4 4" "$(echo "$OUT" | jq -r '"\(.from) \(.to)"')"
+expect_eq "a second time: already current" "5 5" "$(echo "$OUT" | jq -r '"\(.from) \(.to)"')"
 
 echo "# a flow with Okta calls and a streamed for_each, on --store postgresql://..."
 run_stdout "$SF" run worker_onboard --store "$PG_STORE" --flows-dir "$FLOWS" --input login=pg1@example.com --json

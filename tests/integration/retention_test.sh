@@ -17,15 +17,16 @@ age() { q "UPDATE executions SET finished_at = finished_at - $2 * $DAY, created_
 # Rows that point at something gone, in every table of the store; and no table unaccounted for.
 check_no_orphans() {
   expect_eq "$1: the store's tables are all checked here" \
-    "api_tokens executions flow_sources hook_deliveries schedule_fires step_runs" \
+    "api_tokens executions flow_sources hook_deliveries schedule_fires step_runs ui_sessions" \
     "$(q "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")"
-  expect_eq "$1: nothing orphaned" "0 0 0 0 0 0" "$(q "SELECT
+  expect_eq "$1: nothing orphaned" "0 0 0 0 0 0 0" "$(q "SELECT
     (SELECT count(*) FROM step_runs WHERE execution_id NOT IN (SELECT id FROM executions)),
     (SELECT count(*) FROM executions WHERE parent_id IS NOT NULL AND parent_id NOT IN (SELECT id FROM executions)),
     (SELECT count(*) FROM flow_sources WHERE hash NOT IN (SELECT flow_hash FROM executions)),
     (SELECT count(*) FROM schedule_fires WHERE execution_id IS NOT NULL AND execution_id NOT IN (SELECT id FROM executions)),
     (SELECT count(*) FROM hook_deliveries d, json_each(d.started) j
        WHERE json_extract(j.value, '$.execution') NOT IN (SELECT id FROM executions)),
+    (SELECT count(*) FROM ui_sessions WHERE token_hash NOT IN (SELECT hash FROM api_tokens)),
     (SELECT count(*) FROM pragma_foreign_key_check)" | tr '|' ' ')"
 }
 

@@ -373,9 +373,9 @@ expect_eq "a bad expiry: 422" 422 "$CODE"
 call POST /api/v1/tokens "$ADMIN" '{"name":"x-1","role":"viewer","extra":1}'
 expect_eq "an unknown field: 422" 422 "$CODE"
 call GET /api/v1/tokens "$ADMIN"
-expect_eq "listed with when this service last saw it used, never a hash or a token" "operator true false false" \
+expect_eq "listed with when it was last used, never a hash or a token" "operator true false false" \
   "$(echo "$BODY" | jq -r '.tokens[] | select(.name == "web-1") | "\(.role) \(.last_used_at != null) \(has("hash")) \(has("token"))"')"
-expect_eq "...a token never used here has no last use" "null" \
+expect_eq "...a token never used has no last use" "null" \
   "$(echo "$BODY" | jq -r '.tokens[] | select(.name == "matrix-made") | .last_used_at')"
 expect_eq "...the revoked and expired ones say so" "revoked expired" \
   "$(echo "$BODY" | jq -r '[.tokens[] | select(.name == "gone-1" or .name == "short-1") | .state] | join(" ")')"
@@ -536,6 +536,12 @@ API2=$(sed -n 's/^listening on //p' serve2.out | head -1)
 CODE=$(curl -s -o body2.json -w '%{http_code}' -H "Cookie: $VIEWER_COOKIE" "$API2/ui/session")
 expect_eq "another service on the same store knows the session, with its CSRF token" "200 viewer-1 true" \
   "$CODE $(jq -r --arg c "$VIEWER_CSRF" '"\(.name) \(.csrf == $c)"' body2.json)"
+# The tokens used on the first service: their last use reached the store (once a minute at most).
+curl -s -H "Authorization: Bearer $ADMIN" "$API2/api/v1/tokens" > tokens2.json
+expect_eq "another service knows when viewer-1 and op-1 were last used here" "true true" \
+  "$(jq -r '[.tokens[] | select(.name == "viewer-1" or .name == "op-1") | .last_used_at != null] | join(" ")' tokens2.json)"
+expect_eq "...and tokens list too" "true" \
+  "$("$SF" tokens list --json | jq -r '.[] | select(.name == "viewer-1") | .last_used_at != null')"
 kill -TERM "$SERVE2_PID"; wait "$SERVE2_PID" 2>/dev/null || true
 expect_no_secret "the store keeps no session id in clear" "${VIEWER_COOKIE#spokeflow_session=}" "$WORK/store.db" "$WORK/store.db-wal"
 expect_no_secret "...nor its CSRF token" "$VIEWER_CSRF" "$WORK/store.db" "$WORK/store.db-wal"

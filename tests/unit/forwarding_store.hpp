@@ -51,6 +51,7 @@ struct ForwardingStore : store::ExecutionStore {
   bool record_delivery(store::HookDelivery d) override { return inner->record_delivery(std::move(d)); }
   std::optional<store::HookDelivery> delivery(const std::string& id) override { return inner->delivery(id); }
   void add_ui_session(store::UiSession s, std::size_t keep) override { inner->add_ui_session(std::move(s), keep); }
+  void note_token_used(const std::string& n, std::int64_t at) override { inner->note_token_used(n, at); }
   std::optional<store::UiSession> ui_session(const std::string& id) override { return inner->ui_session(id); }
   bool end_ui_session(const std::string& id) override { return inner->end_ui_session(id); }
   bool record_redelivery(const std::string& id, std::int64_t at) override { return inner->record_redelivery(id, at); }

@@ -174,6 +174,7 @@ std::map<std::string, std::string> fill(const std::string& path, std::int64_t no
   REQUIRE(st->add_token({"ops-admin", "admin", std::string(64, 'a'), now - 10'000, 0, 0}));
   REQUIRE(st->add_token({"viewer", "viewer", std::string(64, 'b'), now - 9000, now + 86'400'000, 0}));
   REQUIRE(st->revoke_token("viewer", now - 100));
+  st->note_token_used("ops-admin", now - 50);
   REQUIRE(st->record_delivery({"evt-1", "okta", now - 700, 2,
                                Json::array({{{"event", "u-1"}, {"flow", "offboard"}, {"execution", queued.id}, {"created", true}}})}));
   REQUIRE(st->record_redelivery("evt-1", now - 650));

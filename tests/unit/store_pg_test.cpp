@@ -272,7 +272,7 @@ TEST_CASE("store migrate on PostgreSQL: a new store is created, a current one le
 }
 
 TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating adds retention's indexes, the rate budget, "
-          "the step runs' client column, the deliveries' redelivery count and the sessions table") {
+          "the step runs' client column, the tokens' last use, the deliveries' redelivery count and the sessions table") {
   PgBackend b;
   {
     auto st = store::open_pg_store(b.location);
@@ -283,6 +283,7 @@ TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating a
   admin.exec("DROP INDEX executions_by_flow_hash; DROP INDEX schedule_fires_by_execution; DROP TABLE rate_budget; "
              "ALTER TABLE step_runs DROP COLUMN client; "
              "ALTER TABLE hook_deliveries DROP COLUMN redeliveries, DROP COLUMN last_redelivered_at; DROP TABLE ui_sessions; "
+             "ALTER TABLE api_tokens DROP COLUMN last_used_at; "
              "INSERT INTO hook_deliveries(event_id, hook, received_at, events, started) VALUES('evt-old', 'okta', 5, 1, '[]'); "
              "UPDATE spokeflow_meta SET value = '1' WHERE key = 'schema_version'");
   CHECK_THROWS_WITH(store::open_pg_store(b.location, false), doctest::Contains("run `spokeflow store migrate` first"));
@@ -313,4 +314,7 @@ TEST_CASE("a PostgreSQL store of schema 1 is refused until migrated; migrating a
   CHECK(st->delivery("evt-old")->last_redelivered_at == 9);
   st->add_ui_session({"s", "t", 1, 2}, 10);
   CHECK(st->ui_session("s"));
+  REQUIRE(st->add_token({"t5", "viewer", "h5", 1, 0, 0}));
+  st->note_token_used("t5", 42);
+  CHECK(st->token_by_hash("h5")->last_used_at == 42);
 }

@@ -696,7 +696,7 @@ TEST_CASE("a store of schema 6 gains the step runs' client column, its rows kept
   CHECK(runs[1].client["retry_wait_ms"] == 1500);
 }
 
-TEST_CASE("a store of schema 7 gains the deliveries' redelivery count and the sessions table, its rows kept") {
+TEST_CASE("a store of schema 7 gains the tokens' last use, the deliveries' redelivery count and the sessions table, its rows kept") {
   TempDir dir;
   std::string db = (dir.path / "seven.db").string();
   {
@@ -708,7 +708,8 @@ TEST_CASE("a store of schema 7 gains the deliveries' redelivery count and the se
     sqlite3* raw = nullptr;
     REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
     REQUIRE(sqlite3_exec(raw,
-                         "DROP TABLE ui_sessions; ALTER TABLE hook_deliveries DROP COLUMN redeliveries; "
+                         "DROP TABLE ui_sessions; ALTER TABLE api_tokens DROP COLUMN last_used_at; "
+                         "ALTER TABLE hook_deliveries DROP COLUMN redeliveries; "
                          "ALTER TABLE hook_deliveries DROP COLUMN last_redelivered_at; PRAGMA user_version=7;",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(raw);
@@ -724,6 +725,9 @@ TEST_CASE("a store of schema 7 gains the deliveries' redelivery count and the se
   CHECK(st->delivery("evt-7")->redeliveries == 1);
   st->add_ui_session({"s", "t", 1, 2}, 10);
   CHECK(st->ui_session("s"));
+  REQUIRE(st->add_token({"t7", "viewer", "h7", 1, 0, 0}));
+  st->note_token_used("t7", 42);
+  CHECK(st->token_by_hash("h7")->last_used_at == 42);
 }
 
 TEST_CASE_TEMPLATE("a delivery received again is counted on the first record, never recorded twice", B,
@@ -748,6 +752,21 @@ TEST_CASE_TEMPLATE("a delivery received again is counted on the first record, ne
   auto listed = other->recent_deliveries(5, {});
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].redeliveries == 2);
+}
+
+TEST_CASE_TEMPLATE("a token's last use: kept when later than the one recorded, seen by every process", B,
+                   test::SqliteBackend, test::PgBackend) {
+  B b;
+  auto st = b.open();
+  REQUIRE(st->add_token({"ci", "operator", "hash-ci", 1, 0, 0}));
+  CHECK(st->token_by_hash("hash-ci")->last_used_at == 0);
+  st->note_token_used("ci", 500);
+  b.open()->note_token_used("ci", 300);  // another service's older use changes nothing
+  st->note_token_used("nobody", 900);    // no such token: nothing written
+  auto other = b.open();
+  CHECK(other->token_by_hash("hash-ci")->last_used_at == 500);
+  REQUIRE(other->list_tokens().size() == 1);
+  CHECK(other->list_tokens()[0].last_used_at == 500);
 }
 
 TEST_CASE_TEMPLATE("web view sessions: kept for every process, ended, expired ones and the oldest past the cap gone", B,
